@@ -1,0 +1,22 @@
+namespace AspireChat.Protocol;
+
+/// <summary>The <c>code</c> values of an <see cref="ErrorFrame"/> (DESIGN §3).</summary>
+public static class ErrorCodes
+{
+    public const string BadFrame = "bad_frame";
+    public const string TooLarge = "too_large";
+    public const string Unauthorized = "unauthorized";
+    public const string Forbidden = "forbidden";
+    public const string NotFound = "not_found";
+    public const string RateLimited = "rate_limited";
+    public const string Unavailable = "unavailable";
+}
+
+/// <summary>WebSocket close codes the server uses (DESIGN §3).</summary>
+public static class CloseCodes
+{
+    public const int Protocol = 4400;
+    public const int Unauthorized = 4401;
+    public const int TooLarge = 4413;
+    public const int RateLimited = 4429;
+}
