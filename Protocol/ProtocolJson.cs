@@ -23,6 +23,9 @@ namespace AspireChat.Protocol;
 [JsonSerializable(typeof(PongFrame))]
 [JsonSerializable(typeof(ErrorFrame))]
 [JsonSerializable(typeof(List<MsgFrame>))]
+[JsonSerializable(typeof(TokenRequest))]
+[JsonSerializable(typeof(TokenResponse))]
+[JsonSerializable(typeof(HistoryPage))]
 public sealed partial class ProtocolJson : JsonSerializerContext;
 
 /// <summary>A frame that cannot be read: carries the error code to answer with.</summary>

@@ -1,0 +1,32 @@
+using AspireChat.Gateway.Auth;
+using AspireChat.Messaging;
+using AspireChat.Messaging.Storage;
+using AspireChat.Protocol;
+
+namespace AspireChat.Gateway.Apis;
+
+/// <summary>History (roaming): <c>GET /api/conversations/{conv}/messages</c>, members only.</summary>
+public static class ConversationsApi
+{
+    public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/conversations/{conv}/messages", async (string conv, long? before, long? after, int? limit,
+            HttpContext context, IChatStore store, CancellationToken cancellationToken) =>
+        {
+            var user = context.User.UserId();
+            if (!Identifiers.TryParseConversation(conv, out var ope, out var first, out var second))
+                return Results.Problem($"'{conv}' is not a conversation id (s:{{a}}:{{b}} or g:{{gid}})", statusCode: StatusCodes.Status400BadRequest);
+            if (limit is < 1 or > 200)
+                return Results.Problem("'limit' must be from 1 to 200", statusCode: StatusCodes.Status400BadRequest);
+            if (before is not null && after is not null)
+                return Results.Problem("give 'before' or 'after', not both", statusCode: StatusCodes.Status400BadRequest);
+            // Groups arrive with the group issue; until then no one is a member of a group conversation.
+            var member = ope == Ope.OneToOne && (user == first || user == second);
+            if (!member)
+                return Results.Problem("only members of the conversation may read its history", statusCode: StatusCodes.Status403Forbidden);
+            var messages = await store.ReadConversationAsync(conv, before, after, limit ?? 50, cancellationToken);
+            return Results.Json(new HistoryPage { Items = [.. messages.Select(m => m.ToFrame())] }, ProtocolJson.Default.HistoryPage);
+        }).RequireAuthorization();
+        return app;
+    }
+}

@@ -1,0 +1,318 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using AspireChat.Messaging;
+using AspireChat.Messaging.Pipeline;
+using AspireChat.Protocol;
+
+namespace AspireChat.Gateway.Connections;
+
+/// <summary>
+/// One client WebSocket, as a state machine: awaiting hello → welcomed → closed (DESIGN §3).
+/// One loop reads frames; one loop writes them from a queue, so frames never interleave and a slow
+/// socket never blocks the pipeline.
+/// </summary>
+public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
+{
+    private enum State { AwaitingHello, Welcomed, Closed }
+
+    private readonly Channel<byte[]> _outbound = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _closing = new();
+    private readonly AbuseCounter _badFrames = new(10, TimeSpan.FromSeconds(10), node.Time);
+    private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), node.Time);
+    private readonly SendRateLimiter _rate = new(node.Limits.SendsPerSecond, node.Limits.SendBurst, node.Time);
+    private State _state = State.AwaitingHello;
+    private (int Code, string Reason)? _close;
+    private string _user = "";
+    private string _device = "";
+
+    public async Task RunAsync(CancellationToken aborted)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _closing.Token);
+        var writer = Task.Run(() => WriteLoopAsync(linked.Token), CancellationToken.None);
+        using var helloTimer = new Timer(_ => { if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "no hello within 10 s"); },
+            null, node.HelloTimeout, Timeout.InfiniteTimeSpan);
+        try
+        {
+            await ReadLoopAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+        }
+        finally
+        {
+            await LeaveAsync().ConfigureAwait(false);
+            _outbound.Writer.TryComplete();
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Queues inbox entries for this device (called by routing); false once the connection is closing.</summary>
+    public bool TryPush(IReadOnlyList<InboxEntry> entries)
+    {
+        if (_state != State.Welcomed) return false;
+        foreach (var entry in entries)
+        {
+            if (!_outbound.Writer.TryWrite(FrameCodec.Write(entry.ToFrame()))) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Ends the connection with a close code, after the frames already queued.</summary>
+    public void Close(int code, string reason)
+    {
+        _close ??= (code, reason);
+        _state = State.Closed;
+        _outbound.Writer.TryComplete();
+    }
+
+    private async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(node.Limits.MaxFrameBytes + 1, 16 * 1024));
+        try
+        {
+            while (_state != State.Closed && socket.State == WebSocketState.Open)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length > node.Limits.MaxFrameBytes)
+                        {
+                            Send(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {node.Limits.MaxFrameBytes} bytes" });
+                            Close(CloseCodes.TooLarge, "frame too large");
+                            return;
+                        }
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, node.Limits.MaxFrameBytes + 1));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close) return;
+                    length += result.Count;
+                } while (!result.EndOfMessage);
+
+                if (length > node.Limits.MaxFrameBytes)
+                {
+                    Send(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {node.Limits.MaxFrameBytes} bytes" });
+                    Close(CloseCodes.TooLarge, "frame too large");
+                    return;
+                }
+                if (result.MessageType != WebSocketMessageType.Text)
+                {
+                    BadFrame(new FrameException(ErrorCodes.BadFrame, "frames are JSON text frames"), null);
+                    continue;
+                }
+                await HandleFrameAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async ValueTask HandleFrameAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        string type;
+        try
+        {
+            type = FrameCodec.ReadType(frame.Span);
+        }
+        catch (FrameException e)
+        {
+            if (_state == State.AwaitingHello) { Unauthorized(e.Message); return; }
+            BadFrame(e, null);
+            return;
+        }
+
+        if (_state == State.AwaitingHello)
+        {
+            if (type != FrameTypes.Hello) { Unauthorized("the first frame must be hello"); return; }
+            await HelloAsync(frame, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            switch (type)
+            {
+                case FrameTypes.Send: await SendAsync(frame, cancellationToken).ConfigureAwait(false); break;
+                case FrameTypes.Ack: await AckAsync(FrameCodec.Read<AckFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
+                case FrameTypes.Sync: await SyncAsync(FrameCodec.Read<SyncFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
+                case FrameTypes.Gsync: Gsync(FrameCodec.Read<GsyncFrame>(frame.Span)); break;
+                case FrameTypes.Ping: Send(new PongFrame()); break;
+                case FrameTypes.Hello: throw new FrameException(ErrorCodes.BadFrame, "already welcomed");
+                default: throw new FrameException(ErrorCodes.BadFrame, $"unknown frame type '{type}'");
+            }
+        }
+        catch (FrameException e)
+        {
+            BadFrame(e, type == FrameTypes.Send ? TryReadReq(frame.Span) : null);
+        }
+    }
+
+    private async ValueTask HelloAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        HelloFrame hello;
+        try
+        {
+            hello = FrameCodec.Read<HelloFrame>(frame.Span);
+        }
+        catch (FrameException e)
+        {
+            Unauthorized("bad hello: " + e.Message);
+            return;
+        }
+        var user = await node.Tokens.ValidateAsync(hello.Token, cancellationToken).ConfigureAwait(false);
+        if (user is null) { Unauthorized("invalid or expired token"); return; }
+        if (!Identifiers.IsValidDevice(hello.Device)) { Unauthorized("'device' must be 1–64 printable characters"); return; }
+        if (hello.Cursor is < 0) { Unauthorized("'cursor' must not be negative"); return; }
+
+        (_user, _device) = (user, hello.Device);
+        var head = await node.Store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+        var cursor = hello.Cursor ?? await node.Store.GetCursorAsync(user, hello.Device, cancellationToken).ConfigureAwait(false) ?? head;
+        cursor = Math.Min(cursor, head);
+
+        Send(new WelcomeFrame { User = user, Device = hello.Device, Node = node.Registry.Node, Head = head, Heartbeat = node.HeartbeatSeconds });
+        _state = State.Welcomed;
+        node.Registry.Add(user, hello.Device, this)?.Close(WebSocketCloseCodes.Replaced, "replaced by a newer connection of this device");
+        await node.Pending.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
+        await node.Presence.ConnectAsync(user, hello.Device, node.Registry.Node, cancellationToken).ConfigureAwait(false);
+        Push(await node.Delivery.ClaimBacklogAsync(user, hello.Device, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        var send = FrameCodec.Read<SendFrame>(frame.Span);
+        if (SendValidator.Validate(send, _user, node.Limits.MaxBodyBytes) is { } invalid)
+        {
+            if (invalid.Code == ErrorCodes.BadFrame) BadFrame(new FrameException(invalid.Code, invalid.Message), send.Req);
+            else Send(new ErrorFrame { Code = invalid.Code, Message = invalid.Message, Req = send.Req });
+            return;
+        }
+        if (!_rate.TryTake())
+        {
+            Send(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "send rate limit exceeded; retry later with the same req", Req = send.Req });
+            if (_floods.Record()) Close(CloseCodes.RateLimited, "flooding past the rate limit");
+            return;
+        }
+        var outcome = await node.Accept.EnqueueAsync(_user, _device, send, cancellationToken).ConfigureAwait(false);
+        _ = AnswerAsync(send.Req, outcome);
+    }
+
+    private async Task AnswerAsync(long req, Task<AcceptOutcome> outcome)
+    {
+        var result = await outcome.ConfigureAwait(false);
+        if (result.Accepted is { } record)
+            Send(new SendAckFrame { Req = req, Id = record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts });
+        else if (result.Rejected is { } rejected)
+            Send(new ErrorFrame { Code = rejected.Code, Message = rejected.Message, Req = req });
+    }
+
+    private async ValueTask AckAsync(AckFrame ack, CancellationToken cancellationToken)
+    {
+        if (ack.Group is not null || ack.Cseq is not null)
+            throw new FrameException(ErrorCodes.NotFound, $"group '{ack.Group}' does not exist");
+        if (ack.Seq is not { } seq || seq < 0) throw new FrameException(ErrorCodes.BadFrame, "'seq' must be a non-negative integer");
+        ChatTelemetry.Acked.Add(1);
+        Push(await node.Delivery.AckAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async ValueTask SyncAsync(SyncFrame sync, CancellationToken cancellationToken)
+    {
+        if (sync.Limit is < 1 or > 500) throw new FrameException(ErrorCodes.BadFrame, "'limit' must be from 1 to 500");
+        if (sync.After < 0) throw new FrameException(ErrorCodes.BadFrame, "'after' must not be negative");
+        var entries = await node.Store.ReadInboxAsync(_user, sync.After, sync.Limit + 1, cancellationToken).ConfigureAwait(false);
+        var more = entries.Count > sync.Limit;
+        var items = entries.Take(sync.Limit).Select(e => e.ToFrame()).ToList();
+        Send(new SyncReplyFrame { Items = items, Next = items.Count > 0 ? items[^1].Seq!.Value : sync.After, More = more });
+    }
+
+    private static void Gsync(GsyncFrame gsync) =>
+        throw new FrameException(ErrorCodes.NotFound, $"group '{gsync.Group}' does not exist");
+
+    private void Push(IReadOnlyList<InboxEntry> entries)
+    {
+        foreach (var entry in entries) _outbound.Writer.TryWrite(FrameCodec.Write(entry.ToFrame()));
+    }
+
+    private void Send<T>(T frame) where T : class => _outbound.Writer.TryWrite(FrameCodec.Write(frame));
+
+    private void BadFrame(FrameException e, long? req)
+    {
+        Send(new ErrorFrame { Code = e.Code, Message = e.Message, Req = req });
+        if (e.Code == ErrorCodes.BadFrame && _badFrames.Record()) Close(CloseCodes.Protocol, "more than 10 bad frames within 10 s");
+    }
+
+    private void Unauthorized(string message)
+    {
+        Send(new ErrorFrame { Code = ErrorCodes.Unauthorized, Message = message });
+        Close(CloseCodes.Unauthorized, "unauthorized");
+    }
+
+    private static long? TryReadReq(ReadOnlySpan<byte> frame)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(frame);
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isReq = reader.ValueTextEquals("req"u8);
+                reader.Read();
+                if (isReq) return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var req) ? req : null;
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
+
+    private async Task WriteLoopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var frame in _outbound.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+            }
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                var (code, reason) = _close ?? ((int)WebSocketCloseStatus.NormalClosure, "");
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            // The read loop may be blocked in ReceiveAsync: once output is done, stop it.
+            _closing.Cancel();
+        }
+    }
+
+    private async ValueTask LeaveAsync()
+    {
+        var wasWelcomed = _user.Length > 0;
+        _state = State.Closed;
+        if (!wasWelcomed || !node.Registry.Remove(_user, _device, this)) return;
+        await node.Pending.ForgetAsync(_user, _device).ConfigureAwait(false);
+        await node.Presence.DisconnectAsync(_user, _device, node.Registry.Node).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Close codes beyond the four of DESIGN §3.</summary>
+public static class WebSocketCloseCodes
+{
+    /// <summary>Another connection of the same device was welcomed; this one is closed normally.</summary>
+    public const int Replaced = 1000;
+}

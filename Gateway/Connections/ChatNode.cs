@@ -1,0 +1,30 @@
+using AspireChat.Gateway.Auth;
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Pipeline;
+using AspireChat.Messaging.Presence;
+using AspireChat.Messaging.Storage;
+using Microsoft.Extensions.Options;
+
+namespace AspireChat.Gateway.Connections;
+
+/// <summary>The wiring every connection of this gateway node shares (the connection itself holds only its state).</summary>
+public sealed class ChatNode(
+    ConnectionRegistry registry, TokenService tokens, AcceptStage accept, InboxDelivery delivery,
+    IChatStore store, IPresenceStore presence, IPendingAcks pending, IOptions<LimitsOptions> limits,
+    TimeProvider time, ILoggerFactory loggers)
+{
+    public ConnectionRegistry Registry { get; } = registry;
+    public TokenService Tokens { get; } = tokens;
+    public AcceptStage Accept { get; } = accept;
+    public InboxDelivery Delivery { get; } = delivery;
+    public IChatStore Store { get; } = store;
+    public IPresenceStore Presence { get; } = presence;
+    public IPendingAcks Pending { get; } = pending;
+    public LimitsOptions Limits { get; } = limits.Value;
+    public TimeProvider Time { get; } = time;
+    public ILogger Logger { get; } = loggers.CreateLogger("AspireChat.Gateway.Connections");
+
+    /// <summary>Seconds between the pings a client should send (told in <c>welcome</c>).</summary>
+    public int HeartbeatSeconds { get; } = 30;
+    public TimeSpan HelloTimeout { get; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,78 @@
+using AspireChat.Gateway.Apis;
+using AspireChat.Gateway.Auth;
+using AspireChat.Gateway.Connections;
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Hosting;
+using AspireChat.Protocol;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AspireChat.Gateway.Extensions;
+
+/// <summary>Registrations and endpoints of the Gateway.</summary>
+public static class GatewayExtensions
+{
+    /// <summary>
+    /// The gateway node (connections, auth, HTTP API) and — embedded mode — the whole pipeline in-process.
+    /// </summary>
+    public static IHostApplicationBuilder AddGatewayServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddChatPipeline();
+        var services = builder.Services;
+        var auth = builder.Configuration.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions();
+        services.Configure<AuthOptions>(builder.Configuration.GetSection("Auth"));
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
+        {
+            options.MapInboundClaims = false;
+            if (!string.IsNullOrEmpty(auth.Authority) && string.IsNullOrEmpty(auth.SigningKey))
+            {
+                options.Authority = auth.Authority;
+                options.Audience = auth.Audience;
+                options.RequireHttpsMetadata = !auth.Authority.StartsWith("http://", StringComparison.OrdinalIgnoreCase);
+            }
+            else
+            {
+                options.TokenValidationParameters = new TokenValidationParameters
+                {
+                    IssuerSigningKey = SigningKeys.Resolve(auth),
+                    ValidIssuer = AuthOptions.Issuer,
+                    ValidAudience = AuthOptions.TokenAudience,
+                    ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                };
+            }
+        });
+        services.AddAuthorization();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJson.Default));
+
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<ChatNode>();
+        services.AddHostedService<SinkRegistration>();
+        return builder;
+    }
+
+    /// <summary>Maps <c>/ws</c> and the HTTP API of DESIGN §3.</summary>
+    public static WebApplication MapGatewayApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(90) });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapChatSocket();
+        if (app.Configuration.GetValue<bool>("Auth:DevTokens")) app.MapDevTokenApi();
+        app.MapConversationsApi();
+        return app;
+    }
+
+    /// <summary>Makes this node's connections reachable by the delivery router while the host runs.</summary>
+    private sealed class SinkRegistration(IDeliveryRouter router, ConnectionRegistry registry) : IHostedService
+    {
+        private IDisposable? _registration;
+        public Task StartAsync(CancellationToken cancellationToken) { _registration = router.Register(registry); return Task.CompletedTask; }
+        public Task StopAsync(CancellationToken cancellationToken) { _registration?.Dispose(); return Task.CompletedTask; }
+    }
+}

@@ -1,0 +1,25 @@
+using System.Text.Json;
+
+namespace AspireChat.Messaging;
+
+/// <summary>A send that passed stage 0: durable in <c>chat.accepted</c>, not yet sequenced.</summary>
+public sealed record MessageAccepted(
+    long Id, string Conv, int Ope, string From, string Device, long Req, string To,
+    int Type, JsonElement Body, JsonElement? Ex, long Ts);
+
+/// <summary>A message in its conversation's timeline, with its <c>cseq</c>.</summary>
+public sealed record ChatMessage(
+    long Id, string Conv, long Cseq, int Ope, string From, string To,
+    int Type, JsonElement Body, JsonElement? Ex, long Ts);
+
+/// <summary>Stage 1 → stage 2: put <paramref name="Message"/> into <paramref name="User"/>'s inbox.</summary>
+public sealed record InboxAppend(string User, ChatMessage Message);
+
+/// <summary>An inbox entry: the user's <c>seq</c> for a message. <c>IsNew</c> is false when it was already there.</summary>
+public sealed record InboxEntry(string User, long Seq, ChatMessage Message, bool IsNew = true);
+
+/// <summary>Stage 2 → push: a user with no online device has a new message.</summary>
+public sealed record PushRequested(string User, long Seq, long MessageId, string Conv, string From, long Ts);
+
+/// <summary>The dedup record of a send: (from, device, req) → the message it became.</summary>
+public sealed record SendRecord(string From, string Device, long Req, long Id, string Conv, long Ts);

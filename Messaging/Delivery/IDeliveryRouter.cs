@@ -1,0 +1,41 @@
+namespace AspireChat.Messaging.Delivery;
+
+/// <summary>A gateway node's side of routing: writes inbox entries to the devices connected to it.</summary>
+public interface IDeviceSink
+{
+    /// <summary>The node id devices register in presence.</summary>
+    string Node { get; }
+
+    /// <summary>Queues <paramref name="entries"/> (ascending <c>seq</c>) for the device; false when it is not connected here.</summary>
+    bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries);
+}
+
+/// <summary>The routing port: hands inbox entries to the gateway node that holds a device.</summary>
+public interface IDeliveryRouter
+{
+    /// <summary>Makes a node's sink reachable (a gateway registers itself at start).</summary>
+    IDisposable Register(IDeviceSink sink);
+
+    /// <summary>Sends <paramref name="entries"/> to the device on <paramref name="node"/>; false when the node cannot be reached.</summary>
+    ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Routing inside one process (embedded mode): node id → the sink registered for it.</summary>
+public sealed class InProcessDeliveryRouter : IDeliveryRouter
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IDeviceSink> _sinks = new(StringComparer.Ordinal);
+
+    public IDisposable Register(IDeviceSink sink)
+    {
+        _sinks[sink.Node] = sink;
+        return new Registration(() => _sinks.TryRemove(new KeyValuePair<string, IDeviceSink>(sink.Node, sink)));
+    }
+
+    public ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_sinks.TryGetValue(node, out var sink) && sink.TryDeliver(user, device, entries));
+
+    private sealed class Registration(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
+    }
+}

@@ -1,0 +1,82 @@
+using AspireChat.Messaging.Presence;
+using AspireChat.Messaging.Storage;
+using Microsoft.Extensions.Options;
+
+namespace AspireChat.Messaging.Delivery;
+
+/// <summary>
+/// Moves inbox entries to devices: live pushes from stage 2, window fills after hello and acks, and
+/// re-pushes of entries past their ack deadline (DESIGN §4, §6). Every push goes through a
+/// contiguous claim in <see cref="IPendingAcks"/>, so a device gets its inbox in <c>seq</c> order.
+/// </summary>
+public sealed class InboxDelivery(
+    IChatStore store, IPresenceStore presence, IPendingAcks pending, IDeliveryRouter router,
+    IOptions<DeliveryOptions> options, TimeProvider time)
+{
+    private readonly DeliveryOptions _options = options.Value;
+
+    /// <summary>Stage 2: pushes a new entry to each online device of its user. False when none is online.</summary>
+    public async ValueTask<bool> DeliverAsync(InboxEntry entry, CancellationToken cancellationToken = default)
+    {
+        var devices = await presence.GetDevicesAsync(entry.User, cancellationToken).ConfigureAwait(false);
+        if (devices.Count == 0) return false;
+        IReadOnlyList<InboxEntry> single = [entry];
+        foreach (var device in devices)
+        {
+            if (await pending.TryClaimAsync(entry.User, device.Device, entry.Seq, _options.Window, Deadline(0), cancellationToken).ConfigureAwait(false))
+                await router.RouteAsync(device.Node, entry.User, device.Device, single, cancellationToken).ConfigureAwait(false);
+            // Not claimed: the device is behind (window full or catching up); its next fill brings this entry.
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The entries a device should be pushed now: those after its last claim, up to the inbox head and the
+    /// window's room. Called after hello and after every ack; the caller writes them to the device.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<InboxEntry>> ClaimBacklogAsync(string user, string device, CancellationToken cancellationToken = default)
+    {
+        var head = await store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+        var range = await pending.ClaimRangeAsync(user, device, head, _options.Window, Deadline(0), cancellationToken).ConfigureAwait(false);
+        if (range is not var (from, to)) return [];
+        return await store.ReadInboxAsync(user, from - 1, (int)(to - from + 1), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A device's cumulative ack: clears its pending entries, moves its recorded cursor forward (never past
+    /// the inbox head) and returns what the freed window lets through next.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<InboxEntry>> AckAsync(string user, string device, long seq, CancellationToken cancellationToken = default)
+    {
+        var head = await store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+        seq = Math.Min(seq, head);
+        await pending.AckAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
+        if (seq > 0) await store.AdvanceCursorAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
+        return await ClaimBacklogAsync(user, device, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Re-pushes entries past their deadline to whichever node holds the device now; returns how many.</summary>
+    public async ValueTask<int> RetryExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        var expired = await pending.TakeExpiredAsync(Now, _options.MaxAttempts, Deadline, 10_000, cancellationToken).ConfigureAwait(false);
+        if (expired.Count == 0) return 0;
+        var retried = 0;
+        foreach (var group in expired.GroupBy(e => (e.User, e.Device)))
+        {
+            var devices = await presence.GetDevicesAsync(group.Key.User, cancellationToken).ConfigureAwait(false);
+            var node = devices.FirstOrDefault(d => d.Device == group.Key.Device)?.Node;
+            if (node is null) continue;
+            var seqs = group.Select(e => e.Seq).Order().ToList();
+            var entries = await store.ReadInboxAsync(group.Key.User, seqs[0] - 1, (int)(seqs[^1] - seqs[0] + 1), cancellationToken).ConfigureAwait(false);
+            var wanted = entries.Where(e => seqs.BinarySearch(e.Seq) >= 0).ToList();
+            if (await router.RouteAsync(node, group.Key.User, group.Key.Device, wanted, cancellationToken).ConfigureAwait(false))
+                retried += wanted.Count;
+        }
+        return retried;
+    }
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // Backoff: the ack timeout doubles with each attempt.
+    private long Deadline(int attempt) => Now + (long)(_options.AckTimeout.TotalMilliseconds * (1L << Math.Min(attempt, 10)));
+}

@@ -1,0 +1,58 @@
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Ids;
+using AspireChat.Messaging.Log;
+using AspireChat.Messaging.Pipeline;
+using AspireChat.Messaging.Presence;
+using AspireChat.Messaging.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AspireChat.Messaging.Hosting;
+
+/// <summary>Registers the pipeline and picks each port's adapter from configuration (DESIGN §9).</summary>
+public static class ChatPipelineExtensions
+{
+    /// <summary>Default SQLite file of the embedded store, relative to the working directory.</summary>
+    public const string DefaultChatDb = "Data Source=data/aspirechat.db";
+
+    /// <summary>
+    /// The whole pipeline in this process (embedded mode): stages 0–2, the retry loop, and the adapters the
+    /// configuration names — SQLite store and embedded log where no <c>ConnectionStrings:mongo</c> /
+    /// <c>ConnectionStrings:kafka</c> is given, in-memory presence and pending acks where no <c>redis</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddChatPipeline(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.TryAddSingleton(TimeProvider.System);
+        services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
+        services.Configure<LimitsOptions>(configuration.GetSection("Limits"));
+        services.Configure<EmbeddedLogOptions>(configuration.GetSection("EmbeddedLog"));
+        services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
+
+        services.TryAddSingleton(_ => new SqliteDatabase(
+            configuration.GetConnectionString("chatdb") ?? DefaultChatDb,
+            synchronousFull: string.Equals(configuration["Storage:Synchronous"], "Full", StringComparison.OrdinalIgnoreCase)));
+        services.TryAddSingleton<IChatStore, SqliteChatStore>();
+        services.TryAddSingleton<IMessageLog>(sp => new EmbeddedMessageLog(
+            sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IOptions<EmbeddedLogOptions>>().Value,
+            sp.GetRequiredService<ILogger<EmbeddedMessageLog>>()));
+        services.TryAddSingleton<IIdGenerator>(sp => new SnowflakeIdGenerator(
+            sp.GetRequiredService<IOptions<SnowflakeOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
+        services.TryAddSingleton<IPendingAcks, InMemoryPendingAcks>();
+        services.TryAddSingleton<IDeliveryRouter, InProcessDeliveryRouter>();
+        services.TryAddSingleton<ISendPermission, DefaultSendPermission>();
+
+        services.TryAddSingleton<InboxDelivery>();
+        services.TryAddSingleton<AcceptStage>();
+        services.TryAddSingleton<SequenceStage>();
+        services.TryAddSingleton<InboxStage>();
+        services.AddHostedService<PipelineHost>();
+        return builder;
+    }
+}

@@ -1,0 +1,53 @@
+namespace AspireChat.Messaging.Storage;
+
+/// <summary>
+/// The chat store port: conversation timelines, inboxes, device cursors and send dedup.
+/// Every write is idempotent, so an at-least-once log yields exactly-once state (DESIGN §5).
+/// Sequence numbers are assigned here under the single-writer rule: only the owner of a
+/// conversation's (or user's) log partition calls the append methods for it.
+/// </summary>
+public interface IChatStore
+{
+    /// <summary>Creates tables/collections and indexes; idempotent.</summary>
+    ValueTask InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records sends by (from, device, req). Returns, per candidate in order, the record that holds:
+    /// the candidate itself when new, or the earlier record when that key was already reserved.
+    /// </summary>
+    ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes send records older than <paramref name="olderThan"/> (Unix ms); returns how many.</summary>
+    ValueTask<long> PurgeSendRecordsAsync(long olderThan, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores accepted messages in their timelines, assigning the next <c>cseq</c> of each conversation
+    /// in list order. A message id already stored keeps its original <c>cseq</c> and is not stored twice.
+    /// </summary>
+    ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends inbox entries, assigning each user's next <c>seq</c> in list order. A (user, message id)
+    /// already present keeps its original <c>seq</c> and comes back with <c>IsNew = false</c>.
+    /// </summary>
+    ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's highest inbox <c>seq</c>, 0 when the inbox is empty.</summary>
+    ValueTask<long> GetInboxHeadAsync(string user, CancellationToken cancellationToken = default);
+
+    /// <summary>Inbox entries with <c>seq</c> &gt; <paramref name="after"/>, ascending, at most <paramref name="limit"/>.</summary>
+    ValueTask<IReadOnlyList<InboxEntry>> ReadInboxAsync(string user, long after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A page of a conversation ascending by <c>cseq</c>: with <paramref name="after"/>, the first
+    /// <paramref name="limit"/> above it; otherwise the newest <paramref name="limit"/> below
+    /// <paramref name="before"/> (or the newest of all).
+    /// </summary>
+    ValueTask<IReadOnlyList<ChatMessage>> ReadConversationAsync(string conv, long? before, long? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The cursor recorded for a device from its acks; null for a device never seen.</summary>
+    ValueTask<long?> GetCursorAsync(string user, string device, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves a device's cursor forward to <paramref name="seq"/>; never backwards.</summary>
+    ValueTask AdvanceCursorAsync(string user, string device, long seq, CancellationToken cancellationToken = default);
+}

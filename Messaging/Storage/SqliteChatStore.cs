@@ -1,0 +1,270 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace AspireChat.Messaging.Storage;
+
+/// <summary>
+/// The embedded chat store: SQLite in WAL mode. Unique keys — messages(id), (conv, cseq),
+/// inbox(user, seq), (user, msg_id), sends(sender, device, req) — make every write idempotent.
+/// </summary>
+public sealed class SqliteChatStore(SqliteDatabase database) : IChatStore
+{
+    // Heads are cached because this process is the single writer of every conversation and inbox
+    // (embedded mode); they are updated only after the transaction that moved them commits.
+    private readonly ConcurrentDictionary<string, long> _conversationHeads = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
+
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default) =>
+        await database.WriteAsync((c, tx) => { SqliteDatabase.Execute(c, Schema, tx); return 0; }, cancellationToken).ConfigureAwait(false);
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS messages (
+            id INTEGER PRIMARY KEY, conv TEXT NOT NULL, cseq INTEGER NOT NULL, ope INTEGER NOT NULL,
+            sender TEXT NOT NULL, recipient TEXT NOT NULL, type INTEGER NOT NULL, body TEXT NOT NULL,
+            ex TEXT, ts INTEGER NOT NULL);
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_messages_conv_cseq ON messages(conv, cseq);
+        CREATE TABLE IF NOT EXISTS inbox (
+            user TEXT NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL,
+            conv TEXT NOT NULL, cseq INTEGER NOT NULL, PRIMARY KEY (user, seq)) WITHOUT ROWID;
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_inbox_user_msg ON inbox(user, msg_id);
+        CREATE TABLE IF NOT EXISTS cursors (
+            user TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL,
+            PRIMARY KEY (user, device)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS sends (
+            sender TEXT NOT NULL, device TEXT NOT NULL, req INTEGER NOT NULL, id INTEGER NOT NULL,
+            conv TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (sender, device, req)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS ix_sends_ts ON sends(ts);
+        """;
+
+    public async ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default)
+    {
+        if (candidates.Count == 0) return [];
+        return await database.WriteAsync((c, tx) =>
+        {
+            using var insert = c.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT INTO sends(sender, device, req, id, conv, ts) VALUES ($s, $d, $r, $id, $conv, $ts) ON CONFLICT DO NOTHING";
+            var (s, d, r, id, conv, ts) = (insert.Parameters.AddWithValue("$s", DBNull.Value), insert.Parameters.AddWithValue("$d", DBNull.Value),
+                insert.Parameters.AddWithValue("$r", DBNull.Value), insert.Parameters.AddWithValue("$id", DBNull.Value),
+                insert.Parameters.AddWithValue("$conv", DBNull.Value), insert.Parameters.AddWithValue("$ts", DBNull.Value));
+            using var select = c.CreateCommand();
+            select.Transaction = tx;
+            select.CommandText = "SELECT id, conv, ts FROM sends WHERE sender = $s AND device = $d AND req = $r";
+            var (ss, sd, sr) = (select.Parameters.AddWithValue("$s", DBNull.Value), select.Parameters.AddWithValue("$d", DBNull.Value), select.Parameters.AddWithValue("$r", DBNull.Value));
+
+            var results = new SendRecord[candidates.Count];
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                var candidate = candidates[i];
+                (s.Value, d.Value, r.Value, id.Value, conv.Value, ts.Value) = (candidate.From, candidate.Device, candidate.Req, candidate.Id, candidate.Conv, candidate.Ts);
+                if (insert.ExecuteNonQuery() == 1)
+                {
+                    results[i] = candidate;
+                    continue;
+                }
+                (ss.Value, sd.Value, sr.Value) = (candidate.From, candidate.Device, candidate.Req);
+                using var reader = select.ExecuteReader();
+                reader.Read();
+                results[i] = candidate with { Id = reader.GetInt64(0), Conv = reader.GetString(1), Ts = reader.GetInt64(2) };
+            }
+            return (IReadOnlyList<SendRecord>)results;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<long> PurgeSendRecordsAsync(long olderThan, CancellationToken cancellationToken = default) =>
+        await database.WriteAsync((c, tx) =>
+        {
+            using var delete = c.CreateCommand();
+            delete.Transaction = tx;
+            delete.CommandText = "DELETE FROM sends WHERE ts < $before";
+            delete.Parameters.AddWithValue("$before", olderThan);
+            return (long)delete.ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default)
+    {
+        if (accepted.Count == 0) return [];
+        var moved = new Dictionary<string, long>(StringComparer.Ordinal);
+        var stored = await database.WriteAsync((c, tx) =>
+        {
+            using var insert = c.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = """
+                INSERT INTO messages(id, conv, cseq, ope, sender, recipient, type, body, ex, ts)
+                VALUES ($id, $conv, $cseq, $ope, $from, $to, $type, $body, $ex, $ts) ON CONFLICT(id) DO NOTHING
+                """;
+            var p = new[] { "$id", "$conv", "$cseq", "$ope", "$from", "$to", "$type", "$body", "$ex", "$ts" }
+                .Select(n => insert.Parameters.AddWithValue(n, DBNull.Value)).ToArray();
+            using var existing = c.CreateCommand();
+            existing.Transaction = tx;
+            existing.CommandText = "SELECT cseq FROM messages WHERE id = $id";
+            var existingId = existing.Parameters.AddWithValue("$id", DBNull.Value);
+
+            var result = new ChatMessage[accepted.Count];
+            for (var i = 0; i < accepted.Count; i++)
+            {
+                var m = accepted[i];
+                if (!moved.TryGetValue(m.Conv, out var head)) head = ConversationHead(c, tx, m.Conv);
+                var cseq = head + 1;
+                (p[0].Value, p[1].Value, p[2].Value, p[3].Value, p[4].Value) = (m.Id, m.Conv, cseq, m.Ope, m.From);
+                (p[5].Value, p[6].Value, p[7].Value, p[8].Value, p[9].Value) = (m.To, m.Type, m.Body.GetRawText(), (object?)m.Ex?.GetRawText() ?? DBNull.Value, m.Ts);
+                if (insert.ExecuteNonQuery() == 1)
+                {
+                    moved[m.Conv] = cseq;
+                }
+                else
+                {
+                    existingId.Value = m.Id;
+                    cseq = (long)existing.ExecuteScalar()!;
+                    moved[m.Conv] = head;
+                }
+                result[i] = new ChatMessage(m.Id, m.Conv, cseq, m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
+            }
+            return (IReadOnlyList<ChatMessage>)result;
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var (conv, head) in moved) _conversationHeads[conv] = head;
+        return stored;
+    }
+
+    private long ConversationHead(SqliteConnection c, SqliteTransaction tx, string conv)
+    {
+        if (_conversationHeads.TryGetValue(conv, out var cached)) return cached;
+        using var max = c.CreateCommand();
+        max.Transaction = tx;
+        max.CommandText = "SELECT COALESCE(MAX(cseq), 0) FROM messages WHERE conv = $conv";
+        max.Parameters.AddWithValue("$conv", conv);
+        return (long)max.ExecuteScalar()!;
+    }
+
+    public async ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default)
+    {
+        if (appends.Count == 0) return [];
+        var moved = new Dictionary<string, long>(StringComparer.Ordinal);
+        var entries = await database.WriteAsync((c, tx) =>
+        {
+            using var insert = c.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT INTO inbox(user, seq, msg_id, conv, cseq) VALUES ($u, $seq, $id, $conv, $cseq) ON CONFLICT(user, msg_id) DO NOTHING";
+            var (u, seq, id, conv, cseq) = (insert.Parameters.AddWithValue("$u", DBNull.Value), insert.Parameters.AddWithValue("$seq", DBNull.Value),
+                insert.Parameters.AddWithValue("$id", DBNull.Value), insert.Parameters.AddWithValue("$conv", DBNull.Value), insert.Parameters.AddWithValue("$cseq", DBNull.Value));
+            using var existing = c.CreateCommand();
+            existing.Transaction = tx;
+            existing.CommandText = "SELECT seq FROM inbox WHERE user = $u AND msg_id = $id";
+            var (eu, eid) = (existing.Parameters.AddWithValue("$u", DBNull.Value), existing.Parameters.AddWithValue("$id", DBNull.Value));
+
+            var result = new InboxEntry[appends.Count];
+            for (var i = 0; i < appends.Count; i++)
+            {
+                var a = appends[i];
+                if (!moved.TryGetValue(a.User, out var head)) head = InboxHead(c, tx, a.User);
+                (u.Value, seq.Value, id.Value, conv.Value, cseq.Value) = (a.User, head + 1, a.Message.Id, a.Message.Conv, a.Message.Cseq);
+                if (insert.ExecuteNonQuery() == 1)
+                {
+                    moved[a.User] = head + 1;
+                    result[i] = new InboxEntry(a.User, head + 1, a.Message);
+                }
+                else
+                {
+                    (eu.Value, eid.Value) = (a.User, a.Message.Id);
+                    moved[a.User] = head;
+                    result[i] = new InboxEntry(a.User, (long)existing.ExecuteScalar()!, a.Message, IsNew: false);
+                }
+            }
+            return (IReadOnlyList<InboxEntry>)result;
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var (user, head) in moved) _inboxHeads[user] = head;
+        return entries;
+    }
+
+    private long InboxHead(SqliteConnection c, SqliteTransaction? tx, string user)
+    {
+        if (_inboxHeads.TryGetValue(user, out var cached)) return cached;
+        using var max = c.CreateCommand();
+        max.Transaction = tx;
+        max.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM inbox WHERE user = $u";
+        max.Parameters.AddWithValue("$u", user);
+        return (long)max.ExecuteScalar()!;
+    }
+
+    public ValueTask<long> GetInboxHeadAsync(string user, CancellationToken cancellationToken = default)
+    {
+        if (_inboxHeads.TryGetValue(user, out var cached)) return ValueTask.FromResult(cached);
+        using var c = database.OpenRead();
+        return ValueTask.FromResult(InboxHead(c, null, user));
+    }
+
+    public ValueTask<IReadOnlyList<InboxEntry>> ReadInboxAsync(string user, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = c.CreateCommand();
+        select.CommandText = $"""
+            SELECT i.seq, {MessageColumns} FROM inbox i JOIN messages m ON m.id = i.msg_id
+            WHERE i.user = $u AND i.seq > $after ORDER BY i.seq LIMIT $limit
+            """;
+        select.Parameters.AddWithValue("$u", user);
+        select.Parameters.AddWithValue("$after", after);
+        select.Parameters.AddWithValue("$limit", limit);
+        using var reader = select.ExecuteReader();
+        var entries = new List<InboxEntry>();
+        while (reader.Read()) entries.Add(new InboxEntry(user, reader.GetInt64(0), ReadMessage(reader, 1)));
+        return ValueTask.FromResult<IReadOnlyList<InboxEntry>>(entries);
+    }
+
+    public ValueTask<IReadOnlyList<ChatMessage>> ReadConversationAsync(string conv, long? before, long? after, int limit, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = c.CreateCommand();
+        select.Parameters.AddWithValue("$conv", conv);
+        select.Parameters.AddWithValue("$limit", limit);
+        if (after is { } a)
+        {
+            select.CommandText = $"SELECT {MessageColumns} FROM messages m WHERE m.conv = $conv AND m.cseq > $a ORDER BY m.cseq LIMIT $limit";
+            select.Parameters.AddWithValue("$a", a);
+        }
+        else
+        {
+            select.CommandText = $"SELECT {MessageColumns} FROM messages m WHERE m.conv = $conv AND m.cseq < $b ORDER BY m.cseq DESC LIMIT $limit";
+            select.Parameters.AddWithValue("$b", before ?? long.MaxValue);
+        }
+        using var reader = select.ExecuteReader();
+        var messages = new List<ChatMessage>();
+        while (reader.Read()) messages.Add(ReadMessage(reader, 0));
+        if (after is null) messages.Reverse();
+        return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(messages);
+    }
+
+    public ValueTask<long?> GetCursorAsync(string user, string device, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = c.CreateCommand();
+        select.CommandText = "SELECT seq FROM cursors WHERE user = $u AND device = $d";
+        select.Parameters.AddWithValue("$u", user);
+        select.Parameters.AddWithValue("$d", device);
+        return ValueTask.FromResult(select.ExecuteScalar() is long seq ? seq : (long?)null);
+    }
+
+    public async ValueTask AdvanceCursorAsync(string user, string device, long seq, CancellationToken cancellationToken = default) =>
+        await database.WriteAsync((c, tx) =>
+        {
+            using var upsert = c.CreateCommand();
+            upsert.Transaction = tx;
+            upsert.CommandText = "INSERT INTO cursors(user, device, seq) VALUES ($u, $d, $s) ON CONFLICT(user, device) DO UPDATE SET seq = MAX(seq, excluded.seq)";
+            upsert.Parameters.AddWithValue("$u", user);
+            upsert.Parameters.AddWithValue("$d", device);
+            upsert.Parameters.AddWithValue("$s", seq);
+            return upsert.ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false);
+
+    private const string MessageColumns = "m.id, m.conv, m.cseq, m.ope, m.sender, m.recipient, m.type, m.body, m.ex, m.ts";
+
+    private static ChatMessage ReadMessage(SqliteDataReader r, int o) => new(
+        r.GetInt64(o), r.GetString(o + 1), r.GetInt64(o + 2), r.GetInt32(o + 3), r.GetString(o + 4), r.GetString(o + 5),
+        r.GetInt32(o + 6), ParseJson(r.GetString(o + 7)), r.IsDBNull(o + 8) ? null : ParseJson(r.GetString(o + 8)), r.GetInt64(o + 9));
+
+    private static JsonElement ParseJson(string text)
+    {
+        using var document = JsonDocument.Parse(text);
+        return document.RootElement.Clone();
+    }
+}
