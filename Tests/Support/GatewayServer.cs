@@ -1,0 +1,85 @@
+using System.Net.Http.Json;
+using AspireChat.Gateway;
+using AspireChat.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace AspireChat.Tests.Support;
+
+/// <summary>The real Gateway (embedded mode) on a real Kestrel socket on loopback, with its own data folder.</summary>
+public sealed class GatewayServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayServer(WebApplication app, Uri address, string dataDirectory)
+    {
+        (_app, Address, DataDirectory) = (app, address, dataDirectory);
+        Http = new HttpClient { BaseAddress = address };
+    }
+
+    public Uri Address { get; }
+    public Uri WebSocketUri => new($"ws://{Address.Authority}/ws");
+    public string DataDirectory { get; }
+    public HttpClient Http { get; }
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<GatewayServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    {
+        dataDirectory ??= TempDirectory.Create();
+        var config = new Dictionary<string, string?>
+        {
+            ["Auth:DevTokens"] = "true",
+            ["Auth:SigningKey"] = "test-signing-key-that-is-at-least-32-bytes-long",
+            ["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(dataDirectory, "chat.db")}",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
+
+        var app = GatewayApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Testing"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(config);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new GatewayServer(app, new Uri(address), dataDirectory);
+    }
+
+    /// <summary>A dev token for <paramref name="user"/>.</summary>
+    public async Task<string> TokenAsync(string user)
+    {
+        var response = await Http.PostAsJsonAsync("/api/dev/token", new TokenRequest { User = user }, ProtocolJson.Default.TokenRequest);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.TokenResponse))!.Token;
+    }
+
+    /// <summary>A raw protocol socket, welcomed as <paramref name="user"/> on <paramref name="device"/>.</summary>
+    public async Task<TestSocket> ConnectAsync(string user, string device = "d1", long? cursor = null)
+    {
+        var socket = await TestSocket.OpenAsync(WebSocketUri);
+        await socket.HelloAsync(await TokenAsync(user), device, cursor);
+        return socket;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Fresh folders under the system temp folder.</summary>
+public static class TempDirectory
+{
+    public static string Create()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "aspirechat-tests", Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+}
