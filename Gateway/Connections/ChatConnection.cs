@@ -22,7 +22,10 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     private readonly AbuseCounter _badFrames = new(10, TimeSpan.FromSeconds(10), node.Time);
     private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), node.Time);
     private readonly SendRateLimiter _rate = new(node.Limits.SendsPerSecond, node.Limits.SendBurst, node.Time);
+    private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private State _state = State.AwaitingHello;
+    private int _inflight;
+    private int _closeRequested;
     private (int Code, string Reason)? _close;
     private string _user = "";
     private string _device = "";
@@ -42,8 +45,9 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         }
         finally
         {
+            _readerDone.TrySetResult();
             await LeaveAsync().ConfigureAwait(false);
-            _outbound.Writer.TryComplete();
+            RequestClose();
             await writer.ConfigureAwait(false);
         }
     }
@@ -64,7 +68,15 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     {
         _close ??= (code, reason);
         _state = State.Closed;
-        _outbound.Writer.TryComplete();
+        RequestClose();
+    }
+
+    // Output ends once every send already taken has been answered, so an accepted send is never left
+    // without its ack because the connection was closing.
+    private void RequestClose()
+    {
+        Volatile.Write(ref _closeRequested, 1);
+        if (Volatile.Read(ref _inflight) == 0) _outbound.Writer.TryComplete();
     }
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
@@ -201,17 +213,39 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
             if (_floods.Record()) Close(CloseCodes.RateLimited, "flooding past the rate limit");
             return;
         }
-        var outcome = await node.Accept.EnqueueAsync(_user, _device, send, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _inflight);
+        Task<AcceptOutcome> outcome;
+        try
+        {
+            outcome = await node.Accept.EnqueueAsync(_user, _device, send, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Answered();
+            throw;
+        }
         _ = AnswerAsync(send.Req, outcome);
     }
 
     private async Task AnswerAsync(long req, Task<AcceptOutcome> outcome)
     {
-        var result = await outcome.ConfigureAwait(false);
-        if (result.Accepted is { } record)
-            Send(new SendAckFrame { Req = req, Id = record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts });
-        else if (result.Rejected is { } rejected)
-            Send(new ErrorFrame { Code = rejected.Code, Message = rejected.Message, Req = req });
+        try
+        {
+            var result = await outcome.ConfigureAwait(false);
+            if (result.Accepted is { } record)
+                Send(new SendAckFrame { Req = req, Id = record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts });
+            else if (result.Rejected is { } rejected)
+                Send(new ErrorFrame { Code = rejected.Code, Message = rejected.Message, Req = req });
+        }
+        finally
+        {
+            Answered();
+        }
+    }
+
+    private void Answered()
+    {
+        if (Interlocked.Decrement(ref _inflight) == 0 && Volatile.Read(ref _closeRequested) == 1) _outbound.Writer.TryComplete();
     }
 
     private async ValueTask AckAsync(AckFrame ack, CancellationToken cancellationToken)
@@ -288,6 +322,9 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
                 var (code, reason) = _close ?? ((int)WebSocketCloseStatus.NormalClosure, "");
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token).ConfigureAwait(false);
+                // Let the client read the close frame and answer it; cancelling the read at once would abort
+                // the socket and could discard the close frame in flight.
+                await _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)

@@ -11,7 +11,7 @@ namespace AspireChat.Gateway.Connections;
 public sealed class ChatNode(
     ConnectionRegistry registry, TokenService tokens, AcceptStage accept, InboxDelivery delivery,
     IChatStore store, IPresenceStore presence, IPendingAcks pending, IOptions<LimitsOptions> limits,
-    TimeProvider time, ILoggerFactory loggers)
+    TimeProvider time, ILoggerFactory loggers, IConfiguration configuration)
 {
     public ConnectionRegistry Registry { get; } = registry;
     public TokenService Tokens { get; } = tokens;
@@ -26,5 +26,5 @@ public sealed class ChatNode(
 
     /// <summary>Seconds between the pings a client should send (told in <c>welcome</c>).</summary>
     public int HeartbeatSeconds { get; } = 30;
-    public TimeSpan HelloTimeout { get; } = TimeSpan.FromSeconds(10);
+    public TimeSpan HelloTimeout { get; } = configuration.GetValue("Gateway:HelloTimeout", TimeSpan.FromSeconds(10));
 }

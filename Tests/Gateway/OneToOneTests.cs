@@ -25,4 +25,176 @@ public sealed class OneToOneTests
         Assert.Equal(1, msg.GetProperty("seq").GetInt64());
         Assert.Equal(1, msg.GetProperty("cseq").GetInt64());
     }
+
+    [Fact]
+    public async Task Retransmitted_send_returns_the_original_id_and_creates_no_second_message()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+
+        await alice.SendChatAsync(7, "bob", "once");
+        var first = await alice.ExpectAsync("ack");
+        await alice.SendChatAsync(7, "bob", "once");
+        var second = await alice.ExpectAsync("ack");
+
+        Assert.Equal(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
+        Assert.Equal(first.GetProperty("ts").GetInt64(), second.GetProperty("ts").GetInt64());
+        var msg = await bob.ExpectAsync("msg");
+        Assert.Equal(first.GetProperty("id").GetString(), msg.GetProperty("id").GetString());
+        Assert.True(await bob.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(500)));
+
+        var history = await HistoryAsync(server, "alice", "s:alice:bob");
+        Assert.Single(history.GetProperty("items").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Offline_recipient_gets_everything_after_its_cursor_in_order_with_contiguous_seq()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using (var bobFirst = await server.ConnectAsync("bob", cursor: 0))
+        {
+            Assert.Equal(0, bobFirst.Welcome.GetProperty("head").GetInt64());
+        }
+        await using var alice = await server.ConnectAsync("alice");
+        for (var req = 1; req <= 20; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
+        await alice.ExpectManyAsync("ack", 20);
+
+        await using var bob = await server.ConnectAsync("bob", cursor: 5);
+        Assert.Equal(20, bob.Welcome.GetProperty("head").GetInt64());
+        var msgs = await bob.ExpectManyAsync("msg", 15);
+        Assert.Equal(Enumerable.Range(6, 15).Select(i => (long)i), msgs.Select(m => m.GetProperty("seq").GetInt64()));
+        Assert.Equal(Enumerable.Range(6, 15).Select(i => $"m{i}"), msgs.Select(m => m.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Device_without_a_cursor_resumes_from_the_cursor_its_acks_recorded()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using var alice = await server.ConnectAsync("alice");
+        await using (var bob = await server.ConnectAsync("bob", "phone"))
+        {
+            for (var req = 1; req <= 3; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
+            await bob.ExpectManyAsync("msg", 3);
+            await bob.SendAsync(new { t = "ack", seq = 2 });
+            await bob.SendAsync(new { t = "ping" });
+            await bob.ExpectAsync("pong");
+        }
+        await using var again = await server.ConnectAsync("bob", "phone");
+        var msg = await again.ExpectAsync("msg");
+        Assert.Equal(3, msg.GetProperty("seq").GetInt64());
+        Assert.True(await again.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task Sync_pages_the_inbox_with_next_and_more()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using var alice = await server.ConnectAsync("alice");
+        for (var req = 1; req <= 7; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
+        await alice.ExpectManyAsync("ack", 7);
+        await using var bob = await server.ConnectAsync("bob");
+        await WaitForHeadAsync(server, "bob", 7);
+
+        await bob.SendAsync(new { t = "sync", after = 0, limit = 3 });
+        var page1 = await bob.ExpectAsync("sync");
+        Assert.Equal([1L, 2, 3], page1.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("seq").GetInt64()));
+        Assert.Equal(3, page1.GetProperty("next").GetInt64());
+        Assert.True(page1.GetProperty("more").GetBoolean());
+
+        await bob.SendAsync(new { t = "sync", after = 6, limit = 3 });
+        var last = await bob.ExpectAsync("sync");
+        Assert.Equal([7L], last.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("seq").GetInt64()));
+        Assert.False(last.GetProperty("more").GetBoolean());
+
+        await bob.SendAsync(new { t = "sync", after = 7, limit = 3 });
+        var empty = await bob.ExpectAsync("sync");
+        Assert.Empty(empty.GetProperty("items").EnumerateArray());
+        Assert.Equal(7, empty.GetProperty("next").GetInt64());
+        Assert.False(empty.GetProperty("more").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Unacknowledged_msg_is_pushed_again_after_the_ack_timeout_with_the_same_seq()
+    {
+        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Delivery:AckTimeout"] = "00:00:00.300",
+            ["Delivery:RetryInterval"] = "00:00:00.050",
+        });
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        await alice.SendChatAsync(1, "bob", "are you there?");
+
+        var first = await bob.ExpectAsync("msg");
+        var again = await bob.ExpectAsync("msg", TimeSpan.FromSeconds(5));
+        Assert.Equal(first.GetProperty("seq").GetInt64(), again.GetProperty("seq").GetInt64());
+        Assert.Equal(first.GetProperty("id").GetString(), again.GetProperty("id").GetString());
+
+        await bob.SendAsync(new { t = "ack", seq = first.GetProperty("seq").GetInt64() });
+        await bob.SendAsync(new { t = "ping" });
+        await bob.ExpectAsync("pong");
+        Assert.True(await bob.StaysQuietAsync("msg", TimeSpan.FromSeconds(1.5)));
+    }
+
+    [Fact]
+    public async Task A_users_second_device_receives_what_the_first_device_sent()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using var phone = await server.ConnectAsync("alice", "phone");
+        await using var laptop = await server.ConnectAsync("alice", "laptop");
+        await using var bob = await server.ConnectAsync("bob");
+
+        await phone.SendChatAsync(1, "bob", "from my phone");
+        var ack = await phone.ExpectAsync("ack");
+        var onLaptop = await laptop.ExpectAsync("msg");
+        Assert.Equal(ack.GetProperty("id").GetString(), onLaptop.GetProperty("id").GetString());
+        Assert.Equal("alice", onLaptop.GetProperty("from").GetString());
+        Assert.Equal("bob", onLaptop.GetProperty("to").GetString());
+        await bob.ExpectAsync("msg");
+    }
+
+    [Fact]
+    public async Task Pipelined_burst_of_1000_sends_arrives_complete_in_send_order_with_contiguous_sequences()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+
+        const int count = 1000;
+        for (var req = 1; req <= count; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
+
+        var received = new List<JsonElement>();
+        while (received.Count < count)
+        {
+            var msg = await bob.ExpectAsync("msg", TimeSpan.FromSeconds(30));
+            received.Add(msg);
+            if (received.Count % 100 == 0) await bob.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() });
+        }
+        Assert.Equal(Enumerable.Range(1, count).Select(i => $"m{i}"), received.Select(m => m.GetProperty("body").GetProperty("text").GetString()));
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), received.Select(m => m.GetProperty("cseq").GetInt64()));
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), received.Select(m => m.GetProperty("seq").GetInt64()));
+        var acks = await alice.ExpectManyAsync("ack", count, TimeSpan.FromSeconds(30));
+        Assert.Equal(count, acks.Select(a => a.GetProperty("req").GetInt64()).Distinct().Count());
+    }
+
+    internal static async Task<JsonElement> HistoryAsync(GatewayServer server, string user, string conv, string query = "")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/conversations/{conv}/messages{query}");
+        request.Headers.Authorization = new("Bearer", await server.TokenAsync(user));
+        using var response = await server.Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    internal static async Task WaitForHeadAsync(GatewayServer server, string user, long head)
+    {
+        var store = (AspireChat.Messaging.Storage.IChatStore)server.Services.GetService(typeof(AspireChat.Messaging.Storage.IChatStore))!;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (await store.GetInboxHeadAsync(user) < head)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{user}'s inbox did not reach {head}");
+            await Task.Delay(20);
+        }
+    }
 }
