@@ -26,6 +26,10 @@ namespace AspireChat.Protocol;
 [JsonSerializable(typeof(TokenRequest))]
 [JsonSerializable(typeof(TokenResponse))]
 [JsonSerializable(typeof(HistoryPage))]
+[JsonSerializable(typeof(CreateGroupRequest))]
+[JsonSerializable(typeof(CreateGroupResponse))]
+[JsonSerializable(typeof(GroupInfoResponse))]
+[JsonSerializable(typeof(AddMembersRequest))]
 public sealed partial class ProtocolJson : JsonSerializerContext;
 
 /// <summary>A frame that cannot be read: carries the error code to answer with.</summary>

@@ -1,5 +1,6 @@
 using AspireChat.Gateway.Auth;
 using AspireChat.Messaging;
+using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
 
@@ -11,7 +12,7 @@ public static class ConversationsApi
     public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/conversations/{conv}/messages", async (string conv, long? before, long? after, int? limit,
-            HttpContext context, IChatStore store, CancellationToken cancellationToken) =>
+            HttpContext context, IChatStore store, GroupTimeline timeline, CancellationToken cancellationToken) =>
         {
             var user = context.User.UserId();
             if (!Identifiers.TryParseConversation(conv, out var ope, out var first, out var second))
@@ -20,11 +21,22 @@ public static class ConversationsApi
                 return Results.Problem("'limit' must be from 1 to 200", statusCode: StatusCodes.Status400BadRequest);
             if (before is not null && after is not null)
                 return Results.Problem("give 'before' or 'after', not both", statusCode: StatusCodes.Status400BadRequest);
-            // Groups arrive with the group issue; until then no one is a member of a group conversation.
-            var member = ope == Ope.OneToOne && (user == first || user == second);
-            if (!member)
+            IReadOnlyList<ChatMessage>? messages;
+            if (ope == Ope.Group)
+            {
+                // Members read within their membership periods only.
+                messages = after is { } a
+                    ? (await timeline.ReadAfterAsync(first, user!, a, limit ?? 50, cancellationToken))?.Items
+                    : await timeline.ReadBeforeAsync(first, user!, before, limit ?? 50, cancellationToken);
+            }
+            else
+            {
+                messages = user == first || user == second
+                    ? await store.ReadConversationAsync(conv, before, after, limit ?? 50, cancellationToken)
+                    : null;
+            }
+            if (messages is null)
                 return Results.Problem("only members of the conversation may read its history", statusCode: StatusCodes.Status403Forbidden);
-            var messages = await store.ReadConversationAsync(conv, before, after, limit ?? 50, cancellationToken);
             return Results.Json(new HistoryPage { Items = [.. messages.Select(m => m.ToFrame())] }, ProtocolJson.Default.HistoryPage);
         }).RequireAuthorization();
         return app;

@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
+using System.Collections.Concurrent;
 using AspireChat.Messaging;
+using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Protocol;
 
@@ -28,6 +30,9 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     private int _closeRequested;
     private (int Code, string Reason)? _close;
     private string _user = "";
+
+    /// <summary>The groups whose local member map holds this connection (kept by the registry).</summary>
+    internal ConcurrentDictionary<string, byte> Groups { get; } = new(StringComparer.Ordinal);
     private string _device = "";
 
     public async Task RunAsync(CancellationToken aborted)
@@ -62,6 +67,9 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         }
         return true;
     }
+
+    /// <summary>Queues an already serialized frame (a large group's message, shared by every local member).</summary>
+    public bool TryPushFrame(byte[] frame) => _state == State.Welcomed && _outbound.Writer.TryWrite(frame);
 
     /// <summary>Ends the connection with a close code, after the frames already queued.</summary>
     public void Close(int code, string reason)
@@ -156,7 +164,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
                 case FrameTypes.Send: await SendAsync(frame, cancellationToken).ConfigureAwait(false); break;
                 case FrameTypes.Ack: await AckAsync(FrameCodec.Read<AckFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
                 case FrameTypes.Sync: await SyncAsync(FrameCodec.Read<SyncFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
-                case FrameTypes.Gsync: Gsync(FrameCodec.Read<GsyncFrame>(frame.Span)); break;
+                case FrameTypes.Gsync: await GsyncAsync(FrameCodec.Read<GsyncFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
                 case FrameTypes.Ping: Send(new PongFrame()); break;
                 case FrameTypes.Hello: throw new FrameException(ErrorCodes.BadFrame, "already welcomed");
                 default: throw new FrameException(ErrorCodes.BadFrame, $"unknown frame type '{type}'");
@@ -184,6 +192,11 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         if (user is null) { Unauthorized("invalid or expired token"); return; }
         if (!Identifiers.IsValidDevice(hello.Device)) { Unauthorized("'device' must be 1–64 printable characters"); return; }
         if (hello.Cursor is < 0) { Unauthorized("'cursor' must not be negative"); return; }
+        if (hello.Groups?.FirstOrDefault(g => !Identifiers.IsValidId(g.Key) || g.Value < 0) is { Key: not null } badGroup)
+        {
+            Unauthorized($"'groups' entry '{badGroup.Key}' must be a group id with a non-negative cseq");
+            return;
+        }
 
         (_user, _device) = (user, hello.Device);
         var head = await node.Store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
@@ -196,6 +209,27 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         await node.Pending.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         await node.Presence.ConnectAsync(user, hello.Device, node.Registry.Node, cancellationToken).ConfigureAwait(false);
         Push(await node.Delivery.ClaimBacklogAsync(user, hello.Device, cancellationToken).ConfigureAwait(false));
+        await node.Groups.UpsertUserAsync(user, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await CatchUpGroupsAsync(hello, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Large groups have no inbox copies: push one page after each group's cursor (hello.groups, else the
+    // cursor recorded from this device's group acks, else the head); the client continues with gsync.
+    private async ValueTask CatchUpGroupsAsync(HelloFrame hello, CancellationToken cancellationToken)
+    {
+        var gids = await node.Groups.GetUserGroupsAsync(_user, cancellationToken).ConfigureAwait(false);
+        node.Registry.JoinGroups(this, gids);
+        foreach (var gid in gids)
+        {
+            if (await node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group) continue;
+            var cursor = hello.Groups?.GetValueOrDefault(gid)
+                ?? await node.Groups.GetGroupCursorAsync(_user, _device, gid, cancellationToken).ConfigureAwait(false)
+                ?? await node.Timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
+            // What came before the group went large reached this device through its inbox.
+            var after = Math.Max(cursor, group.FanoutSince - 1);
+            var page = await node.Timeline.ReadAfterAsync(gid, _user, after, node.GroupOptions.HelloPage, cancellationToken).ConfigureAwait(false);
+            foreach (var message in page?.Items ?? []) _outbound.Writer.TryWrite(FrameCodec.Write(message.ToFrame()));
+        }
     }
 
     private async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
@@ -251,7 +285,10 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     private async ValueTask AckAsync(AckFrame ack, CancellationToken cancellationToken)
     {
         if (ack.Group is not null || ack.Cseq is not null)
-            throw new FrameException(ErrorCodes.NotFound, $"group '{ack.Group}' does not exist");
+        {
+            await AckGroupAsync(ack, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         if (ack.Seq is not { } seq || seq < 0) throw new FrameException(ErrorCodes.BadFrame, "'seq' must be a non-negative integer");
         ChatTelemetry.Acked.Add(1);
         Push(await node.Delivery.AckAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false));
@@ -267,8 +304,27 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         Send(new SyncReplyFrame { Items = items, Next = items.Count > 0 ? items[^1].Seq!.Value : sync.After, More = more });
     }
 
-    private static void Gsync(GsyncFrame gsync) =>
-        throw new FrameException(ErrorCodes.NotFound, $"group '{gsync.Group}' does not exist");
+    private async ValueTask AckGroupAsync(AckFrame ack, CancellationToken cancellationToken)
+    {
+        if (ack.Group is not { } gid || ack.Cseq is not { } cseq || cseq < 0 || ack.Seq is not null)
+            throw new FrameException(ErrorCodes.BadFrame, "a group ack has 'group' and a non-negative 'cseq' (and no 'seq')");
+        if (await node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is null)
+            throw new FrameException(ErrorCodes.NotFound, $"group '{gid}' does not exist");
+        if (await node.Groups.GetRoleAsync(gid, _user, cancellationToken).ConfigureAwait(false) is null)
+            throw new FrameException(ErrorCodes.Forbidden, $"you are not a member of group '{gid}'");
+        await node.Groups.AdvanceGroupCursorAsync(_user, _device, gid, cseq, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask GsyncAsync(GsyncFrame gsync, CancellationToken cancellationToken)
+    {
+        if (gsync.Limit is < 1 or > 500) throw new FrameException(ErrorCodes.BadFrame, "'limit' must be from 1 to 500");
+        if (gsync.After < 0) throw new FrameException(ErrorCodes.BadFrame, "'after' must not be negative");
+        if (!Identifiers.IsValidId(gsync.Group) || await node.Groups.GetGroupAsync(gsync.Group, cancellationToken).ConfigureAwait(false) is null)
+            throw new FrameException(ErrorCodes.NotFound, $"group '{gsync.Group}' does not exist");
+        var page = await node.Timeline.ReadAfterAsync(gsync.Group, _user, gsync.After, gsync.Limit, cancellationToken).ConfigureAwait(false)
+            ?? throw new FrameException(ErrorCodes.Forbidden, $"you are not a member of group '{gsync.Group}'");
+        Send(new GsyncReplyFrame { Group = gsync.Group, Items = [.. page.Items.Select(m => m.ToFrame())], Next = page.Next, More = page.More });
+    }
 
     private void Push(IReadOnlyList<InboxEntry> entries)
     {

@@ -1,5 +1,6 @@
 using AspireChat.Gateway.Auth;
 using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Messaging.Presence;
 using AspireChat.Messaging.Storage;
@@ -10,7 +11,8 @@ namespace AspireChat.Gateway.Connections;
 /// <summary>The wiring every connection of this gateway node shares (the connection itself holds only its state).</summary>
 public sealed class ChatNode(
     ConnectionRegistry registry, TokenService tokens, AcceptStage accept, InboxDelivery delivery,
-    IChatStore store, IPresenceStore presence, IPendingAcks pending, IOptions<LimitsOptions> limits,
+    IChatStore store, IGroupStore groups, GroupTimeline timeline, IOptions<GroupOptions> groupOptions,
+    IPresenceStore presence, IPendingAcks pending, IOptions<LimitsOptions> limits,
     TimeProvider time, ILoggerFactory loggers, IConfiguration configuration)
 {
     public ConnectionRegistry Registry { get; } = registry;
@@ -18,6 +20,9 @@ public sealed class ChatNode(
     public AcceptStage Accept { get; } = accept;
     public InboxDelivery Delivery { get; } = delivery;
     public IChatStore Store { get; } = store;
+    public IGroupStore Groups { get; } = groups;
+    public GroupTimeline Timeline { get; } = timeline;
+    public GroupOptions GroupOptions { get; } = groupOptions.Value;
     public IPresenceStore Presence { get; } = presence;
     public IPendingAcks Pending { get; } = pending;
     public LimitsOptions Limits { get; } = limits.Value;

@@ -65,6 +65,7 @@ public static class GatewayExtensions
         app.MapChatSocket();
         if (app.Configuration.GetValue<bool>("Auth:DevTokens")) app.MapDevTokenApi();
         app.MapConversationsApi();
+        app.MapGroupsApi();
         return app;
     }
 

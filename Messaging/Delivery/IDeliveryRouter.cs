@@ -1,4 +1,12 @@
+using AspireChat.Messaging.Groups;
+
 namespace AspireChat.Messaging.Delivery;
+
+/// <summary>
+/// Stage 1 → every gateway node: a large group's message (read diffusion, no inbox copy), or a
+/// membership change so each node's local map group → connected members stays right.
+/// </summary>
+public sealed record GroupNotice(string Gid, ChatMessage? Message, IReadOnlyList<MembershipChange> Changes);
 
 /// <summary>A gateway node's side of routing: writes inbox entries to the devices connected to it.</summary>
 public interface IDeviceSink
@@ -8,6 +16,9 @@ public interface IDeviceSink
 
     /// <summary>Queues <paramref name="entries"/> (ascending <c>seq</c>) for the device; false when it is not connected here.</summary>
     bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries);
+
+    /// <summary>Delivers a group notice to the members connected to this node.</summary>
+    void OnGroupNotice(GroupNotice notice);
 }
 
 /// <summary>The routing port: hands inbox entries to the gateway node that holds a device.</summary>
@@ -18,6 +29,9 @@ public interface IDeliveryRouter
 
     /// <summary>Sends <paramref name="entries"/> to the device on <paramref name="node"/>; false when the node cannot be reached.</summary>
     ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default);
+
+    /// <summary>Sends a group notice to every gateway node (one notice per node, not one per member).</summary>
+    ValueTask BroadcastAsync(GroupNotice notice, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Routing inside one process (embedded mode): node id → the sink registered for it.</summary>
@@ -33,6 +47,12 @@ public sealed class InProcessDeliveryRouter : IDeliveryRouter
 
     public ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_sinks.TryGetValue(node, out var sink) && sink.TryDeliver(user, device, entries));
+
+    public ValueTask BroadcastAsync(GroupNotice notice, CancellationToken cancellationToken = default)
+    {
+        foreach (var sink in _sinks.Values) sink.OnGroupNotice(notice);
+        return ValueTask.CompletedTask;
+    }
 
     private sealed class Registration(Action dispose) : IDisposable
     {

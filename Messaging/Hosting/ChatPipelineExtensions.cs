@@ -1,4 +1,5 @@
 using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Ids;
 using AspireChat.Messaging.Log;
 using AspireChat.Messaging.Pipeline;
@@ -32,6 +33,7 @@ public static class ChatPipelineExtensions
         services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
         services.Configure<LimitsOptions>(configuration.GetSection("Limits"));
         services.Configure<EmbeddedLogOptions>(configuration.GetSection("EmbeddedLog"));
+        services.Configure<GroupOptions>(configuration.GetSection("Groups"));
         services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
 
         services.TryAddSingleton(_ => new SqliteDatabase(
@@ -46,7 +48,10 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.TryAddSingleton<IPendingAcks, InMemoryPendingAcks>();
         services.TryAddSingleton<IDeliveryRouter, InProcessDeliveryRouter>();
-        services.TryAddSingleton<ISendPermission, DefaultSendPermission>();
+        services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
+        services.TryAddSingleton<ISendPermission, GroupSendPermission>();
+        services.TryAddSingleton<GroupService>();
+        services.TryAddSingleton<GroupTimeline>();
 
         services.TryAddSingleton<InboxDelivery>();
         services.TryAddSingleton<AcceptStage>();

@@ -13,7 +13,7 @@ namespace AspireChat.Messaging.Hosting;
 /// retry loop and the purge of old send records. Embedded mode runs all of them in the Gateway.
 /// </summary>
 public sealed partial class PipelineHost(
-    IChatStore store, IMessageLog log, AcceptStage accept, SequenceStage sequence, InboxStage inbox,
+    IChatStore store, Groups.IGroupStore groups, IMessageLog log, AcceptStage accept, SequenceStage sequence, InboxStage inbox,
     InboxDelivery delivery, IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
 {
     /// <summary>How long (re)sends are deduplicated by (user, device, req).</summary>
@@ -23,6 +23,7 @@ public sealed partial class PipelineHost(
     {
         // Tables exist before the first connection is accepted.
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await groups.InitializeAsync(cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

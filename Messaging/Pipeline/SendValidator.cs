@@ -18,6 +18,8 @@ public static class SendValidator
             return new(ErrorCodes.BadFrame, "'ope' must be 0 (one-to-one) or 1 (group)");
         if (!Identifiers.IsValidId(send.To))
             return new(ErrorCodes.BadFrame, "'to' must match [A-Za-z0-9_.-]{1,64}");
+        if (send.Type < 0)
+            return new(ErrorCodes.BadFrame, "'type' must not be negative (negative types are the server's membership events)");
         if (send.Body.ValueKind != JsonValueKind.Object)
             return new(ErrorCodes.BadFrame, "'body' must be a JSON object");
         if (send.Ex is { } ex && ex.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))

@@ -1,39 +1,99 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Log;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
+using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Pipeline;
 
 /// <summary>
 /// Stage 1 (DESIGN §6): per conversation, in log order, assign <c>cseq</c>, store the message once,
-/// and fan out one <see cref="InboxAppend"/> per member — sender included, so the sender's other
-/// devices get it through the sender's own inbox.
+/// and fan it out. One-to-one and small groups: one <see cref="InboxAppend"/> per member, sender
+/// included, so the sender's other devices get it through the sender's own inbox (write diffusion).
+/// Groups above <c>Groups:WriteDiffusionLimit</c>: a live notice to every gateway node and no inbox
+/// copies (read diffusion). Membership events are applied here, at their <c>cseq</c>.
 /// </summary>
-public sealed class SequenceStage(IChatStore store, IMessageLog log)
+public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessageLog log, IDeliveryRouter router, IOptions<GroupOptions> options)
 {
     public const string ConsumerGroup = "sequencer";
+
+    // This process is the single writer of the conversations in its partitions, so its view of each
+    // group's members is authoritative once loaded.
+    private readonly ConcurrentDictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
+
+    private sealed class GroupState(Dictionary<string, string> members, GroupFanout fanout)
+    {
+        public readonly Dictionary<string, string> Members = members;
+        public GroupFanout Fanout = fanout;
+    }
 
     public async ValueTask HandleAsync(IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
     {
         using var activity = ChatTelemetry.Source.StartActivity("sequence", ActivityKind.Consumer);
         var messages = await store.AppendMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
         var appends = new List<InboxAppend>(messages.Count * 2);
+        var notices = new List<GroupNotice>();
         foreach (var message in messages)
         {
-            foreach (var member in Members(message)) appends.Add(new InboxAppend(member, message));
+            if (message.Ope == Ope.OneToOne)
+            {
+                appends.Add(new InboxAppend(message.From, message));
+                if (message.To != message.From) appends.Add(new InboxAppend(message.To, message));
+                continue;
+            }
+            await FanOutGroupAsync(message, appends, notices, cancellationToken).ConfigureAwait(false);
         }
         await log.AppendAsync(LogTopics.Inbox, appends, cancellationToken).ConfigureAwait(false);
+        foreach (var notice in notices) await router.BroadcastAsync(notice, cancellationToken).ConfigureAwait(false);
         ChatTelemetry.Sequenced.Add(messages.Count);
     }
 
-    private static IEnumerable<string> Members(ChatMessage message)
+    private async ValueTask FanOutGroupAsync(ChatMessage message, List<InboxAppend> appends, List<GroupNotice> notices, CancellationToken cancellationToken)
     {
-        if (message.Ope == Ope.OneToOne)
+        var gid = message.To;
+        var state = await LoadAsync(gid, cancellationToken).ConfigureAwait(false);
+        IEnumerable<string> recipients = state.Members.Keys;
+        var changes = GroupEvents.ChangesOf(message);
+        if (changes.Count > 0)
         {
-            yield return message.From;
-            if (message.To != message.From) yield return message.To;
+            // Everyone before and after the change sees the event: the removed learn they were removed.
+            var before = state.Members.Keys.ToHashSet(StringComparer.Ordinal);
+            foreach (var change in changes)
+            {
+                if (change.Removes) state.Members.Remove(change.User);
+                else state.Members.TryAdd(change.User, change.Role!);
+            }
+            before.UnionWith(state.Members.Keys);
+            recipients = before;
+            await groups.ApplyMembershipAsync(gid, message.Cseq, changes, cancellationToken).ConfigureAwait(false);
+            notices.Add(new GroupNotice(gid, null, changes));
         }
-        // Groups: the group issue adds membership-based fan-out.
+
+        var fanout = state.Members.Count > options.Value.WriteDiffusionLimit ? GroupFanout.Read : GroupFanout.Write;
+        if (fanout != state.Fanout)
+        {
+            await groups.SetFanoutAsync(gid, fanout, message.Cseq, cancellationToken).ConfigureAwait(false);
+            state.Fanout = fanout;
+        }
+        if (fanout == GroupFanout.Write)
+        {
+            foreach (var member in recipients) appends.Add(new InboxAppend(member, message));
+        }
+        else
+        {
+            notices.Add(new GroupNotice(gid, message, []));
+        }
+    }
+
+    private async ValueTask<GroupState> LoadAsync(string gid, CancellationToken cancellationToken)
+    {
+        if (_groups.TryGetValue(gid, out var state)) return state;
+        var members = await groups.GetMembersAsync(gid, cancellationToken).ConfigureAwait(false);
+        var group = await groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false);
+        state = new GroupState(members.ToDictionary(m => m.User, m => m.Role, StringComparer.Ordinal), group?.Fanout ?? GroupFanout.Write);
+        return _groups.GetOrAdd(gid, state);
     }
 }

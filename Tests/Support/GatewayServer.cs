@@ -65,6 +65,23 @@ public sealed class GatewayServer : IAsyncDisposable
         return socket;
     }
 
+    /// <summary>An HTTP request as <paramref name="user"/> (bearer dev token).</summary>
+    public async Task<HttpResponseMessage> RequestAsync(string user, HttpMethod method, string url, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        request.Headers.Authorization = new("Bearer", await TokenAsync(user));
+        if (body is not null) request.Content = JsonContent.Create(body);
+        return await Http.SendAsync(request);
+    }
+
+    /// <summary>Creates a group owned by <paramref name="owner"/>; returns its gid.</summary>
+    public async Task<string> CreateGroupAsync(string owner, params string[] members)
+    {
+        using var response = await RequestAsync(owner, HttpMethod.Post, "/api/groups", new { name = "test group", members });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.CreateGroupResponse))!.Gid;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

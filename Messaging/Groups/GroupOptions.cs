@@ -1,0 +1,12 @@
+namespace AspireChat.Messaging.Groups;
+
+/// <summary><c>Groups:*</c> settings.</summary>
+public sealed class GroupOptions
+{
+    /// <summary>Groups with at most this many members get inbox copies (write diffusion); larger ones read diffusion.</summary>
+    public int WriteDiffusionLimit { get; set; } = 500;
+    /// <summary>Most members a group may have.</summary>
+    public int MaxMembers { get; set; } = 100_000;
+    /// <summary>Most messages pushed per large group after <c>hello</c>; the client continues with <c>gsync</c>.</summary>
+    public int HelloPage { get; set; } = 100;
+}

@@ -1,0 +1,46 @@
+namespace AspireChat.Messaging.Groups;
+
+/// <summary>
+/// The group part of the chat store port: groups, members with their join points, users, and
+/// per-device group cursors. Membership changes are applied by stage 1 only, at the <c>cseq</c> of
+/// the event that carries them, so membership and message order agree (DESIGN §5).
+/// </summary>
+public interface IGroupStore
+{
+    ValueTask InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates the group record; false when the gid exists.</summary>
+    ValueTask<bool> CreateGroupAsync(GroupRecord group, CancellationToken cancellationToken = default);
+
+    ValueTask<GroupRecord?> GetGroupAsync(string gid, CancellationToken cancellationToken = default);
+
+    /// <summary>Current members, ordered by user id.</summary>
+    ValueTask<IReadOnlyList<GroupMember>> GetMembersAsync(string gid, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's current role, or null when not a member now.</summary>
+    ValueTask<string?> GetRoleAsync(string gid, string user, CancellationToken cancellationToken = default);
+
+    /// <summary>Every period the user was (or is) a member, oldest first.</summary>
+    ValueTask<IReadOnlyList<MembershipPeriod>> GetMembershipAsync(string gid, string user, CancellationToken cancellationToken = default);
+
+    /// <summary>Groups the user is a member of now.</summary>
+    ValueTask<IReadOnlyList<string>> GetUserGroupsAsync(string user, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies changes at <paramref name="cseq"/>: an added user joins (a member already keeps its join point),
+    /// a removed user's current period ends there. Idempotent, so a replayed event changes nothing.
+    /// </summary>
+    ValueTask ApplyMembershipAsync(string gid, long cseq, IReadOnlyList<MembershipChange> changes, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that messages from <paramref name="since"/> on use <paramref name="fanout"/>.</summary>
+    ValueTask SetFanoutAsync(string gid, GroupFanout fanout, long since, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a user (<c>user_info</c>); keeps an existing name unless one is given.</summary>
+    ValueTask UpsertUserAsync(string user, string? name = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The device's recorded cursor in a large group; null when never recorded.</summary>
+    ValueTask<long?> GetGroupCursorAsync(string user, string device, string gid, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves the device's group cursor forward; never backwards.</summary>
+    ValueTask AdvanceGroupCursorAsync(string user, string device, string gid, long cseq, CancellationToken cancellationToken = default);
+}
