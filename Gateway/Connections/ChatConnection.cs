@@ -31,6 +31,12 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     private (int Code, string Reason)? _close;
     private string _user = "";
 
+    // Inbox entries are written in seq order: a live push (stage 2) and a window fill (after an ack) claim
+    // contiguous ranges but may reach this queue in either order, so a later seq waits for the earlier one.
+    private readonly object _inboxOrder = new();
+    private readonly SortedDictionary<long, byte[]> _early = [];
+    private long _nextSeq = long.MaxValue;
+
     /// <summary>The groups whose local member map holds this connection (kept by the registry).</summary>
     internal ConcurrentDictionary<string, byte> Groups { get; } = new(StringComparer.Ordinal);
     private string _device = "";
@@ -61,10 +67,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     public bool TryPush(IReadOnlyList<InboxEntry> entries)
     {
         if (_state != State.Welcomed) return false;
-        foreach (var entry in entries)
-        {
-            if (!_outbound.Writer.TryWrite(FrameCodec.Write(entry.ToFrame()))) return false;
-        }
+        Push(entries);
         return true;
     }
 
@@ -206,6 +209,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         Send(new WelcomeFrame { User = user, Device = hello.Device, Node = node.Registry.Node, Head = head, Heartbeat = node.HeartbeatSeconds });
         _state = State.Welcomed;
         node.Registry.Add(user, hello.Device, this)?.Close(WebSocketCloseCodes.Replaced, "replaced by a newer connection of this device");
+        lock (_inboxOrder) _nextSeq = cursor + 1;
         await node.Pending.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         await node.Presence.ConnectAsync(user, hello.Device, node.Registry.Node, cancellationToken).ConfigureAwait(false);
         Push(await node.Delivery.ClaimBacklogAsync(user, hello.Device, cancellationToken).ConfigureAwait(false));
@@ -291,6 +295,8 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         }
         if (ack.Seq is not { } seq || seq < 0) throw new FrameException(ErrorCodes.BadFrame, "'seq' must be a non-negative integer");
         ChatTelemetry.Acked.Add(1);
+        // Acked (or synced) entries need no ordering any more: a device that synced ahead is not held back.
+        lock (_inboxOrder) AdvanceInboxOrder(seq + 1);
         Push(await node.Delivery.AckAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false));
     }
 
@@ -328,7 +334,37 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
 
     private void Push(IReadOnlyList<InboxEntry> entries)
     {
-        foreach (var entry in entries) _outbound.Writer.TryWrite(FrameCodec.Write(entry.ToFrame()));
+        foreach (var entry in entries)
+        {
+            var frame = FrameCodec.Write(entry.ToFrame());
+            lock (_inboxOrder)
+            {
+                if (entry.Seq > _nextSeq)
+                {
+                    _early[entry.Seq] = frame;
+                    continue;
+                }
+                _outbound.Writer.TryWrite(frame); // the next one, or a re-push of an unacknowledged one
+                if (entry.Seq == _nextSeq) AdvanceInboxOrder(_nextSeq + 1);
+            }
+        }
+    }
+
+    // Moves the next expected seq to at least `next`, writing buffered entries that became contiguous.
+    private void AdvanceInboxOrder(long next)
+    {
+        _nextSeq = Math.Max(_nextSeq, next);
+        while (_early.Count > 0)
+        {
+            var (seq, frame) = _early.First();
+            if (seq > _nextSeq) break;
+            _early.Remove(seq);
+            if (seq == _nextSeq)
+            {
+                _outbound.Writer.TryWrite(frame);
+                _nextSeq++;
+            }
+        }
     }
 
     private void Send<T>(T frame) where T : class => _outbound.Writer.TryWrite(FrameCodec.Write(frame));
