@@ -28,7 +28,9 @@ public sealed partial class ChatClient
             {
                 disconnect = new ChatDisconnect(null, null, null, e);
             }
-            if (welcomed) failures = 0;
+            // A connection the server welcomed and then closed for cause (44xx) does not reset the backoff, so a
+            // client the server keeps refusing does not hammer it at the initial delay.
+            if (welcomed && disconnect.CloseCode is not (>= 4400 and < 4500)) failures = 0;
             lock (_gate) _lastDisconnect = disconnect;
             if (_stop.IsCancellationRequested) break;
 
@@ -179,14 +181,14 @@ public sealed partial class ChatClient
             switch (FrameCodec.ReadType(utf8))
             {
                 case FrameTypes.Msg:
-                    Deliver(connection, [FrameCodec.Read<MsgFrame>(utf8)], surfaced);
+                    Deliver(connection, [FrameCodec.Read<MsgFrame>(utf8)], surfaced, pushed: true);
                     break;
                 case FrameTypes.Ack:
                     if (_outbox.Acknowledge(FrameCodec.Read<SendAckFrame>(utf8)) is { } sent) Announce(sent);
                     break;
                 case FrameTypes.Sync:
                     var page = FrameCodec.Read<SyncReplyFrame>(utf8);
-                    Deliver(connection, page.Items, surfaced);
+                    Deliver(connection, page.Items, surfaced, pushed: false);
                     connection.TakePendingSync()?.TrySetResult(page);
                     break;
                 case FrameTypes.Pong:
@@ -206,14 +208,15 @@ public sealed partial class ChatClient
     }
 
     /// <summary>Runs received messages through the inbox: surfaces what is in order, schedules the ack, fills gaps.</summary>
-    private void Deliver(Connection connection, IReadOnlyList<MsgFrame> items, List<MsgFrame> surfaced)
+    private void Deliver(Connection connection, IReadOnlyList<MsgFrame> items, List<MsgFrame> surfaced, bool pushed)
     {
         surfaced.Clear();
         var repeated = false;
         foreach (var item in items)
         {
-            // A retransmission of something already surfaced means the server missed our ack: say it again.
-            if (_inbox.Accept(item, surfaced) == InboxOutcome.Duplicate && item.Seq <= _inbox.CurMax) repeated = true;
+            // A pushed retransmission of something already surfaced means the server missed our ack: say it again.
+            // (A sync page repeating held entries means nothing of the sort.)
+            if (_inbox.Accept(item, surfaced) == InboxOutcome.Duplicate && pushed && item.Seq <= _inbox.CurMax) repeated = true;
         }
 
         var sequenced = 0;
@@ -404,6 +407,10 @@ public sealed partial class ChatClient
         catch (ChatException)
         {
             // Disconnected: the next welcome looks at the gap again.
+        }
+        catch (Exception e)
+        {
+            RaiseError(null, e);
         }
         finally
         {

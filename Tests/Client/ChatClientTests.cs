@@ -257,15 +257,25 @@ public sealed class ChatClientTests : IAsyncLifetime
         var connection = await ConnectionAsync(1);
         List<long?> Acks() => _server.Frames<AckFrame>(FrameTypes.Ack).Select(a => a.Seq).ToList();
 
-        await connection.PushAsync(Enumerable.Range(1, 4).Select(seq => FakeChatServer.Message(seq)).ToArray());
-        await Wait.UntilAsync(() => Acks().Count == 1, "the ack of a full batch");
-        await connection.PushAsync(Enumerable.Range(5, 4).Select(seq => FakeChatServer.Message(seq)).ToArray());
-        await Wait.UntilAsync(() => Acks().Count == 2, "the ack of the second batch");
+        // One message at a time, each surfaced before the next is pushed: an ack per message would show here.
+        async Task DeliverAsync(int from, int to)
+        {
+            for (var seq = from; seq <= to; seq++)
+            {
+                await connection.PushAsync(FakeChatServer.Message(seq));
+                Assert.Equal(seq, (await Wait.ReadAsync(client.Messages, $"seq {seq}")).Seq);
+            }
+        }
+
+        await DeliverAsync(1, 4);
+        await Wait.UntilAsync(() => Acks().Count >= 1, "the ack of a full batch");
+        Assert.Equal([4], Acks());
+        await DeliverAsync(5, 8);
+        await Wait.UntilAsync(() => Acks().Count >= 2, "the ack of the second batch");
         Assert.Equal([4, 8], Acks());
 
-        await connection.PushAsync(FakeChatServer.Message(9), FakeChatServer.Message(10));
-        for (var seq = 1; seq <= 10; seq++) Assert.Equal(seq, (await Wait.ReadAsync(client.Messages, $"seq {seq}")).Seq);
-        Assert.Equal(2, Acks().Count); // a part batch waits for AckBatchDelay
+        await DeliverAsync(9, 10);
+        Assert.Equal([4, 8], Acks()); // a part batch waits for AckBatchDelay, and the fake clock has not moved
 
         time.Advance(TimeSpan.FromSeconds(1));
         await Wait.UntilAsync(() => Acks().Count == 3, "the ack after the batch delay");
