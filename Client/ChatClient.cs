@@ -1,0 +1,324 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using AspireChat.Protocol;
+
+namespace AspireChat.Client;
+
+/// <summary>
+/// The client half of protocol v1 (DESIGN §3–§5): sends with timeout and same-<c>req</c> retransmission, inbox
+/// messages surfaced exactly once in <c>seq</c> order with gap-filling <c>sync</c> and batched cumulative acks,
+/// heartbeats, and reconnection with backoff. One receive loop and one writer loop per connection.
+/// </summary>
+public sealed partial class ChatClient : IAsyncDisposable
+{
+    private static readonly byte[] PingFrameBytes = ClientFrames.Write(new PingFrame());
+
+    private readonly ChatClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly CursorKeeper _cursors;
+    private readonly InboxSequencer _inbox = new();
+    private readonly Outbox _outbox = new();
+    private readonly Channel<MsgFrame> _messages = Channel.CreateUnbounded<MsgFrame>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _firstWelcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _syncGate = new(1, 1);
+    private readonly Lock _gate = new();
+    private readonly Lock _ackGate = new();
+    private Task? _start;
+    private Task _run = Task.CompletedTask;
+    private volatile Connection? _connection;
+    private volatile WelcomeFrame? _welcome;
+    private ChatClientState _state;
+    private ChatDisconnect? _lastDisconnect;
+    private int _disposed;
+    private int _connectionIds;
+
+    // Receive side, guarded by _ackGate: cur_max as surfaced to the app, and the pending cumulative ack.
+    private long _surfacedMax = -1;
+    private long _ackedSeq = -1;
+    private int _unacked;
+    private bool _ackForced;
+    private DateTimeOffset _ackDue = DateTimeOffset.MaxValue;
+    // cur_max while messages wait behind a gap (the sync cursor), -1 when there is none.
+    private long _gapAfter = -1;
+
+    public ChatClient(ChatClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _time = options.TimeProvider;
+        _cursors = new CursorKeeper(options.CursorStore, _time);
+        _cursors.SaveFailed += e => RaiseError(null, e);
+        _stop.Token.Register(() => _stopped.TrySetResult());
+    }
+
+    public ChatClientState State
+    {
+        get { lock (_gate) return _state; }
+    }
+
+    /// <summary>Why the last connection ended (close code and meaning), or null while none has.</summary>
+    public ChatDisconnect? LastDisconnect
+    {
+        get { lock (_gate) return _lastDisconnect; }
+    }
+
+    /// <summary>The latest <c>welcome</c>: user, device, node, head, heartbeat.</summary>
+    public WelcomeFrame? Welcome => _welcome;
+
+    /// <summary>Highest contiguous inbox <c>seq</c> surfaced (cur_max); null while unknown.</summary>
+    public long? Cursor
+    {
+        get { lock (_ackGate) return _surfacedMax >= 0 ? _surfacedMax : null; }
+    }
+
+    /// <summary>Sends without an <c>ack</c> yet.</summary>
+    public int PendingSends => _outbox.Count;
+
+    /// <summary>Received messages, each exactly once, inbox messages in <c>seq</c> order.</summary>
+    public ChannelReader<MsgFrame> Messages => _messages.Reader;
+
+    /// <summary>Raised for each message as it is surfaced (after it is written to <see cref="Messages"/>), on the receive loop: keep handlers short.</summary>
+    public event EventHandler<MsgFrame>? MessageReceived;
+
+    public event EventHandler<ChatStateChangedEventArgs>? StateChanged;
+
+    /// <summary>Server errors not tied to a request, and failures of background work (cursor saves, handlers).</summary>
+    public event EventHandler<ChatErrorEventArgs>? Error;
+
+    /// <summary>
+    /// Loads the cursor store, starts the connection loop and waits for the first <c>welcome</c>. Transient failures are
+    /// retried with backoff meanwhile; a refused token throws <see cref="ChatException"/> (<c>unauthorized</c>).
+    /// Cancelling stops the wait, not the client.
+    /// </summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        Task start;
+        lock (_gate) start = _start ??= StartAsync();
+        await start.WaitAsync(cancellationToken);
+        await _firstWelcome.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task StartAsync()
+    {
+        await Task.Yield(); // leave the caller's lock
+        await _cursors.LoadAsync(_stop.Token);
+        var stored = _cursors.Seq;
+        _inbox.Reset(stored);
+        lock (_ackGate)
+        {
+            _surfacedMax = stored ?? -1;
+            _ackedSeq = stored ?? -1;
+        }
+        _run = Task.Run(RunAsync);
+    }
+
+    /// <summary>Queues a message and returns its handle at once; it goes out as soon as a connection is welcomed.</summary>
+    /// <param name="ope"><see cref="Protocol.Ope"/>: 0 one-to-one, 1 group.</param>
+    /// <param name="to">Recipient user id or group id.</param>
+    /// <param name="type">Application message type.</param>
+    /// <param name="body">A JSON object.</param>
+    /// <param name="ex">Optional JSON object.</param>
+    public OutgoingMessage Send(int ope, string to, int type, JsonElement body, JsonElement? ex = null)
+    {
+        ValidateSend(ope, to, body, ex);
+        EnsureStarted();
+        return Enqueue(Create(_cursors.AllocateReq(), ope, to, type, body, ex));
+    }
+
+    /// <summary>Like <see cref="Send"/>, but first waits until the cursor store has recorded the new <c>req</c> as used.</summary>
+    public async ValueTask<OutgoingMessage> SendAsync(int ope, string to, int type, JsonElement body, JsonElement? ex = null,
+        CancellationToken cancellationToken = default)
+    {
+        ValidateSend(ope, to, body, ex);
+        EnsureStarted();
+        var message = Create(_cursors.AllocateReq(), ope, to, type, body, ex);
+        await _cursors.EnsureReservedAsync(message.Req, cancellationToken);
+        return Enqueue(message);
+    }
+
+    /// <summary>Sends a <see cref="OutgoingStatus.Failed"/> message again with the same <c>req</c> (the server answers the
+    /// original ack if it had accepted it). Returns a new handle.</summary>
+    public OutgoingMessage Retry(OutgoingMessage failed)
+    {
+        ArgumentNullException.ThrowIfNull(failed);
+        if (failed.Status != OutgoingStatus.Failed)
+            throw new InvalidOperationException($"req {failed.Req} is {failed.Status}; only a Failed send can be retried");
+        EnsureStarted();
+        return Enqueue(Create(failed.Req, failed.Ope, failed.To, failed.Type, failed.Body, failed.Ex));
+    }
+
+    /// <summary>Sends again a message this device issued earlier, e.g. from an outbox the app kept across a restart.</summary>
+    public OutgoingMessage Retry(long req, int ope, string to, int type, JsonElement body, JsonElement? ex = null)
+    {
+        ValidateSend(ope, to, body, ex);
+        EnsureStarted();
+        if (req < 1 || req > _cursors.IssuedHigh)
+            throw new ArgumentOutOfRangeException(nameof(req), req, "only a req this device issued before can be retried");
+        return Enqueue(Create(req, ope, to, type, body, ex));
+    }
+
+    /// <summary>One <c>sync</c> round trip: inbox entries after <paramref name="after"/>. New ones are also surfaced on <see cref="Messages"/>.</summary>
+    public async Task<SyncReplyFrame> SyncAsync(long after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(after);
+        if (limit is < 1 or > 500) throw new ArgumentOutOfRangeException(nameof(limit), limit, "limit is 1–500");
+        var connection = _connection ?? throw NotConnected();
+        return await SyncOnAsync(connection, after, limit, cancellationToken);
+    }
+
+    /// <summary>One <c>ping</c>/<c>pong</c> round trip; returns its duration.</summary>
+    public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = _connection ?? throw NotConnected();
+        var waiter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await WriteOrThrowAsync(connection, PingFrameBytes, () => connection.Pongs.Enqueue((waiter, _time.GetTimestamp())));
+        return await AwaitReplyAsync(waiter.Task, cancellationToken);
+    }
+
+    /// <summary>Acknowledges what was surfaced, closes the socket (1000), saves the cursor. Pending sends stay Pending
+    /// and their <see cref="OutgoingMessage.Acked"/> tasks are cancelled.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _stop.Cancel();
+        Task? start;
+        lock (_gate) start = _start;
+        if (start is not null)
+        {
+            try { await start; } catch { /* a failed load already surfaced through ConnectAsync */ }
+            await _run;
+        }
+        await _cursors.FlushAsync();
+        foreach (var message in _outbox.TakeAll()) message.Abandon();
+        _firstWelcome.TrySetException(new ObjectDisposedException(nameof(ChatClient)));
+        _ = _firstWelcome.Task.Exception;
+        _messages.Writer.TryComplete();
+        SetState(ChatClientState.Closed, null);
+    }
+
+    private async Task<SyncReplyFrame> SyncOnAsync(Connection connection, long after, int limit, CancellationToken cancellationToken)
+    {
+        // One sync in flight: replies carry no request id, so they are matched by order.
+        await _syncGate.WaitAsync(cancellationToken);
+        var waiter = new TaskCompletionSource<SyncReplyFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            await WriteOrThrowAsync(connection, ClientFrames.Write(new SyncFrame { After = after, Limit = limit }),
+                () => connection.SetPendingSync(waiter));
+            return await AwaitReplyAsync(waiter.Task, cancellationToken);
+        }
+        finally
+        {
+            connection.ClearPendingSync(waiter);
+            _syncGate.Release();
+        }
+    }
+
+    private static async Task WriteOrThrowAsync(Connection connection, byte[] frame, Action whileLocked)
+    {
+        try
+        {
+            await connection.WriteAsync(frame, whileLocked);
+        }
+        catch (Exception e) when (e is OperationCanceledException or System.Net.WebSockets.WebSocketException or ObjectDisposedException or IOException)
+        {
+            throw new ChatException(ClientErrorCodes.Disconnected, "the connection dropped", e);
+        }
+    }
+
+    private async Task<T> AwaitReplyAsync<T>(Task<T> reply, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reply.WaitAsync(_options.RequestTimeout, _time, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            throw new ChatException(ClientErrorCodes.Timeout, $"no reply within {_options.RequestTimeout}", e);
+        }
+    }
+
+    private static ChatException NotConnected() => new(ClientErrorCodes.NotConnected, "the client is not connected");
+
+    private void EnsureStarted()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!_cursors.IsLoaded) throw new InvalidOperationException("call ConnectAsync first: reqs come from the cursor store");
+    }
+
+    private static void ValidateSend(int ope, string to, JsonElement body, JsonElement? ex)
+    {
+        if (ope is not (Protocol.Ope.OneToOne or Protocol.Ope.Group))
+            throw new ArgumentOutOfRangeException(nameof(ope), ope, "ope is 0 (one-to-one) or 1 (group)");
+        if (!Identifiers.IsValidId(to)) throw new ArgumentException("to must match [A-Za-z0-9_.-]{1,64}", nameof(to));
+        if (body.ValueKind != JsonValueKind.Object) throw new ArgumentException("body must be a JSON object", nameof(body));
+        if (ex is { ValueKind: not JsonValueKind.Object }) throw new ArgumentException("ex must be a JSON object", nameof(ex));
+    }
+
+    private OutgoingMessage Create(long req, int ope, string to, int type, JsonElement body, JsonElement? ex)
+    {
+        body = body.Clone();
+        ex = ex?.Clone();
+        var frame = ClientFrames.Write(new SendFrame { Req = req, Ope = ope, To = to, Type = type, Body = body, Ex = ex });
+        var message = new OutgoingMessage(req, ope, to, type, body, ex, frame);
+        var payload = Encoding.UTF8.GetByteCount(body.GetRawText()) + (ex is { } e ? Encoding.UTF8.GetByteCount(e.GetRawText()) : 0);
+        // The server would refuse it (too_large) or close the socket (4413) and the retransmission after reconnect
+        // would do it again: refuse it here.
+        if (payload > _options.MaxBodyBytes || frame.Length > _options.MaxFrameBytes)
+        {
+            message.TryMarkFailed(ErrorCodes.TooLarge,
+                $"body+ex is {payload} bytes and the frame {frame.Length}; limits are {_options.MaxBodyBytes} and {_options.MaxFrameBytes}");
+            message.Announce();
+        }
+        return message;
+    }
+
+    private OutgoingMessage Enqueue(OutgoingMessage message)
+    {
+        if (message.Status == OutgoingStatus.Failed) return message;
+        if (!_outbox.TryAdd(message)) throw new InvalidOperationException($"req {message.Req} is already pending");
+        if (Volatile.Read(ref _disposed) != 0) message.Abandon();
+        Wake();
+        return message;
+    }
+
+    private void Wake() => _wake.Writer.TryWrite(true);
+
+    private void SetState(ChatClientState state, ChatDisconnect? disconnect)
+    {
+        ChatClientState previous;
+        lock (_gate)
+        {
+            previous = _state;
+            if (previous == state || previous == ChatClientState.Closed) return;
+            if (previous == ChatClientState.Unauthorized && state != ChatClientState.Closed) return;
+            _state = state;
+        }
+        try
+        {
+            StateChanged?.Invoke(this, new ChatStateChangedEventArgs(previous, state, disconnect));
+        }
+        catch (Exception e)
+        {
+            RaiseError(null, e);
+        }
+    }
+
+    private void RaiseError(ErrorFrame? frame, Exception? exception)
+    {
+        try
+        {
+            Error?.Invoke(this, new ChatErrorEventArgs(frame, exception));
+        }
+        catch
+        {
+            // An error handler that throws has nowhere further to report to.
+        }
+    }
+}
