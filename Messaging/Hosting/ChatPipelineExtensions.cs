@@ -22,8 +22,9 @@ public static class ChatPipelineExtensions
 
     /// <summary>
     /// The whole pipeline in this process (embedded mode): stages 0–2, the retry loop, and the adapters the
-    /// configuration names — SQLite store and embedded log where no <c>ConnectionStrings:mongo</c> /
-    /// <c>ConnectionStrings:kafka</c> is given, in-memory presence and pending acks where no <c>redis</c>.
+    /// configuration names — the MongoDB store where <c>ConnectionStrings:mongo</c> is given (see
+    /// <see cref="MongoStoreExtensions.AddMongoChatStore"/>), else SQLite; the embedded log where no
+    /// <c>ConnectionStrings:kafka</c>; in-memory presence and pending acks where no <c>redis</c>.
     /// </summary>
     public static IHostApplicationBuilder AddChatPipeline(this IHostApplicationBuilder builder)
     {
@@ -36,6 +37,10 @@ public static class ChatPipelineExtensions
         services.Configure<GroupOptions>(configuration.GetSection("Groups"));
         services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
 
+        // The store: MongoDB when a connection string names one (and no store is registered yet), else SQLite.
+        if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
+            builder.AddMongoChatStore();
+        // The embedded log lives in the SQLite file too, so the database is registered in either case.
         services.TryAddSingleton(_ => new SqliteDatabase(
             configuration.GetConnectionString("chatdb") ?? DefaultChatDb,
             synchronousFull: string.Equals(configuration["Storage:Synchronous"], "Full", StringComparison.OrdinalIgnoreCase)));

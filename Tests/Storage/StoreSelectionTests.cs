@@ -1,0 +1,80 @@
+using AspireChat.Messaging.Hosting;
+using AspireChat.Messaging.Storage;
+using AspireChat.Tests.Support;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using MongoDB.Driver;
+
+namespace AspireChat.Tests.Storage;
+
+/// <summary>
+/// <c>AddChatPipeline</c> picks the store from configuration (DESIGN §9). The MongoDB driver connects lazily,
+/// so choosing and building the MongoDB store needs no server.
+/// </summary>
+public sealed class StoreSelectionTests
+{
+    [Fact]
+    public async Task A_mongo_connection_string_selects_the_MongoDB_store()
+    {
+        await using var host = BuildPipeline("mongodb://127.0.0.1:1/history?serverSelectionTimeoutMS=200&connectTimeoutMS=200");
+
+        Assert.IsType<MongoChatStore>(host.Services.GetRequiredService<IChatStore>());
+        Assert.Equal("history", host.Services.GetRequiredService<IMongoDatabase>().DatabaseNamespace.DatabaseName);
+        var server = Assert.Single(host.Services.GetRequiredService<IMongoClient>().Settings.Servers);
+        Assert.Equal(("127.0.0.1", 1), (server.Host, server.Port));
+    }
+
+    [Fact]
+    public async Task A_mongo_connection_string_without_a_database_uses_the_default_one()
+    {
+        await using var host = BuildPipeline("mongodb://127.0.0.1:1");
+
+        Assert.Equal(MongoStoreExtensions.DefaultDatabase, host.Services.GetRequiredService<IMongoDatabase>().DatabaseNamespace.DatabaseName);
+    }
+
+    [Fact]
+    public async Task The_MongoDB_health_check_reports_an_unreachable_server_as_unhealthy()
+    {
+        await using var host = BuildPipeline("mongodb://127.0.0.1:1/history?serverSelectionTimeoutMS=200&connectTimeoutMS=200");
+
+        var report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        Assert.Equal(HealthStatus.Unhealthy, report.Entries["mongo"].Status);
+    }
+
+    [Fact]
+    public async Task Without_a_mongo_connection_string_the_SQLite_store_is_used()
+    {
+        await using var host = BuildPipeline(mongo: null);
+
+        Assert.IsType<SqliteChatStore>(host.Services.GetRequiredService<IChatStore>());
+        Assert.Null(host.Services.GetService<IMongoClient>());
+        var checks = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HealthCheckServiceOptions>>().Value.Registrations;
+        Assert.DoesNotContain(checks, c => c.Name == "mongo");
+    }
+
+    private static Pipeline BuildPipeline(string? mongo)
+    {
+        var directory = TempDirectory.Create();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var settings = new Dictionary<string, string?> { ["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(directory, "chat.db")}" };
+        if (mongo is not null) settings["ConnectionStrings:mongo"] = mongo;
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddChatPipeline();
+        return new Pipeline(builder.Build(), directory);
+    }
+
+    /// <summary>The built (never started) host; disposed asynchronously, as the SQLite database requires.</summary>
+    private sealed class Pipeline(IHost host, string directory) : IAsyncDisposable
+    {
+        public IServiceProvider Services => host.Services;
+
+        public async ValueTask DisposeAsync()
+        {
+            await ((IAsyncDisposable)host).DisposeAsync();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
