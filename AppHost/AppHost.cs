@@ -2,7 +2,9 @@ using AspireChat.AppHost;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-builder.AddProject<Projects.IdService>("idservice")
+var mongo = builder.AddMongoWhenAvailable();
+
+var idservice = builder.AddProject<Projects.IdService>("idservice")
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.DeliveryWorker>("deliveryworker")
@@ -14,6 +16,8 @@ builder.AddProject<Projects.PushService>("pushservice")
 builder.AddProject<Projects.Gateway>("gateway")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
+    .WithReference(idservice).WaitFor(idservice)
+    .WithChatStore(mongo)
     .WithEmbeddedPipeline(builder.ExecutionContext);
 
 builder.Build().Run();

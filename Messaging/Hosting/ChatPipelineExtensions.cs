@@ -48,6 +48,12 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<IMessageLog>(sp => new EmbeddedMessageLog(
             sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IOptions<EmbeddedLogOptions>>().Value,
             sp.GetRequiredService<ILogger<EmbeddedMessageLog>>()));
+        // A remote IdService when service discovery names one (Aspire's WithReference), else in-process.
+        if (configuration.GetSection("services:idservice").Exists())
+        {
+            services.AddHttpClient<HttpIdGenerator>(http => http.BaseAddress = new Uri("http://idservice"));
+            services.TryAddSingleton<IIdGenerator>(sp => sp.GetRequiredService<HttpIdGenerator>());
+        }
         services.TryAddSingleton<IIdGenerator>(sp => new SnowflakeIdGenerator(
             sp.GetRequiredService<IOptions<SnowflakeOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
