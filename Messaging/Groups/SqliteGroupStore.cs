@@ -95,13 +95,13 @@ public sealed class SqliteGroupStore(SqliteDatabase database) : IGroupStore
                 }
                 else
                 {
-                    var added = Command(c, tx, "INSERT INTO group_members(gid, uid, role, joined) VALUES ($g, $u, $r, $c) ON CONFLICT DO NOTHING",
+                    // A member already in keeps its join point.
+                    using var member = Command(c, tx, "SELECT joined FROM group_members WHERE gid = $g AND uid = $u", ("$g", gid), ("$u", change.User));
+                    if (member.ExecuteScalar() is long joined && joined < cseq) continue;
+                    Command(c, tx, "INSERT INTO group_memberships(gid, uid, joined, left_at) VALUES ($g, $u, $c, NULL) ON CONFLICT DO NOTHING",
+                        ("$g", gid), ("$u", change.User), ("$c", cseq)).ExecuteNonQuery();
+                    Command(c, tx, "INSERT INTO group_members(gid, uid, role, joined) VALUES ($g, $u, $r, $c) ON CONFLICT DO NOTHING",
                         ("$g", gid), ("$u", change.User), ("$r", change.Role!), ("$c", cseq)).ExecuteNonQuery();
-                    if (added == 1)
-                    {
-                        Command(c, tx, "INSERT INTO group_memberships(gid, uid, joined, left_at) VALUES ($g, $u, $c, NULL) ON CONFLICT DO NOTHING",
-                            ("$g", gid), ("$u", change.User), ("$c", cseq)).ExecuteNonQuery();
-                    }
                 }
             }
             return 0;

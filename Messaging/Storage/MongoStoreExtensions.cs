@@ -44,6 +44,7 @@ public static class MongoStoreExtensions
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName ?? DefaultDatabase));
         services.AddSingleton<IChatStore>(sp => new MongoChatStore(sp.GetRequiredService<IMongoDatabase>(), PipelineHost.SendDedupRetention));
+        services.AddSingleton<Groups.IGroupStore>(sp => new Groups.MongoGroupStore(sp.GetRequiredService<IMongoDatabase>()));
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(connectionName,
             sp => new MongoPingHealthCheck(sp.GetRequiredService<IMongoDatabase>()), failureStatus: null, tags: null, timeout: TimeSpan.FromSeconds(5)));

@@ -21,6 +21,7 @@ public sealed class StoreSelectionTests
         await using var host = BuildPipeline("mongodb://127.0.0.1:1/history?serverSelectionTimeoutMS=200&connectTimeoutMS=200");
 
         Assert.IsType<MongoChatStore>(host.Services.GetRequiredService<IChatStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.MongoGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
         Assert.Equal("history", host.Services.GetRequiredService<IMongoDatabase>().DatabaseNamespace.DatabaseName);
         var server = Assert.Single(host.Services.GetRequiredService<IMongoClient>().Settings.Servers);
         Assert.Equal(("127.0.0.1", 1), (server.Host, server.Port));
@@ -50,6 +51,7 @@ public sealed class StoreSelectionTests
         await using var host = BuildPipeline(mongo: null);
 
         Assert.IsType<SqliteChatStore>(host.Services.GetRequiredService<IChatStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.SqliteGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
         Assert.Null(host.Services.GetService<IMongoClient>());
         var checks = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HealthCheckServiceOptions>>().Value.Registrations;
         Assert.DoesNotContain(checks, c => c.Name == "mongo");
