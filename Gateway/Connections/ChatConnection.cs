@@ -26,6 +26,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     private readonly SendRateLimiter _rate = new(node.Limits.SendsPerSecond, node.Limits.SendBurst, node.Time);
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private State _state = State.AwaitingHello;
+    private Timer? _helloTimer;
     private int _inflight;
     private int _closeRequested;
     private (int Code, string Reason)? _close;
@@ -45,7 +46,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _closing.Token);
         var writer = Task.Run(() => WriteLoopAsync(linked.Token), CancellationToken.None);
-        using var helloTimer = new Timer(_ => { if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "no hello within 10 s"); },
+        using var helloTimer = _helloTimer = new Timer(_ => { if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "no hello within 10 s"); },
             null, node.HelloTimeout, Timeout.InfiniteTimeSpan);
         try
         {
@@ -92,10 +93,14 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(node.Limits.MaxFrameBytes + 1, 16 * 1024));
-        try
+        while (_state != State.Closed && socket.State == WebSocketState.Open)
         {
-            while (_state != State.Closed && socket.State == WebSocketState.Open)
+            // Wait for data with no buffer: an idle connection holds no receive memory (DESIGN §11).
+            var ready = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            if (ready.MessageType == WebSocketMessageType.Close) return;
+
+            var buffer = ArrayPool<byte>.Shared.Rent(4096);
+            try
             {
                 var length = 0;
                 ValueWebSocketReceiveResult result;
@@ -105,8 +110,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
                     {
                         if (buffer.Length > node.Limits.MaxFrameBytes)
                         {
-                            Send(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {node.Limits.MaxFrameBytes} bytes" });
-                            Close(CloseCodes.TooLarge, "frame too large");
+                            TooLarge();
                             return;
                         }
                         var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, node.Limits.MaxFrameBytes + 1));
@@ -121,8 +125,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
 
                 if (length > node.Limits.MaxFrameBytes)
                 {
-                    Send(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {node.Limits.MaxFrameBytes} bytes" });
-                    Close(CloseCodes.TooLarge, "frame too large");
+                    TooLarge();
                     return;
                 }
                 if (result.MessageType != WebSocketMessageType.Text)
@@ -132,11 +135,17 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
                 }
                 await HandleFrameAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+    }
+
+    private void TooLarge()
+    {
+        Send(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {node.Limits.MaxFrameBytes} bytes" });
+        Close(CloseCodes.TooLarge, "frame too large");
     }
 
     private async ValueTask HandleFrameAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
@@ -206,6 +215,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         var cursor = hello.Cursor ?? await node.Store.GetCursorAsync(user, hello.Device, cancellationToken).ConfigureAwait(false) ?? head;
         cursor = Math.Min(cursor, head);
 
+        _helloTimer?.Dispose();
         Send(new WelcomeFrame { User = user, Device = hello.Device, Node = node.Registry.Node, Head = head, Heartbeat = node.HeartbeatSeconds });
         _state = State.Welcomed;
         node.Registry.Add(user, hello.Device, this)?.Close(WebSocketCloseCodes.Replaced, "replaced by a newer connection of this device");
