@@ -68,6 +68,11 @@ public static class FrameCodec
         {
             throw new FrameException(ErrorCodes.BadFrame, "not valid JSON: " + e.Message);
         }
+        catch (InvalidOperationException e)
+        {
+            // e.g. a string that is not valid UTF-8 (found by FrameCodecFuzzTests)
+            throw new FrameException(ErrorCodes.BadFrame, "not valid JSON: " + e.Message);
+        }
     }
 
     /// <summary>Deserializes a whole frame of a known type; missing or mistyped fields become <c>bad_frame</c>.</summary>

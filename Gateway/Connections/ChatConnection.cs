@@ -162,15 +162,15 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
             return;
         }
 
-        if (_state == State.AwaitingHello)
-        {
-            if (type != FrameTypes.Hello) { Unauthorized("the first frame must be hello"); return; }
-            await HelloAsync(frame, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
         try
         {
+            if (_state == State.AwaitingHello)
+            {
+                if (type != FrameTypes.Hello) Unauthorized("the first frame must be hello");
+                else await HelloAsync(frame, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             switch (type)
             {
                 case FrameTypes.Send: await SendAsync(frame, cancellationToken).ConfigureAwait(false); break;
@@ -186,7 +186,17 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         {
             BadFrame(e, type == FrameTypes.Send ? TryReadReq(frame.Span) : null);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A backing service failed: the client retries later; the connection stays (DESIGN §3 `unavailable`).
+            LogFrameFailed(node.Logger, e, type);
+            Send(new ErrorFrame { Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later", Req = type == FrameTypes.Send ? TryReadReq(frame.Span) : null });
+            if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "hello failed");
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling a '{Type}' frame failed")]
+    private static partial void LogFrameFailed(ILogger logger, Exception exception, string type);
 
     private async ValueTask HelloAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
