@@ -3,6 +3,7 @@ using AspireChat.AppHost;
 var builder = DistributedApplication.CreateBuilder(args);
 
 var mongo = builder.AddMongoWhenAvailable();
+var vapid = builder.AddVapidKeys();
 
 var idservice = builder.AddProject<Projects.IdService>("idservice")
     .WithHttpHealthCheck("/health");
@@ -11,13 +12,15 @@ builder.AddProject<Projects.DeliveryWorker>("deliveryworker")
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.PushService>("pushservice")
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .WithVapidKeys(vapid);
 
 builder.AddProject<Projects.Gateway>("gateway")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(idservice).WaitFor(idservice)
     .WithChatStore(mongo)
-    .WithEmbeddedPipeline(builder.ExecutionContext);
+    .WithEmbeddedPipeline(builder.ExecutionContext)
+    .WithVapidKeys(vapid);
 
 builder.Build().Run();

@@ -55,3 +55,47 @@ public sealed record AddMembersRequest
 {
     [JsonPropertyName("users")] public IReadOnlyList<string>? Users { get; init; }
 }
+
+/// <summary>One user in the <c>GET /api/presence</c> answer; <c>lastSeen</c> is Unix milliseconds (now, while online).</summary>
+public sealed record PresenceInfo
+{
+    [JsonPropertyName("user")] public required string User { get; init; }
+    [JsonPropertyName("online")] public bool Online { get; init; }
+    [JsonPropertyName("devices")] public required IReadOnlyList<string> Devices { get; init; }
+    [JsonPropertyName("lastSeen")] public long? LastSeen { get; init; }
+}
+
+/// <summary>The keys of a Web Push subscription (the browser's <c>PushSubscription.toJSON().keys</c>), base64url.</summary>
+public sealed record PushSubscriptionKeys
+{
+    [JsonPropertyName("p256dh")] public string? P256dh { get; init; }
+    [JsonPropertyName("auth")] public string? Auth { get; init; }
+}
+
+/// <summary>
+/// <c>POST /api/push/subscriptions</c> request: how to reach <c>device</c> while it is offline. <c>kind</c> is
+/// <c>webpush</c> (endpoint and keys from the browser), <c>webhook</c> (the business server; endpoint optional),
+/// <c>fcm</c> or <c>apns</c> (endpoint = the device's registration token).
+/// </summary>
+public sealed record PushSubscriptionRequest
+{
+    [JsonPropertyName("device")] public string? Device { get; init; }
+    [JsonPropertyName("kind")] public string? Kind { get; init; }
+    [JsonPropertyName("endpoint")] public string? Endpoint { get; init; }
+    [JsonPropertyName("keys")] public PushSubscriptionKeys? Keys { get; init; }
+}
+
+/// <summary>One of the caller's push subscriptions (<c>GET /api/push/subscriptions</c>; keys are not echoed).</summary>
+public sealed record PushSubscriptionInfo
+{
+    [JsonPropertyName("device")] public required string Device { get; init; }
+    [JsonPropertyName("kind")] public required string Kind { get; init; }
+    [JsonPropertyName("endpoint")] public required string Endpoint { get; init; }
+    [JsonPropertyName("created")] public long Created { get; init; }
+}
+
+/// <summary><c>GET /api/push/vapid</c> answer: the application server key a browser subscribes with.</summary>
+public sealed record VapidKeyResponse
+{
+    [JsonPropertyName("publicKey")] public required string PublicKey { get; init; }
+}

@@ -30,6 +30,10 @@ namespace AspireChat.Protocol;
 [JsonSerializable(typeof(CreateGroupResponse))]
 [JsonSerializable(typeof(GroupInfoResponse))]
 [JsonSerializable(typeof(AddMembersRequest))]
+[JsonSerializable(typeof(List<PresenceInfo>))]
+[JsonSerializable(typeof(PushSubscriptionRequest))]
+[JsonSerializable(typeof(List<PushSubscriptionInfo>))]
+[JsonSerializable(typeof(VapidKeyResponse))]
 public sealed partial class ProtocolJson : JsonSerializerContext;
 
 /// <summary>A frame that cannot be read: carries the error code to answer with.</summary>

@@ -47,6 +47,18 @@ public sealed class ConnectionRegistry : IDeviceSink
         return true;
     }
 
+    /// <summary>The (user, device) of every connection on this node, for registering them in presence again.</summary>
+    public IEnumerable<(string User, string Device)> Devices()
+    {
+        foreach (var (user, devices) in _users)
+        {
+            foreach (var device in devices.Keys) yield return (user, device);
+        }
+    }
+
+    /// <summary>True while a connection of the device is on this node.</summary>
+    public bool Holds(string user, string device) => _users.TryGetValue(user, out var devices) && devices.ContainsKey(device);
+
     /// <summary>Enters a connection into the local map of each of its user's groups.</summary>
     public void JoinGroups(ChatConnection connection, IEnumerable<string> gids)
     {

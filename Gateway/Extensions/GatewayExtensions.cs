@@ -51,6 +51,7 @@ public static class GatewayExtensions
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ChatNode>();
         services.AddHostedService<SinkRegistration>();
+        services.AddHostedService<PresenceHeartbeat>();
         return builder;
     }
 
@@ -66,6 +67,8 @@ public static class GatewayExtensions
         if (app.Configuration.GetValue<bool>("Auth:DevTokens")) app.MapDevTokenApi();
         app.MapConversationsApi();
         app.MapGroupsApi();
+        app.MapPresenceApi();
+        app.MapPushApi();
         return app;
     }
 

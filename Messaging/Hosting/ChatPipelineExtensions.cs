@@ -4,6 +4,7 @@ using AspireChat.Messaging.Ids;
 using AspireChat.Messaging.Log;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Messaging.Presence;
+using AspireChat.Messaging.Push;
 using AspireChat.Messaging.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,21 +22,44 @@ public static class ChatPipelineExtensions
     public const string DefaultChatDb = "Data Source=data/aspirechat.db";
 
     /// <summary>
-    /// The whole pipeline in this process (embedded mode): stages 0–2, the retry loop, and the adapters the
-    /// configuration names — the MongoDB store where <c>ConnectionStrings:mongo</c> is given (see
-    /// <see cref="MongoStoreExtensions.AddMongoChatStore"/>), else SQLite; the embedded log where no
-    /// <c>ConnectionStrings:kafka</c>; in-memory presence and pending acks where no <c>redis</c>.
+    /// The whole pipeline in this process (embedded mode): stages 0–2, the retry loop, the push consumer
+    /// (<see cref="PushExtensions.AddPushService"/>), and the adapters of <see cref="AddChatAdapters"/>.
     /// </summary>
     public static IHostApplicationBuilder AddChatPipeline(this IHostApplicationBuilder builder)
+    {
+        builder.AddChatAdapters();
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
+        services.Configure<LimitsOptions>(configuration.GetSection("Limits"));
+        services.Configure<GroupOptions>(configuration.GetSection("Groups"));
+        services.TryAddSingleton<ISendPermission, GroupSendPermission>();
+        services.TryAddSingleton<GroupService>();
+        services.TryAddSingleton<GroupTimeline>();
+
+        services.TryAddSingleton<InboxDelivery>();
+        services.TryAddSingleton<AcceptStage>();
+        services.TryAddSingleton<SequenceStage>();
+        services.TryAddSingleton<InboxStage>();
+        services.AddHostedService<PipelineHost>();
+        builder.AddPushService();
+        return builder;
+    }
+
+    /// <summary>
+    /// The ports, each with the adapter the configuration names — the MongoDB store where
+    /// <c>ConnectionStrings:mongo</c> is given (see <see cref="MongoStoreExtensions.AddMongoChatStore"/>), else
+    /// SQLite; the embedded log where no <c>ConnectionStrings:kafka</c>; in-memory presence and pending acks where
+    /// no <c>redis</c>. Service hosts that run one part of the pipeline (the PushService) start from these.
+    /// </summary>
+    public static IHostApplicationBuilder AddChatAdapters(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.TryAddSingleton(TimeProvider.System);
-        services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
-        services.Configure<LimitsOptions>(configuration.GetSection("Limits"));
         services.Configure<EmbeddedLogOptions>(configuration.GetSection("EmbeddedLog"));
-        services.Configure<GroupOptions>(configuration.GetSection("Groups"));
         services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
+        services.Configure<PresenceOptions>(configuration.GetSection("Presence"));
 
         // The store: MongoDB when a connection string names one (and no store is registered yet), else SQLite.
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
@@ -60,15 +84,6 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<IPendingAcks, InMemoryPendingAcks>();
         services.TryAddSingleton<IDeliveryRouter, InProcessDeliveryRouter>();
         services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
-        services.TryAddSingleton<ISendPermission, GroupSendPermission>();
-        services.TryAddSingleton<GroupService>();
-        services.TryAddSingleton<GroupTimeline>();
-
-        services.TryAddSingleton<InboxDelivery>();
-        services.TryAddSingleton<AcceptStage>();
-        services.TryAddSingleton<SequenceStage>();
-        services.TryAddSingleton<InboxStage>();
-        services.AddHostedService<PipelineHost>();
         return builder;
     }
 }

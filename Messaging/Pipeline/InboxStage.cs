@@ -1,15 +1,18 @@
 using System.Diagnostics;
 using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Log;
 using AspireChat.Messaging.Storage;
 
 namespace AspireChat.Messaging.Pipeline;
 
 /// <summary>
 /// Stage 2 (DESIGN §6): per user, in log order, assign <c>seq</c>, store the inbox entry, and push it
-/// to the user's online devices. An entry that was already stored (a replay) is not pushed again:
-/// its device either acked it or gets it from its cursor.
+/// to the user's online devices. A user with no online device gets a <see cref="PushRequested"/> in
+/// <c>chat.push</c> instead, except for the user's own messages and for system messages (membership events).
+/// An entry that was already stored (a replay) is not pushed again: its device either acked it or gets it
+/// from its cursor.
 /// </summary>
-public sealed class InboxStage(IChatStore store, InboxDelivery delivery)
+public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessageLog log)
 {
     public const string ConsumerGroup = "inbox";
 
@@ -18,9 +21,18 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery)
         using var activity = ChatTelemetry.Source.StartActivity("inbox", ActivityKind.Consumer);
         var entries = await store.AppendInboxAsync(batch, cancellationToken).ConfigureAwait(false);
         ChatTelemetry.InboxAppended.Add(entries.Count);
+        List<PushRequested>? pushes = null;
         foreach (var entry in entries)
         {
-            if (entry.IsNew) await delivery.DeliverAsync(entry, cancellationToken).ConfigureAwait(false);
+            if (!entry.IsNew) continue;
+            if (await delivery.DeliverAsync(entry, cancellationToken).ConfigureAwait(false)) continue;
+            if (WantsPush(entry)) (pushes ??= []).Add(new PushRequested(entry.User, entry.Seq, entry.Message.Id, entry.Message.Conv, entry.Message.From, entry.Message.Ts));
         }
+        if (pushes is null) return;
+        await log.AppendAsync(LogTopics.Push, pushes, cancellationToken).ConfigureAwait(false);
+        ChatTelemetry.PushRequested.Add(pushes.Count);
     }
+
+    // A user is not notified of what they sent themselves (from another device), nor of system messages.
+    private static bool WantsPush(InboxEntry entry) => entry.Message.From != entry.User && entry.Message.Type >= 0;
 }

@@ -28,7 +28,9 @@ public sealed class GatewayServer : IAsyncDisposable
     public HttpClient Http { get; }
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<GatewayServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    /// <summary>Starts a server; <paramref name="configure"/> may replace services (e.g. trust a test endpoint's certificate).</summary>
+    public static async Task<GatewayServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         dataDirectory ??= TempDirectory.Create();
         var config = new Dictionary<string, string?>
@@ -36,6 +38,7 @@ public sealed class GatewayServer : IAsyncDisposable
             ["Auth:DevTokens"] = "true",
             ["Auth:SigningKey"] = "test-signing-key-that-is-at-least-32-bytes-long",
             ["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(dataDirectory, "chat.db")}",
+            ["Push:Vapid:KeyFile"] = Path.Combine(dataDirectory, "vapid.json"),
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
@@ -43,6 +46,7 @@ public sealed class GatewayServer : IAsyncDisposable
         var app = GatewayApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Testing"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(config);
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();

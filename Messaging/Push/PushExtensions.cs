@@ -1,0 +1,70 @@
+using AspireChat.Messaging.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace AspireChat.Messaging.Push;
+
+/// <summary>Registers push: subscriptions, the providers <c>Push:*</c> configures, collapsing and the <c>chat.push</c> consumer.</summary>
+public static class PushExtensions
+{
+    /// <summary>
+    /// Everything push needs beside the ports (<see cref="Log.IMessageLog"/>, <see cref="Presence.IPresenceStore"/>,
+    /// <see cref="SqliteDatabase"/>): the subscription store, the providers that are configured — Web Push when VAPID
+    /// keys are given or may be generated, the webhook, FCM and APNs when their credentials are — each with its own
+    /// HTTP client and retry pipeline, and the consumer of <c>chat.push</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddPushService(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var section = builder.Configuration.GetSection("Push");
+        var options = section.Get<PushOptions>() ?? new PushOptions();
+        services.Configure<PushOptions>(section);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IPushSubscriptionStore, SqlitePushSubscriptionStore>();
+        services.TryAddSingleton<VapidKeys>();
+
+        if (VapidKeys.IsEnabled(options.Vapid)) AddProvider<WebPushProvider>(services, WebPushProvider.HttpClientName);
+        if (WebhookProvider.IsConfigured(options.Webhook)) AddProvider<WebhookProvider>(services, WebhookProvider.HttpClientName);
+        if (FcmProvider.IsConfigured(options.Fcm)) AddProvider<FcmProvider>(services, FcmProvider.HttpClientName);
+        if (ApnsProvider.IsConfigured(options.Apns)) AddProvider<ApnsProvider>(services, ApnsProvider.HttpClientName);
+
+        services.TryAddSingleton<PushRegistry>();
+        services.TryAddSingleton<PushDispatcher>();
+        services.TryAddSingleton<PushCollapser>();
+        services.AddHostedService<PushHost>();
+        return builder;
+    }
+
+    private static void AddProvider<TProvider>(IServiceCollection services, string httpClientName) where TProvider : class, IPushProvider
+    {
+        services.AddSingleton<IPushProvider, TProvider>();
+        // RemoveAllResilienceHandlers is marked experimental (EXTEXP0001); it is the documented way to replace the
+        // handler ConfigureHttpClientDefaults adds to every client, and stacking two retry layers would square the retries.
+#pragma warning disable EXTEXP0001
+        services.AddHttpClient(httpClientName)
+            // One pipeline of our own instead of the service defaults' standard one: retries with backoff for
+            // transient answers (5xx, 408, 429 with Retry-After, network errors) and a timeout per attempt.
+            .RemoveAllResilienceHandlers()
+            .AddResilienceHandler("push", (pipeline, context) =>
+            {
+                var push = context.ServiceProvider.GetRequiredService<IOptions<PushOptions>>().Value;
+                if (push.MaxRetries > 0)
+                {
+                    pipeline.AddRetry(new HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = push.MaxRetries,
+                        Delay = push.RetryDelay,
+                        BackoffType = DelayBackoffType.Exponential,
+                        UseJitter = true,
+                    });
+                }
+                pipeline.AddTimeout(push.AttemptTimeout);
+            });
+#pragma warning restore EXTEXP0001
+    }
+}
