@@ -13,7 +13,7 @@ namespace AspireChat.Messaging.Push;
 /// waits until then and keeps collapsing (the per-user rate limit).
 /// </summary>
 /// <remarks>
-/// Windows live in memory: notifications are best effort (docs/decisions/0005). Messages themselves are safe in
+/// Windows live in memory: notifications are best effort (docs/decisions/0007). Messages themselves are safe in
 /// the inbox whatever happens here.
 /// </remarks>
 public sealed partial class PushCollapser(
