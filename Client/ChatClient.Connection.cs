@@ -4,7 +4,7 @@ using AspireChat.Protocol;
 namespace AspireChat.Client;
 
 // The connection loop: handshake, the receive loop that dispatches every server frame, the writer loop that owns
-// sends and acks, the heartbeat, gap filling, and reconnection with backoff.
+// sends and acks, the heartbeat, gap filling (sync for the inbox, gsync for large groups), and reconnection with backoff.
 public sealed partial class ChatClient
 {
     private async Task RunAsync()
@@ -78,8 +78,9 @@ public sealed partial class ChatClient
         onWelcome();
         lock (_ackGate)
         {
-            // The last ack may have died with the previous socket: repeat it once on this one.
-            if (_surfacedMax >= 1)
+            // The last acks may have died with the previous socket: repeat them once on this one.
+            _groupAcksForced = true;
+            if (_surfacedMax >= 1 || _groups.Cursors() is not null)
             {
                 _ackForced = true;
                 _ackDue = _time.GetUtcNow();
@@ -94,6 +95,7 @@ public sealed partial class ChatClient
             ? Task.Run(() => HeartbeatLoopAsync(connection, TimeSpan.FromSeconds(welcome.Heartbeat)))
             : Task.CompletedTask;
         if (Volatile.Read(ref _gapAfter) >= 0) StartGapFill(connection);
+        if (_groups.HasGaps) StartGroupFill(connection);
 
         var receive = ReceiveLoopAsync(connection);
         if (await Task.WhenAny(receive, _stopped.Task) != receive) await CloseGracefullyAsync(connection, receive);
@@ -128,7 +130,9 @@ public sealed partial class ChatClient
         var token = await _options.TokenProvider(handshake.Token);
         long? cursor;
         lock (_ackGate) cursor = _surfacedMax >= 0 ? _surfacedMax : null;
-        var hello = new HelloFrame { Token = token, Device = _options.Device, Cursor = cursor, Groups = _cursors.Groups };
+        // The server closes (4413) a hello past its frame limit: keep the group cursors inside it.
+        var groupBudget = _options.MaxFrameBytes - System.Text.Encoding.UTF8.GetByteCount(token) - _options.Device.Length * 4 - 256;
+        var hello = new HelloFrame { Token = token, Device = _options.Device, Cursor = cursor, Groups = _groups.HelloCursors(groupBudget) };
         await connection.WriteAsync(ClientFrames.Write(hello));
 
         while (await connection.ReceiveAsync(_options.MaxReceiveFrameBytes) is { } frame)
@@ -188,17 +192,23 @@ public sealed partial class ChatClient
                     break;
                 case FrameTypes.Sync:
                     var page = FrameCodec.Read<SyncReplyFrame>(utf8);
+                    var sync = connection.TakeReply(ReplyKind.Sync);
                     Deliver(connection, page.Items, surfaced, pushed: false);
-                    connection.TakePendingSync()?.TrySetResult(page);
+                    sync?.Sync?.TrySetResult(page);
+                    break;
+                case FrameTypes.Gsync:
+                    var groupPage = FrameCodec.Read<GsyncReplyFrame>(utf8);
+                    var gsync = connection.TakeReply(ReplyKind.Gsync);
+                    DeliverGroupPage(connection, groupPage, gsync?.Group == groupPage.Group ? gsync.After : null, surfaced);
+                    gsync?.Gsync?.TrySetResult(groupPage);
                     break;
                 case FrameTypes.Pong:
-                    if (connection.Pongs.TryDequeue(out var pong)) pong.Waiter?.TrySetResult(_time.GetElapsedTime(pong.Started));
+                    if (connection.TakeReply(ReplyKind.Pong) is { } ping) ping.Pong?.TrySetResult(_time.GetElapsedTime(ping.Started));
                     break;
                 case FrameTypes.Error:
-                    OnError(connection, FrameCodec.Read<ErrorFrame>(utf8));
+                    OnError(connection, FrameCodec.Read<ErrorFrame>(utf8), surfaced);
                     break;
-                // A repeated welcome, gsync pages (large groups are not handled yet) and frame types of a later
-                // protocol version are ignored.
+                // A repeated welcome and frame types of a later protocol version are ignored.
             }
         }
         catch (FrameException e)
@@ -207,22 +217,66 @@ public sealed partial class ChatClient
         }
     }
 
-    /// <summary>Runs received messages through the inbox: surfaces what is in order, schedules the ack, fills gaps.</summary>
+    /// <summary>
+    /// Runs received messages through the inbox (by <c>seq</c>) and then, for group messages, through their group
+    /// (by <c>cseq</c>); surfaces what is in order, schedules the ack, fills gaps.
+    /// </summary>
     private void Deliver(Connection connection, IReadOnlyList<MsgFrame> items, List<MsgFrame> surfaced, bool pushed)
     {
         surfaced.Clear();
         var repeated = false;
+        var ackable = AckableSeq();
         foreach (var item in items)
         {
-            // A pushed retransmission of something already surfaced means the server missed our ack: say it again.
-            // (A sync page repeating held entries means nothing of the sort.)
-            if (_inbox.Accept(item, surfaced) == InboxOutcome.Duplicate && pushed && item.Seq <= _inbox.CurMax) repeated = true;
-        }
+            if (item.Seq is null)
+            {
+                if (GroupSequencer.GroupOf(item) is { } gid)
+                {
+                    if (_groups.Accept(gid, item, surfaced) == GroupOutcome.Duplicate) Interlocked.Increment(ref _duplicatesDropped);
+                    // A large group's first push on this connection may open a hello page the server cut short.
+                    if (pushed && connection.RequestCatchUp(gid)) StartGroupFill(connection);
+                }
+                else if (_inbox.Accept(item, surfaced) == InboxOutcome.Duplicate)
+                {
+                    Interlocked.Increment(ref _duplicatesDropped);
+                }
+                continue;
+            }
 
-        var sequenced = 0;
+            _released.Clear();
+            if (_inbox.Accept(item, _released) == InboxOutcome.Duplicate)
+            {
+                Interlocked.Increment(ref _duplicatesDropped);
+                // A pushed retransmission of something already acknowledgeable means the server missed our ack: say it
+                // again. (A sync page repeating held entries means nothing of the sort.)
+                if (pushed && item.Seq <= ackable) repeated = true;
+            }
+            foreach (var message in _released)
+            {
+                if (GroupSequencer.GroupOf(message) is not { } gid) surfaced.Add(message);
+                else if (_groups.Accept(gid, message, surfaced) == GroupOutcome.Duplicate) Interlocked.Increment(ref _duplicatesDropped);
+            }
+        }
+        Surface(connection, surfaced, repeated);
+    }
+
+    /// <summary>A <c>gsync</c> page: <paramref name="after"/> is what it was asked with, null when no request matches it.</summary>
+    private void DeliverGroupPage(Connection connection, GsyncReplyFrame page, long? after, List<MsgFrame> surfaced)
+    {
+        surfaced.Clear();
+        if (Identifiers.IsValidId(page.Group))
+        {
+            // An unmatched page says nothing about the stretch it covers: its items count like pushes.
+            _groups.AcceptPage(page.Group, after ?? long.MaxValue, page.Items, page.Next, surfaced);
+        }
+        Surface(connection, surfaced, repeated: false);
+    }
+
+    /// <summary>Hands surfaced messages to the app, then schedules the ack and starts gap filling as needed.</summary>
+    private void Surface(Connection connection, List<MsgFrame> surfaced, bool repeated)
+    {
         foreach (var message in surfaced)
         {
-            if (message.Seq is not null) sequenced++;
             _messages.Writer.TryWrite(message);
             try
             {
@@ -235,18 +289,26 @@ public sealed partial class ChatClient
         }
 
         Volatile.Write(ref _gapAfter, _inbox.HasGap ? _inbox.CurMax : -1);
-        if (sequenced > 0 || repeated) ScheduleAck(sequenced, repeated);
+        var ackable = AckableSeq();
+        bool moved;
+        lock (_ackGate) moved = ackable > _surfacedMax;
+        if (surfaced.Count > 0 || repeated || moved) ScheduleAck(surfaced.Count, ackable, repeated);
         if (_inbox.HasGap) StartGapFill(connection);
+        if (_groups.HasGaps) StartGroupFill(connection);
     }
+
+    /// <summary>The inbox cursor that may be acknowledged: cur_max, but below any inbox message a group still holds
+    /// (acknowledged, it would never be pushed again should the client die before the group gap is filled).</summary>
+    private long AckableSeq() => Math.Min(_inbox.CurMax, (_groups.LowestHeldSeq ?? long.MaxValue) - 1);
 
     /// <summary>Batches the cumulative ack: due at once after <see cref="ChatClientOptions.AckBatchSize"/> messages,
     /// else <see cref="ChatClientOptions.AckBatchDelay"/> after the first unacknowledged one.</summary>
-    private void ScheduleAck(int surfacedCount, bool repeat)
+    private void ScheduleAck(int surfacedCount, long ackable, bool repeat)
     {
         bool earlier;
         lock (_ackGate)
         {
-            _surfacedMax = _inbox.CurMax;
+            _surfacedMax = Math.Max(_surfacedMax, ackable);
             _unacked += surfacedCount;
             _ackForced |= repeat;
             var now = _time.GetUtcNow();
@@ -257,23 +319,33 @@ public sealed partial class ChatClient
         if (earlier) Wake();
     }
 
-    /// <summary>Writes the cumulative ack if it is due, then has the cursor saved.</summary>
+    /// <summary>Writes the cumulative inbox ack and the large groups' acks if they are due, then has the cursors saved.</summary>
     private async ValueTask FlushAckAsync(Connection connection, DateTimeOffset now)
     {
         long seq;
+        bool send;
+        bool allGroups;
         lock (_ackGate)
         {
             if (now < _ackDue) return;
             _ackDue = DateTimeOffset.MaxValue;
             seq = _surfacedMax;
-            var send = seq >= 1 && (seq > _ackedSeq || _ackForced);
+            send = seq >= 1 && (seq > _ackedSeq || _ackForced);
             _unacked = 0;
             _ackForced = false;
-            if (!send) return;
-            _ackedSeq = seq;
+            allGroups = _groupAcksForced;
+            _groupAcksForced = false;
+            if (send) _ackedSeq = seq;
         }
-        await connection.WriteAsync(ClientFrames.Write(new AckFrame { Seq = seq }));
-        _cursors.RecordAck(seq);
+        var groupAcks = _groups.TakeAcksDue(allGroups);
+        if (!send && groupAcks.Count == 0) return;
+        if (send) await connection.WriteAsync(ClientFrames.Write(new AckFrame { Seq = seq }));
+        foreach (var (group, cseq) in groupAcks)
+        {
+            await connection.WriteAsync(ClientFrames.Write(new AckFrame { Group = group, Cseq = cseq }),
+                () => connection.ExpectReply(PendingReply.ForGroupAck(group)));
+        }
+        _cursors.Record(send ? seq : null, _groups.Cursors());
     }
 
     /// <summary>
@@ -362,7 +434,7 @@ public sealed partial class ChatClient
                     connection.Abort();
                     return;
                 }
-                await connection.WriteAsync(PingFrameBytes, () => connection.Pongs.Enqueue((null, _time.GetTimestamp())));
+                await connection.WriteAsync(PingFrameBytes, () => connection.ExpectReply(PendingReply.ForPong(null, _time.GetTimestamp())));
             }
         }
         catch (Exception) when (stopOrDrop.IsCancellationRequested)
@@ -420,6 +492,84 @@ public sealed partial class ChatClient
         }
     }
 
+    private void StartGroupFill(Connection connection)
+    {
+        if (connection.TryBeginGroupFill()) _ = Task.Run(() => FillGroupsAsync(connection));
+    }
+
+    private bool HasGroupWork(Connection connection) => _groups.HasGaps || connection.CatchUps().Count > 0;
+
+    /// <summary>
+    /// Asks <c>gsync {group, after: group cursor}</c> for every large group with messages held behind a <c>cseq</c> gap,
+    /// and for every large group pushed to this connection until a page says there is no more (the hello page is at
+    /// most one page: DESIGN §3).
+    /// </summary>
+    private async Task FillGroupsAsync(Connection connection)
+    {
+        using var stopOrDrop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, connection.Token);
+        var idle = 0;
+        try
+        {
+            if (!connection.HelloPagesArrived)
+            {
+                // The server writes the hello pages before it reads our next frame: once a ping written now is answered
+                // they have all arrived, and the first gsync does not ask again for what they brought.
+                await PingOnAsync(connection, stopOrDrop.Token);
+                connection.HelloPagesArrived = true;
+            }
+            while (!stopOrDrop.IsCancellationRequested)
+            {
+                var work = _groups.Gaps().Union(connection.CatchUps(), StringComparer.Ordinal).ToList();
+                if (work.Count == 0) break;
+                var progressed = false;
+                foreach (var group in work)
+                {
+                    var after = _groups.CursorOf(group);
+                    if (after < 0)
+                    {
+                        progressed |= connection.CompleteCatchUp(group);
+                        continue;
+                    }
+                    try
+                    {
+                        var page = await GsyncOnAsync(connection, group, after, _options.GsyncPageSize, stopOrDrop.Token);
+                        if (!page.More) progressed |= connection.CompleteCatchUp(group);
+                    }
+                    catch (ChatException e) when (e.Code is ErrorCodes.Forbidden or ErrorCodes.NotFound)
+                    {
+                        // Not (or no longer) readable: the receive loop has released what the group held.
+                        progressed |= connection.CompleteCatchUp(group);
+                    }
+                    catch (ChatException e) when (e.Code != ClientErrorCodes.Disconnected)
+                    {
+                        RaiseError(null, e);
+                    }
+                    progressed |= _groups.CursorOf(group) != after;
+                }
+                // No progress: what is missing is not readable yet. Back off.
+                if (!progressed) await Task.Delay(Backoff(idle++), _time, stopOrDrop.Token);
+                else idle = 0;
+            }
+        }
+        catch (Exception) when (stopOrDrop.IsCancellationRequested)
+        {
+        }
+        catch (ChatException)
+        {
+            // Disconnected: the next welcome looks at the gaps again.
+        }
+        catch (Exception e)
+        {
+            RaiseError(null, e);
+        }
+        finally
+        {
+            connection.EndGroupFill();
+            // Work that arrived while this loop was ending found the flag still set: look once more.
+            if (!stopOrDrop.IsCancellationRequested && HasGroupWork(connection)) StartGroupFill(connection);
+        }
+    }
+
     private async Task CloseGracefullyAsync(Connection connection, Task receive)
     {
         try
@@ -435,7 +585,7 @@ public sealed partial class ChatClient
         }
     }
 
-    private void OnError(Connection connection, ErrorFrame error)
+    private void OnError(Connection connection, ErrorFrame error, List<MsgFrame> surfaced)
     {
         if (error.Req is { } req)
         {
@@ -450,11 +600,27 @@ public sealed partial class ChatClient
             }
             return;
         }
-        // Replies carry no request id; with one sync in flight, an error without req most likely answers it.
-        if (connection.TakePendingSync() is { } sync)
+        // Without req, an error answers the oldest sync, gsync or group ack still open (the server answers in order).
+        var refused = connection.TakeRefused();
+        var notReadable = error.Code is ErrorCodes.Forbidden or ErrorCodes.NotFound;
+        switch (refused?.Kind)
         {
-            sync.TrySetException(new ChatException(error.Code, error.Message));
-            return;
+            case ReplyKind.Sync:
+                refused.Sync!.TrySetException(new ChatException(error.Code, error.Message));
+                return;
+            case ReplyKind.Gsync:
+                if (notReadable)
+                {
+                    // The gap will never be filled: show what the group held rather than keep it (and the inbox) waiting.
+                    surfaced.Clear();
+                    _groups.Release(refused.Group!, surfaced);
+                    Surface(connection, surfaced, repeated: false);
+                }
+                refused.Gsync!.TrySetException(new ChatException(error.Code, error.Message));
+                return;
+            case ReplyKind.GroupAck when notReadable:
+                _groups.AckRefused(refused.Group!);
+                return;
         }
         RaiseError(error, null);
     }

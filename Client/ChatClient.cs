@@ -8,7 +8,9 @@ namespace AspireChat.Client;
 /// <summary>
 /// The client half of protocol v1 (DESIGN §3–§5): sends with timeout and same-<c>req</c> retransmission, inbox
 /// messages surfaced exactly once in <c>seq</c> order with gap-filling <c>sync</c> and batched cumulative acks,
-/// heartbeats, and reconnection with backoff. One receive loop and one writer loop per connection.
+/// group messages exactly once in <c>cseq</c> order per group whichever path brings them (inbox, large-group push,
+/// <c>gsync</c>) with per-group cursors and acks, heartbeats, and reconnection with backoff. One receive loop and one
+/// writer loop per connection.
 /// </summary>
 public sealed partial class ChatClient : IAsyncDisposable
 {
@@ -18,13 +20,14 @@ public sealed partial class ChatClient : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CursorKeeper _cursors;
     private readonly InboxSequencer _inbox = new();
+    private readonly GroupSequencer _groups = new();
+    private readonly List<MsgFrame> _released = [];
     private readonly Outbox _outbox = new();
     private readonly Channel<MsgFrame> _messages = Channel.CreateUnbounded<MsgFrame>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _firstWelcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly SemaphoreSlim _syncGate = new(1, 1);
     private readonly Lock _gate = new();
     private readonly Lock _ackGate = new();
     private Task? _start;
@@ -35,6 +38,7 @@ public sealed partial class ChatClient : IAsyncDisposable
     private ChatDisconnect? _lastDisconnect;
     private int _disposed;
     private int _connectionIds;
+    private long _duplicatesDropped;
 
     // Receive side, guarded by _ackGate: cur_max as surfaced to the app, and the pending cumulative ack.
     private long _surfacedMax = -1;
@@ -42,6 +46,8 @@ public sealed partial class ChatClient : IAsyncDisposable
     private int _unacked;
     private bool _ackForced;
     private DateTimeOffset _ackDue = DateTimeOffset.MaxValue;
+    // Every group ack is due again (a new connection: the last ones may have died with the old socket).
+    private bool _groupAcksForced;
     // cur_max while messages wait behind a gap (the sync cursor), -1 when there is none.
     private long _gapAfter = -1;
 
@@ -70,16 +76,24 @@ public sealed partial class ChatClient : IAsyncDisposable
     /// <summary>The latest <c>welcome</c>: user, device, node, head, heartbeat.</summary>
     public WelcomeFrame? Welcome => _welcome;
 
-    /// <summary>Highest contiguous inbox <c>seq</c> surfaced (cur_max); null while unknown.</summary>
+    /// <summary>Highest contiguous inbox <c>seq</c> surfaced (cur_max); null while unknown. A group message held
+    /// behind a <c>cseq</c> gap keeps it (and the ack) below its <c>seq</c> until the gap is filled.</summary>
     public long? Cursor
     {
         get { lock (_ackGate) return _surfacedMax >= 0 ? _surfacedMax : null; }
     }
 
+    /// <summary>Per group, the highest contiguous <c>cseq</c> surfaced (the group cursor sent in <c>hello.groups</c>
+    /// and, for large groups, acknowledged with <c>ack {group, cseq}</c>).</summary>
+    public IReadOnlyDictionary<string, long> GroupCursors => _groups.Cursors() ?? [];
+
+    /// <summary>Received messages dropped as already surfaced or held (retransmissions, repeated pages, the other path of a group).</summary>
+    internal long DuplicatesDropped => Interlocked.Read(ref _duplicatesDropped);
+
     /// <summary>Sends without an <c>ack</c> yet.</summary>
     public int PendingSends => _outbox.Count;
 
-    /// <summary>Received messages, each exactly once, inbox messages in <c>seq</c> order.</summary>
+    /// <summary>Received messages, each exactly once: inbox messages in <c>seq</c> order, and each group's messages in <c>cseq</c> order.</summary>
     public ChannelReader<MsgFrame> Messages => _messages.Reader;
 
     /// <summary>Raised for each message as it is surfaced (after it is written to <see cref="Messages"/>), on the receive loop: keep handlers short.</summary>
@@ -110,6 +124,7 @@ public sealed partial class ChatClient : IAsyncDisposable
         await _cursors.LoadAsync(_stop.Token);
         var stored = _cursors.Seq;
         _inbox.Reset(stored);
+        _groups.Reset(_cursors.Groups);
         lock (_ackGate)
         {
             _surfacedMax = stored ?? -1;
@@ -172,17 +187,33 @@ public sealed partial class ChatClient : IAsyncDisposable
         return await SyncOnAsync(connection, after, limit, cancellationToken);
     }
 
+    /// <summary>
+    /// One <c>gsync</c> round trip: the messages of group <paramref name="group"/> after <c>cseq</c>
+    /// <paramref name="after"/> that this user may read. New ones are also surfaced on <see cref="Messages"/>, in
+    /// <c>cseq</c> order. Large-group gaps and hello pages are continued by the client itself; this is for apps that
+    /// page a group's timeline on their own. Refusals throw <see cref="ChatException"/> (<c>forbidden</c>, <c>not_found</c>).
+    /// </summary>
+    public async Task<GsyncReplyFrame> GsyncAsync(string group, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        if (!Identifiers.IsValidId(group)) throw new ArgumentException("group must match [A-Za-z0-9_.-]{1,64}", nameof(group));
+        ArgumentOutOfRangeException.ThrowIfNegative(after);
+        if (limit is < 1 or > 500) throw new ArgumentOutOfRangeException(nameof(limit), limit, "limit is 1–500");
+        var connection = _connection ?? throw NotConnected();
+        return await GsyncOnAsync(connection, group, after, limit, cancellationToken);
+    }
+
     /// <summary>One <c>ping</c>/<c>pong</c> round trip; returns its duration.</summary>
     public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
     {
         var connection = _connection ?? throw NotConnected();
-        var waiter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await WriteOrThrowAsync(connection, PingFrameBytes, () => connection.Pongs.Enqueue((waiter, _time.GetTimestamp())));
-        return await AwaitReplyAsync(waiter.Task, cancellationToken);
+        return await PingOnAsync(connection, cancellationToken);
     }
 
-    /// <summary>Acknowledges what was surfaced, closes the socket (1000), saves the cursor. Pending sends stay Pending
-    /// and their <see cref="OutgoingMessage.Acked"/> tasks are cancelled.</summary>
+    /// <summary>Drops the current socket without a close handshake, as a dead network path would (tests).</summary>
+    internal void DropConnection() => _connection?.Abort();
+
+    /// <summary>Acknowledges what was surfaced, closes the socket (1000), saves the cursors (including what was surfaced
+    /// during the close). Pending sends stay Pending and their <see cref="OutgoingMessage.Acked"/> tasks are cancelled.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -193,6 +224,11 @@ public sealed partial class ChatClient : IAsyncDisposable
         {
             try { await start; } catch { /* a failed load already surfaced through ConnectAsync */ }
             await _run;
+            // Messages keep arriving until the server's close does, after the last ack: what was surfaced meanwhile is
+            // recorded too, or the next start (whose hello carries the stored cursors) would surface it again.
+            long seq;
+            lock (_ackGate) seq = _surfacedMax;
+            _cursors.Record(seq >= 1 ? seq : null, _groups.Cursors());
         }
         await _cursors.FlushAsync();
         foreach (var message in _outbox.TakeAll()) message.Abandon();
@@ -202,22 +238,28 @@ public sealed partial class ChatClient : IAsyncDisposable
         SetState(ChatClientState.Closed, null);
     }
 
+    // Replies carry no request id: the connection matches them to requests by wire order (see PendingReply).
     private async Task<SyncReplyFrame> SyncOnAsync(Connection connection, long after, int limit, CancellationToken cancellationToken)
     {
-        // One sync in flight: replies carry no request id, so they are matched by order.
-        await _syncGate.WaitAsync(cancellationToken);
         var waiter = new TaskCompletionSource<SyncReplyFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
-        try
-        {
-            await WriteOrThrowAsync(connection, ClientFrames.Write(new SyncFrame { After = after, Limit = limit }),
-                () => connection.SetPendingSync(waiter));
-            return await AwaitReplyAsync(waiter.Task, cancellationToken);
-        }
-        finally
-        {
-            connection.ClearPendingSync(waiter);
-            _syncGate.Release();
-        }
+        await WriteOrThrowAsync(connection, ClientFrames.Write(new SyncFrame { After = after, Limit = limit }),
+            () => connection.ExpectReply(PendingReply.ForSync(waiter)));
+        return await AwaitReplyAsync(waiter.Task, cancellationToken);
+    }
+
+    private async Task<GsyncReplyFrame> GsyncOnAsync(Connection connection, string group, long after, int limit, CancellationToken cancellationToken)
+    {
+        var waiter = new TaskCompletionSource<GsyncReplyFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await WriteOrThrowAsync(connection, ClientFrames.Write(new GsyncFrame { Group = group, After = after, Limit = limit }),
+            () => connection.ExpectReply(PendingReply.ForGsync(waiter, group, after)));
+        return await AwaitReplyAsync(waiter.Task, cancellationToken);
+    }
+
+    private async Task<TimeSpan> PingOnAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        var waiter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await WriteOrThrowAsync(connection, PingFrameBytes, () => connection.ExpectReply(PendingReply.ForPong(waiter, _time.GetTimestamp())));
+        return await AwaitReplyAsync(waiter.Task, cancellationToken);
     }
 
     private static async Task WriteOrThrowAsync(Connection connection, byte[] frame, Action whileLocked)

@@ -44,6 +44,9 @@ public sealed class ChatClientOptions
     /// <summary><c>limit</c> of the <c>sync</c> requests that fill a <c>seq</c> gap (1–500).</summary>
     public int SyncPageSize { get; init; } = 200;
 
+    /// <summary><c>limit</c> of the <c>gsync</c> requests that fill a large group's <c>cseq</c> gap or continue its hello page (1–500).</summary>
+    public int GsyncPageSize { get; init; } = 200;
+
     /// <summary>Largest body plus ex, in UTF-8 bytes; bigger sends fail locally with <c>too_large</c>.</summary>
     public int MaxBodyBytes { get; init; } = 16 * 1024;
 
@@ -77,6 +80,7 @@ public sealed class ChatClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(AckBatchDelay, TimeSpan.Zero, nameof(AckBatchDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(AckBatchSize, 1, nameof(AckBatchSize));
         if (SyncPageSize is < 1 or > 500) throw new ArgumentOutOfRangeException(nameof(SyncPageSize));
+        if (GsyncPageSize is < 1 or > 500) throw new ArgumentOutOfRangeException(nameof(GsyncPageSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxBodyBytes, 1, nameof(MaxBodyBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFrameBytes, 256, nameof(MaxFrameBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxReceiveFrameBytes, 1024, nameof(MaxReceiveFrameBytes));

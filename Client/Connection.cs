@@ -6,17 +6,22 @@ using AspireChat.Protocol;
 namespace AspireChat.Client;
 
 /// <summary>
-/// One WebSocket and what belongs to it alone: the write lock that keeps frames from interleaving, the reply
-/// waiters (sync, pong), and its lifetime. A reconnect makes a new one.
+/// One WebSocket and what belongs to it alone: the write lock that keeps frames from interleaving, the frames
+/// still owed an answer (sync, gsync, ping, group acks) in wire order, the large groups it is catching up, and its
+/// lifetime. A reconnect makes a new one.
 /// </summary>
 internal sealed class Connection(int id, ClientWebSocket socket, TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ArrayBufferWriter<byte> _inbound = new(16 * 1024);
     private readonly CancellationTokenSource _lifetime = new();
-    private TaskCompletionSource<SyncReplyFrame>? _pendingSync;
+    private readonly ConcurrentQueue<PendingReply> _replies = new();
+    private readonly Lock _groupGate = new();
+    private readonly HashSet<string> _catchUp = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _catchUpStarted = new(StringComparer.Ordinal);
     private long _lastReceived = time.GetTimestamp();
     private int _gapFilling;
+    private int _groupFilling;
 
     public int Id { get; } = id;
     public ClientWebSocket Socket { get; } = socket;
@@ -28,13 +33,37 @@ internal sealed class Connection(int id, ClientWebSocket socket, TimeProvider ti
     public Task Writer { get; set; } = Task.CompletedTask;
     public string? HandshakeError { get; set; }
 
-    /// <summary>Pongs owed by the server, oldest first; a null waiter is a heartbeat ping nobody awaits.</summary>
-    public ConcurrentQueue<(TaskCompletionSource<TimeSpan>? Waiter, long Started)> Pongs { get; } = new();
+    /// <summary>True once a ping written after the welcome was answered: every hello page of the large groups has arrived.</summary>
+    public bool HelloPagesArrived { get; set; }
 
     public TimeSpan SinceLastReceived => time.GetElapsedTime(Volatile.Read(ref _lastReceived));
 
     public bool TryBeginGapFill() => Interlocked.CompareExchange(ref _gapFilling, 1, 0) == 0;
     public void EndGapFill() => Volatile.Write(ref _gapFilling, 0);
+
+    public bool TryBeginGroupFill() => Interlocked.CompareExchange(ref _groupFilling, 1, 0) == 0;
+    public void EndGroupFill() => Volatile.Write(ref _groupFilling, 0);
+
+    /// <summary>
+    /// Asks for one <c>gsync</c> catch-up of <paramref name="group"/> on this connection (its first pushed message
+    /// may open a hello page the server cut at its page size); false when one was asked already.
+    /// </summary>
+    public bool RequestCatchUp(string group)
+    {
+        lock (_groupGate) return _catchUpStarted.Add(group) && _catchUp.Add(group);
+    }
+
+    /// <summary>The groups still to be caught up.</summary>
+    public List<string> CatchUps()
+    {
+        lock (_groupGate) return [.. _catchUp];
+    }
+
+    /// <summary>Ends the catch-up of <paramref name="group"/> (its last page said no more); false when it was not pending.</summary>
+    public bool CompleteCatchUp(string group)
+    {
+        lock (_groupGate) return _catchUp.Remove(group);
+    }
 
     /// <summary>Writes one whole frame; <paramref name="whileLocked"/> runs under the write lock just before it, so
     /// waiters are queued in wire order.</summary>
@@ -86,11 +115,33 @@ internal sealed class Connection(int id, ClientWebSocket socket, TimeProvider ti
         }
     }
 
-    public void SetPendingSync(TaskCompletionSource<SyncReplyFrame>? waiter) => Volatile.Write(ref _pendingSync, waiter);
+    /// <summary>Records a frame that is owed an answer; call it under the write lock (<see cref="WriteAsync"/>'s
+    /// <c>whileLocked</c>), so the queue is in wire order.</summary>
+    public void ExpectReply(PendingReply reply) => _replies.Enqueue(reply);
 
-    public TaskCompletionSource<SyncReplyFrame>? TakePendingSync() => Interlocked.Exchange(ref _pendingSync, null);
+    /// <summary>
+    /// The frame a <paramref name="kind"/> answer belongs to: the oldest open one of that kind. Group acks before it
+    /// were answered with silence (they succeeded); a sync or gsync before it was skipped by the server and fails.
+    /// Null when none is open. Called by the receive loop only.
+    /// </summary>
+    public PendingReply? TakeReply(ReplyKind kind)
+    {
+        while (_replies.TryDequeue(out var reply))
+        {
+            if (reply.Kind == kind) return reply;
+            reply.Fail(new ChatException(ClientErrorCodes.Timeout, $"the server answered a later {kind} first; this {reply.Kind} got no reply"));
+        }
+        return null;
+    }
 
-    public void ClearPendingSync(TaskCompletionSource<SyncReplyFrame> waiter) => Interlocked.CompareExchange(ref _pendingSync, null, waiter);
+    /// <summary>The frame an <c>error</c> without <c>req</c> answers: the oldest open sync, gsync or group ack (a ping is
+    /// never refused); null when none is open.</summary>
+    public PendingReply? TakeRefused()
+    {
+        if (!_replies.TryPeek(out var oldest) || oldest.Kind == ReplyKind.Pong) return null;
+        _replies.TryDequeue(out _);
+        return oldest;
+    }
 
     /// <summary>Ends everything of this connection: socket aborted, waiters failed.</summary>
     public void Abort()
@@ -101,8 +152,7 @@ internal sealed class Connection(int id, ClientWebSocket socket, TimeProvider ti
 
     public void FailWaiters(Exception error)
     {
-        TakePendingSync()?.TrySetException(error);
-        while (Pongs.TryDequeue(out var pong)) pong.Waiter?.TrySetException(error);
+        while (_replies.TryDequeue(out var reply)) reply.Fail(error);
     }
 
     public void Dispose()

@@ -80,13 +80,25 @@ internal sealed class CursorKeeper(ICursorStore store, TimeProvider time)
         }
     }
 
-    /// <summary>Records an acknowledged cursor and saves it in the background (coalescing bursts).</summary>
-    public void RecordAck(long seq)
+    /// <summary>Records the inbox cursor and group cursors as acknowledged (or surfaced by a closing client; each only
+    /// moves forward) and saves them in the background, coalescing bursts.</summary>
+    public void Record(long? seq, IReadOnlyDictionary<string, long>? groups)
     {
         lock (_stateGate)
         {
-            if (seq <= (_state.Seq ?? -1)) return;
-            _state = _state with { Seq = seq };
+            var state = _state;
+            if (seq is { } s && s > (state.Seq ?? -1)) state = state with { Seq = s };
+            Dictionary<string, long>? merged = null;
+            foreach (var (gid, cseq) in groups ?? new Dictionary<string, long>())
+            {
+                if (state.Groups is { } known && known.TryGetValue(gid, out var old) && old >= cseq) continue;
+                // Copy on write: a save in progress serializes the previous dictionary.
+                merged ??= state.Groups is null ? new(StringComparer.Ordinal) : new(state.Groups, StringComparer.Ordinal);
+                merged[gid] = cseq;
+            }
+            if (merged is not null) state = state with { Groups = merged };
+            if (ReferenceEquals(state, _state)) return;
+            _state = state;
         }
         if (Interlocked.Increment(ref _saveRequests) == 1) _saving = SaveLoopAsync();
     }

@@ -3,16 +3,20 @@ using System.Text.Json.Serialization;
 
 namespace AspireChat.Client;
 
-/// <summary>What a device must remember across restarts: its acknowledged inbox cursor and the highest <c>req</c> it may have used.</summary>
+/// <summary>What a device must remember across restarts: its acknowledged inbox and group cursors and the highest <c>req</c> it may have used.</summary>
 public sealed record CursorState
 {
-    /// <summary>Last inbox <c>seq</c> this device acknowledged; null when none yet.</summary>
+    /// <summary>Last inbox <c>seq</c> this device acknowledged (or surfaced just before it closed); null when none yet.</summary>
     [JsonPropertyName("seq")] public long? Seq { get; init; }
 
     /// <summary>Every <c>req</c> this device has put on the wire is at most this; new ones start above it.</summary>
     [JsonPropertyName("reqHigh")] public long ReqHigh { get; init; }
 
-    /// <summary>Per large group, the last <c>cseq</c> held (sent in <c>hello</c>); kept for the group work, not advanced yet.</summary>
+    /// <summary>
+    /// Per group this device has received from, the highest contiguous <c>cseq</c> surfaced (sent in <c>hello.groups</c>).
+    /// Small groups are kept too: one that grows past the write-diffusion limit while the device is away then resumes
+    /// from here instead of from the group's head.
+    /// </summary>
     [JsonPropertyName("groups")] public Dictionary<string, long>? Groups { get; init; }
 }
 

@@ -66,8 +66,8 @@ internal sealed class InboxSequencer
         return InboxOutcome.Surfaced;
     }
 
-    // Large-group messages carry no inbox seq: deduplicate by id and by (conv, cseq) over a bounded recent window.
-    // Ordering and gap-filling of groups by cseq (per-group cursors, gsync) are not done here yet.
+    // Group messages without seq go to the GroupSequencer; anything else without one (no server sends such a thing
+    // today) is deduplicated by id and by (conv, cseq) over a bounded recent window and surfaced as it comes.
     private InboxOutcome AcceptUnsequenced(MsgFrame msg, List<MsgFrame> surfaced)
     {
         if (_recentIds.Contains(msg.Id) || (msg.Cseq > 0 && _recentPositions.Contains((msg.Conv, msg.Cseq))))

@@ -238,7 +238,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     }
 
     // Large groups have no inbox copies: push one page after each group's cursor (hello.groups, else the
-    // cursor recorded from this device's group acks, else the head); the client continues with gsync.
+    // cursor recorded for this device, else the head); the client continues with gsync.
     private async ValueTask CatchUpGroupsAsync(HelloFrame hello, CancellationToken cancellationToken)
     {
         var gids = await node.Groups.GetUserGroupsAsync(_user, cancellationToken).ConfigureAwait(false);
@@ -246,9 +246,16 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         foreach (var gid in gids)
         {
             if (await node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group) continue;
-            var cursor = hello.Groups?.GetValueOrDefault(gid)
-                ?? await node.Groups.GetGroupCursorAsync(_user, _device, gid, cancellationToken).ConfigureAwait(false)
-                ?? await node.Timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
+            long cursor;
+            if (hello.Groups is { } listed && listed.TryGetValue(gid, out var given)) cursor = given;
+            else if (await node.Groups.GetGroupCursorAsync(_user, _device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
+            else
+            {
+                // The device is here for the group the first time: live from the head on. Recorded, so that if it goes
+                // away before there is anything to acknowledge, it resumes here and not from a later head.
+                cursor = await node.Timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
+                await node.Groups.AdvanceGroupCursorAsync(_user, _device, gid, cursor, cancellationToken).ConfigureAwait(false);
+            }
             // What came before the group went large reached this device through its inbox.
             var after = Math.Max(cursor, group.FanoutSince - 1);
             var page = await node.Timeline.ReadAfterAsync(gid, _user, after, node.GroupOptions.HelloPage, cancellationToken).ConfigureAwait(false);

@@ -328,6 +328,32 @@ public sealed class ChatClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_surfaced_while_the_client_closes_are_recorded_and_not_surfaced_again_by_the_next_start()
+    {
+        var store = new InMemoryCursorStore();
+        var first = NewClient(store: store);
+        await first.ConnectAsync();
+        var connection = await ConnectionAsync(1);
+        await connection.PushAsync(FakeChatServer.Message(1));
+        Assert.Equal(1, (await Wait.ReadAsync(first.Messages, "seq 1")).Seq);
+
+        // These arrive after the client's last ack, while the server drains before answering the close.
+        _server.BeforeCloseReply = c => c.PushAsync(FakeChatServer.Message(2), FakeChatServer.GroupMessage("g1", 5));
+        await first.DisposeAsync();
+        Assert.Equal(2, (await Wait.ReadAsync(first.Messages, "seq 2")).Seq);
+        Assert.Equal(5, (await Wait.ReadAsync(first.Messages, "g1 cseq 5")).Cseq);
+        Assert.Equal(2, store.Current!.Seq);
+        Assert.Equal(5, store.Current.Groups!["g1"]);
+
+        _server.BeforeCloseReply = null;
+        var second = NewClient(store: store);
+        await second.ConnectAsync();
+        var hello = (await ConnectionAsync(2)).Hello!;
+        Assert.Equal(2, hello.Cursor);
+        Assert.Equal(5, hello.Groups!["g1"]);
+    }
+
+    [Fact]
     public async Task A_4401_close_stops_reconnecting_and_surfaces_unauthorized()
     {
         var client = NewClient();

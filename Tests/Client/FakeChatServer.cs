@@ -32,7 +32,8 @@ internal sealed record ReceivedFrame(int Connection, string Type, byte[] Utf8)
 /// <summary>
 /// Just enough of the server half of protocol v1, on Kestrel at 127.0.0.1:0, for the client SDK tests: it records
 /// every frame and lets the test script its answers (withhold or refuse acks, hold the welcome, push msgs, close or
-/// drop the socket). Sends are deduplicated by req like the real server: a retransmission gets the same id.
+/// drop the socket). Sends are deduplicated by req like the real server: a retransmission gets the same id. It
+/// answers <c>sync</c> from alice's inbox and <c>gsync</c> from group timelines the test fills.
 /// </summary>
 internal sealed class FakeChatServer : IAsyncDisposable
 {
@@ -42,6 +43,7 @@ internal sealed class FakeChatServer : IAsyncDisposable
     private readonly List<FakeConnection> _connections = [];
     private readonly Dictionary<long, int> _sendAttempts = [];
     private readonly SortedDictionary<long, MsgFrame> _inbox = [];
+    private readonly Dictionary<string, SortedDictionary<long, MsgFrame>> _groups = [];
     private long _nextId = 7_000_000_000_000_000_000;
 
     private FakeChatServer(WebApplication app) => _app = app;
@@ -54,6 +56,8 @@ internal sealed class FakeChatServer : IAsyncDisposable
     public bool RefuseHello { get; set; }
     /// <summary>When set, the welcome waits for it (the client is then handshaking).</summary>
     public TaskCompletionSource? HoldWelcome { get; set; }
+    /// <summary>Runs when a client's close arrives, before it is answered (as the real server drains what it still owes).</summary>
+    public Func<FakeConnection, Task>? BeforeCloseReply { get; set; }
     /// <summary>Decides each send: (frame, connection, attempt number of this req) → verdict.</summary>
     public Func<SendFrame, FakeConnection, int, SendVerdict> OnSend { get; set; } = (_, _, _) => SendVerdict.Ack;
 
@@ -97,6 +101,33 @@ internal sealed class FakeChatServer : IAsyncDisposable
         lock (_gate) _inbox[seq] = msg;
         return msg;
     }
+
+    /// <summary>Puts a message into a group's timeline (what <c>gsync</c> reads) and returns it, to push or not.</summary>
+    public MsgFrame AddToGroup(string gid, long cseq, long? seq = null)
+    {
+        var msg = GroupMessage(gid, cseq, seq);
+        lock (_gate)
+        {
+            if (!_groups.TryGetValue(gid, out var timeline)) _groups[gid] = timeline = [];
+            timeline[cseq] = msg with { Seq = null };
+        }
+        return msg;
+    }
+
+    /// <summary>A message of group <paramref name="gid"/>: with <paramref name="seq"/> as the inbox delivers it, without as a large group's push.</summary>
+    public static MsgFrame GroupMessage(string gid, long cseq, long? seq = null) => new()
+    {
+        Seq = seq,
+        Id = $"8{gid.Length:00}{cseq:000000}",
+        Conv = Identifiers.GroupConversation(gid),
+        Cseq = cseq,
+        Ope = Ope.Group,
+        From = "bob",
+        To = gid,
+        Type = 1,
+        Body = JsonDocument.Parse($$"""{"text":"{{gid}}#{{cseq}}"}""").RootElement,
+        Ts = 1_700_000_000_000 + cseq,
+    };
 
     public static MsgFrame Message(long? seq, string? id = null, long cseq = 0) => new()
     {
@@ -151,6 +182,7 @@ internal sealed class FakeChatServer : IAsyncDisposable
                 result = await connection.Socket.ReceiveAsync(buffer.GetMemory(4096), CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    if (BeforeCloseReply is { } beforeClose) await beforeClose(connection);
                     if (connection.Socket.State == WebSocketState.CloseReceived)
                         await connection.Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
                     return;
@@ -212,6 +244,25 @@ internal sealed class FakeChatServer : IAsyncDisposable
                     more = after.Count > items.Count;
                 }
                 await connection.SendAsync(new SyncReplyFrame { Items = items, Next = items.Count == 0 ? sync.After : items[^1].Seq!.Value, More = more });
+                break;
+
+            case FrameTypes.Gsync:
+                var gsync = FrameCodec.Read<GsyncFrame>(utf8);
+                List<MsgFrame>? page = null;
+                bool pageMore = false;
+                lock (_gate)
+                {
+                    if (_groups.TryGetValue(gsync.Group, out var timeline))
+                    {
+                        var after = timeline.Values.Where(m => m.Cseq > gsync.After).ToList();
+                        page = after.Take(gsync.Limit).ToList();
+                        pageMore = after.Count > page.Count;
+                    }
+                }
+                if (page is null)
+                    await connection.SendAsync(new ErrorFrame { Code = ErrorCodes.NotFound, Message = $"group '{gsync.Group}' does not exist" });
+                else
+                    await connection.SendAsync(new GsyncReplyFrame { Group = gsync.Group, Items = page, Next = page.Count == 0 ? gsync.After : page[^1].Cseq, More = pageMore });
                 break;
 
             case FrameTypes.Ping:

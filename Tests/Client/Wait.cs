@@ -13,6 +13,17 @@ internal static class Wait
         if (!await TryUntilAsync(condition, timeout ?? Deadline)) Assert.Fail($"timed out waiting until {what}");
     }
 
+    /// <summary>Like <see cref="UntilAsync(Func{bool}, string, TimeSpan?)"/> for a condition that has to ask something asynchronously.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > (timeout ?? Deadline)) Assert.Fail($"timed out waiting until {what}");
+            await Task.Delay(5);
+        }
+    }
+
     /// <summary>False when the condition did not hold within <paramref name="window"/>.</summary>
     public static async Task<bool> TryUntilAsync(Func<bool> condition, TimeSpan window)
     {

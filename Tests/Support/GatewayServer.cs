@@ -23,14 +23,17 @@ public sealed class GatewayServer : IAsyncDisposable
     }
 
     public Uri Address { get; }
+    public int Port => Address.Port;
     public Uri WebSocketUri => new($"ws://{Address.Authority}/ws");
     public string DataDirectory { get; }
     public HttpClient Http { get; }
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts a server; <paramref name="configure"/> may replace services (e.g. trust a test endpoint's certificate).</summary>
+    /// <summary>Starts a server on <paramref name="dataDirectory"/> (a fresh one when null) and loopback port
+    /// <paramref name="port"/> (any free one when 0): a restart on the same folder and port is the same server to its clients.
+    /// <paramref name="configure"/> may replace services (e.g. trust a test endpoint's certificate).</summary>
     public static async Task<GatewayServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null, int port = 0)
     {
         dataDirectory ??= TempDirectory.Create();
         var config = new Dictionary<string, string?>
@@ -43,7 +46,7 @@ public sealed class GatewayServer : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
 
-        var app = GatewayApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Testing"], builder =>
+        var app = GatewayApp.Build(["--urls", $"http://127.0.0.1:{port}", "--environment", "Testing"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(config);
             configure?.Invoke(builder);
