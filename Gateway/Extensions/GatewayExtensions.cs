@@ -55,11 +55,14 @@ public static class GatewayExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/ws</c> and the HTTP API of DESIGN §3.</summary>
+    /// <summary>Maps <c>/ws</c>, the HTTP API of DESIGN §3 and the web client (<c>wwwroot</c>) at <c>/</c>.</summary>
     public static WebApplication MapGatewayApi(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // The web client is plain files without a build step: revalidate them (ETag) rather than cache stale scripts.
+        app.UseDefaultFiles();
+        app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = file => file.Context.Response.Headers.CacheControl = "no-cache" });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(90) });
         app.UseAuthentication();
         app.UseAuthorization();

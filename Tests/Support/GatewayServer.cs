@@ -15,6 +15,7 @@ namespace AspireChat.Tests.Support;
 public sealed class GatewayServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _stopped;
 
     private GatewayServer(WebApplication app, Uri address, string dataDirectory)
     {
@@ -46,7 +47,9 @@ public sealed class GatewayServer : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
 
-        var app = GatewayApp.Build(["--urls", $"http://127.0.0.1:{port}", "--environment", "Testing"], builder =>
+        // The web client's files are copied beside the tests (Tests.csproj), whatever the working folder is.
+        var webRoot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        var app = GatewayApp.Build(["--urls", $"http://127.0.0.1:{port}", "--environment", "Testing", "--webroot", webRoot], builder =>
         {
             builder.Configuration.AddInMemoryCollection(config);
             configure?.Invoke(builder);
@@ -89,10 +92,21 @@ public sealed class GatewayServer : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.CreateGroupResponse))!.Gid;
     }
 
+    /// <summary>
+    /// Stops the server without waiting for its clients: sockets still open after <paramref name="grace"/> are aborted.
+    /// (The Gateway does not close its sockets on shutdown, so a graceful stop waits out the host's whole shutdown timeout.)
+    /// </summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        using var timeout = new CancellationTokenSource(grace);
+        await _app.StopAsync(timeout.Token);
+        _stopped = true;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        await _app.StopAsync();
+        if (!_stopped) await _app.StopAsync();
         await _app.DisposeAsync();
     }
 }

@@ -1,0 +1,252 @@
+// Wires the web client together: a session is one signed-in user on this browser's device, with its store (local
+// state), its connection (protocol v1) and the HTTP API; the view shows them and reports what the user does.
+
+import { ChatConnection } from './connection.js';
+import { ChatStore, conversationOf, deviceName, saveSession, savedSession } from './store.js';
+import { ApiError, ChatApi, devToken } from './api.js';
+import { ChatView } from './ui.js';
+import { offerNotifications } from './push.js';
+
+const UserId = /^[A-Za-z0-9_.-]{1,64}$/;
+const PresenceEveryMs = 15000;
+const HistoryPage = 50;
+
+const device = deviceName();
+/** @type {null | {user: string, token: string, store: ChatStore, api: ChatApi, connection: ChatConnection,
+ *   active: string|null, presence: Map<string, object>, exhausted: Set<string>, timers: number[]}} */
+let session = null;
+
+const view = new ChatView({
+  async signIn(user) {
+    if (!UserId.test(user)) throw new Error('A user id is 1–64 letters, digits, “_”, “.” or “-”.');
+    const token = await devToken(user);
+    saveSession({ user, token });
+    start({ user, token });
+  },
+  signOut() {
+    stop();
+    saveSession(null);
+    view.showSignIn();
+  },
+  openChat(user) {
+    if (!UserId.test(user)) {
+      view.setProblem(`“${user}” is not a user id.`);
+      return;
+    }
+    open(conversationOf(session.user, 0, user));
+  },
+  async createGroup(name, members) {
+    const bad = members.find(m => !UserId.test(m));
+    if (bad) throw new Error(`“${bad}” is not a user id.`);
+    const gid = await session.api.createGroup(name, members);
+    session.store.ensureConversation(`g:${gid}`, { title: name, titled: true, lastTs: Date.now() });
+    await refreshGroup(gid);
+    open(`g:${gid}`);
+  },
+  open: conv => open(conv),
+  send: text => send(text),
+  retry: req => retry(req),
+  loadEarlier: () => loadEarlier(),
+  async addMember(user) {
+    if (!UserId.test(user)) throw new Error(`“${user}” is not a user id.`);
+    const gid = session.active.slice(2);
+    await session.api.addMembers(gid, [user]);
+    await refreshGroup(gid);
+  },
+  reconnect: () => session?.connection.reconnectNow(),
+});
+
+function start({ user, token }) {
+  stop();
+  const store = new ChatStore(user, device);
+  const s = {
+    user, token, store, active: null, presence: new Map(), exhausted: new Set(), timers: [],
+    api: new ChatApi(() => s.token),
+    connection: new ChatConnection({
+      url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+      device,
+      cursor: store.cursor,
+      groups: store.groups,
+      async getToken({ refresh }) {
+        // A refused token may only have expired: in local runs a fresh dev token is one call away.
+        if (refresh) {
+          s.token = await devToken(user);
+          saveSession({ user, token: s.token });
+        }
+        return s.token;
+      },
+    }),
+  };
+  session = s;
+  view.showChat(user, device);
+
+  store.addEventListener('change', () => { if (session === s) render(); });
+  const connection = s.connection;
+  connection.addEventListener('state', ({ detail }) => {
+    view.setConnection(detail);
+    if (detail.state === 'unauthorized') {
+      stop();
+      saveSession(null);
+      view.showSignIn('The server refused this sign-in; sign in again.');
+    }
+  });
+  connection.addEventListener('messages', ({ detail }) => {
+    store.applyIncoming(detail.items, detail, conv => conv === s.active && document.visibilityState === 'visible');
+    for (const m of detail.items) {
+      // Someone changed a group's membership: its member list is stale.
+      if (m.type < 0 && m.conv === s.active) refreshGroup(m.conv.slice(2));
+    }
+  });
+  connection.addEventListener('history', ({ detail }) => store.addHistory(detail.items));
+  connection.addEventListener('send', ({ detail }) => store.applySendStatus(detail));
+  connection.addEventListener('problem', ({ detail }) => flash(`${detail.code}: ${detail.message}`));
+
+  // Sends that had no ack when the page was last closed go out again under their own reqs.
+  for (const pending of store.pendingSends()) {
+    const { req, ope, to, type, body, queuedAt } = pending;
+    connection.send({ req, ope, to, type, body, queuedAt });
+  }
+  connection.start();
+
+  s.timers.push(setInterval(refreshPresence, PresenceEveryMs));
+  refreshPresence();
+  offerNotifications({ api: s.api, device, button: document.getElementById('notifications'), onProblem: flash })
+    .catch(() => { document.getElementById('notifications').hidden = true; });
+
+  render();
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  const first = wanted || store.conversations()[0]?.conv;
+  if (first) open(first);
+}
+
+function stop() {
+  if (!session) return;
+  session.connection.stop();
+  for (const timer of session.timers) clearInterval(timer);
+  session = null;
+}
+
+function render() {
+  const s = session;
+  if (!s) return;
+  const conversations = s.store.conversations();
+  view.renderConversations(conversations, s.active, s.presence);
+  const info = s.active ? s.store.conversation(s.active) : null;
+  const oldest = info ? s.store.oldestCseq(info.conv) : null;
+  view.renderConversation(info, info ? s.store.messages(info.conv) : [], {
+    me: s.user,
+    hasEarlier: Boolean(info) && oldest !== null && oldest > 1 && !s.exhausted.has(info.conv),
+    presence: s.presence,
+  });
+  const unread = conversations.reduce((sum, c) => sum + (c.unread || 0), 0);
+  document.title = unread > 0 ? `(${unread}) AspireChat` : 'AspireChat';
+}
+
+async function open(conv) {
+  const s = session;
+  if (!s || !/^(s:[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.-]{1,64}|g:[A-Za-z0-9_.-]{1,64})$/.test(conv)) return;
+  s.active = conv;
+  s.store.ensureConversation(conv);
+  s.store.markRead(conv);
+  history.replaceState(null, '', `#${encodeURIComponent(conv)}`);
+  render();
+  view.focusComposer();
+  if (conv.startsWith('g:')) refreshGroup(conv.slice(2));
+  // The newest page of the conversation's history (roaming): fills in what this device never received.
+  try {
+    const items = await s.api.history(conv, { limit: HistoryPage });
+    if (session !== s) return;
+    s.store.addHistory(items);
+    if (items.length < HistoryPage) s.exhausted.add(conv);
+  } catch (e) {
+    if (!(e instanceof ApiError)) return; // offline: what this device holds is shown
+    if (e.status === 403) s.exhausted.add(conv);
+  }
+  refreshPresence();
+}
+
+/** History scroll-back: the page of messages before the oldest one held. */
+async function loadEarlier() {
+  const s = session;
+  if (!s?.active) return;
+  const conv = s.active;
+  const before = s.store.oldestCseq(conv);
+  if (before === null || before <= 1) return;
+  try {
+    const items = await s.api.history(conv, { before, limit: HistoryPage });
+    if (session !== s) return;
+    if (items.length < HistoryPage) s.exhausted.add(conv);
+    s.store.addHistory(items);
+    render();
+  } catch (e) {
+    flash(`History: ${e.message}`);
+  }
+}
+
+function send(text) {
+  const s = session;
+  const info = s?.active ? s.store.conversation(s.active) : null;
+  if (!info) return;
+  const message = { ope: info.ope, to: info.peer, type: 1, body: { text } };
+  const req = s.store.allocateReq(); // persisted before it reaches the wire
+  const record = s.store.addLocal({ req, ...message });
+  s.connection.send({ req, ...message, queuedAt: record.queuedAt });
+}
+
+/** A send that is late retries now; a failed one goes out again under its original req (no second message). */
+function retry(req) {
+  const s = session;
+  const record = s?.store.byReq(req);
+  if (!record) return;
+  if (record.status === 'pending' && s.connection.retryNow(req)) return;
+  if (record.status === 'sent') return;
+  s.store.retrying(req);
+  const { ope, to, type, body, queuedAt } = s.store.byReq(req);
+  s.connection.send({ req, ope, to, type, body, queuedAt });
+  s.connection.reconnectNow();
+}
+
+async function refreshGroup(gid) {
+  const s = session;
+  if (!s) return;
+  try {
+    const group = await s.api.group(gid);
+    if (session === s) s.store.setGroupInfo(gid, group);
+  } catch {
+    // not a member (any more), or offline: keep what is known
+  }
+}
+
+/** Presence dots for one-to-one peers, when the server has a presence API; none otherwise. */
+async function refreshPresence() {
+  const s = session;
+  if (!s) return;
+  const peers = s.store.conversations().filter(c => c.ope === 0).map(c => c.peer);
+  const list = await s.api.presence([...new Set(peers)].slice(0, 100));
+  if (session !== s) return;
+  s.presence = new Map((list ?? []).filter(p => p && typeof p.user === 'string').map(p => [p.user, p]));
+  render();
+}
+
+let flashTimer = 0;
+function flash(text) {
+  view.setProblem(text);
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => view.setProblem(''), 8000);
+}
+
+window.addEventListener('online', () => session?.connection.reconnectNow());
+window.addEventListener('hashchange', () => {
+  const conv = decodeURIComponent(location.hash.slice(1));
+  if (session && conv && conv !== session.active) open(conv);
+});
+document.addEventListener('visibilitychange', () => {
+  if (session?.active && document.visibilityState === 'visible') session.store.markRead(session.active);
+});
+navigator.serviceWorker?.addEventListener('message', event => {
+  if (typeof event.data?.open === 'string') open(event.data.open);
+});
+
+const saved = savedSession();
+if (saved && UserId.test(saved.user)) start(saved);
+else view.showSignIn();
