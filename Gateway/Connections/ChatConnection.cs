@@ -222,8 +222,10 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
 
         (_user, _device) = (user, hello.Device);
         var head = await node.Store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
-        var cursor = hello.Cursor ?? await node.Store.GetCursorAsync(user, hello.Device, cancellationToken).ConfigureAwait(false) ?? head;
-        cursor = Math.Min(cursor, head);
+        var recorded = await node.Store.GetCursorAsync(user, hello.Device, cancellationToken).ConfigureAwait(false);
+        var cursor = Math.Min(hello.Cursor ?? recorded ?? head, head);
+        // A device's first hello records it as seen (its cursor), so later hellos can tell a known device from a new one.
+        if (recorded is null) await node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
 
         _helloTimer?.Dispose();
         Send(new WelcomeFrame { User = user, Device = hello.Device, Node = node.Registry.Node, Head = head, Heartbeat = node.HeartbeatSeconds });
@@ -234,12 +236,12 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         await node.Presence.ConnectAsync(user, hello.Device, node.Registry.Node, cancellationToken).ConfigureAwait(false);
         Push(await node.Delivery.ClaimBacklogAsync(user, hello.Device, cancellationToken).ConfigureAwait(false));
         await node.Groups.UpsertUserAsync(user, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await CatchUpGroupsAsync(hello, cancellationToken).ConfigureAwait(false);
+        await CatchUpGroupsAsync(hello, deviceKnown: recorded is not null, cancellationToken).ConfigureAwait(false);
     }
 
     // Large groups have no inbox copies: push one page after each group's cursor (hello.groups, else the
     // cursor recorded for this device, else the head); the client continues with gsync.
-    private async ValueTask CatchUpGroupsAsync(HelloFrame hello, CancellationToken cancellationToken)
+    private async ValueTask CatchUpGroupsAsync(HelloFrame hello, bool deviceKnown, CancellationToken cancellationToken)
     {
         var gids = await node.Groups.GetUserGroupsAsync(_user, cancellationToken).ConfigureAwait(false);
         node.Registry.JoinGroups(this, gids);
@@ -251,9 +253,13 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
             else if (await node.Groups.GetGroupCursorAsync(_user, _device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
             else
             {
-                // The device is here for the group the first time: live from the head on. Recorded, so that if it goes
-                // away before there is anything to acknowledge, it resumes here and not from a later head.
-                cursor = await node.Timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
+                // The device is here for the group the first time. A device seen before was away when its user joined:
+                // it gets the group from the join on. A new device starts live from the head (DESIGN §3). Recorded, so
+                // that if it goes away before there is anything to acknowledge, it resumes here and not from a later head.
+                var periods = deviceKnown ? await node.Groups.GetMembershipAsync(gid, _user, cancellationToken).ConfigureAwait(false) : [];
+                cursor = periods.Count > 0 && periods[^1].Left is null
+                    ? periods[^1].Joined - 1
+                    : await node.Timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
                 await node.Groups.AdvanceGroupCursorAsync(_user, _device, gid, cursor, cancellationToken).ConfigureAwait(false);
             }
             // What came before the group went large reached this device through its inbox.

@@ -125,32 +125,27 @@ public sealed class WebClientTests(Chromium chromium)
     {
         await using var server = await GatewayServer.StartAsync();
 
-        // This Gateway has neither a presence API nor VAPID keys (both 404): no dots, no button, no error.
-        await using var plain = await ChatPage.OpenAsync(_browser, server.Address, "alice");
+        // A server without a presence API or VAPID keys (both 404, stood in for by routes): no dots, no button, no error.
+        await using var plain = await ChatPage.OpenAsync(_browser, server.Address, prepare: async context =>
+        {
+            await context.RouteAsync(new Regex("/api/presence\\?"), route => route.FulfillAsync(new RouteFulfillOptions { Status = 404 }));
+            await context.RouteAsync(new Regex("/api/push/vapid$"), route => route.FulfillAsync(new RouteFulfillOptions { Status = 404 }));
+        });
+        await plain.SignInAsync("alice");
         await plain.OpenChatWithAsync("bob");
         await Expect(plain.Conversation("bob").Locator(".presence.online, .presence.offline")).ToHaveCountAsync(0);
         await Expect(plain.Page.Locator("#notifications")).ToBeHiddenAsync();
         await Expect(plain.Page.Locator("#problem")).ToBeHiddenAsync();
 
-        // A Gateway that answers both (stood in for by routes, as those server parts are built elsewhere).
+        // This Gateway offers both: bob is online (his page is open), carol is not, and Web Push has VAPID keys.
+        await using var bobPage = await ChatPage.OpenAsync(_browser, server.Address, "bob");
         var presenceQueries = new List<string>();
-        await using var offered = await ChatPage.OpenAsync(_browser, server.Address, prepare: async context =>
-        {
-            await context.RouteAsync(new Regex("/api/presence\\?"), async route =>
+        await using var offered = await ChatPage.OpenAsync(_browser, server.Address, prepare: context =>
+            context.RouteAsync(new Regex("/api/presence\\?"), async route =>
             {
                 lock (presenceQueries) presenceQueries.Add(new Uri(route.Request.Url).Query);
-                await route.FulfillAsync(new RouteFulfillOptions
-                {
-                    ContentType = "application/json",
-                    Body = """[{"user":"bob","online":true,"devices":1,"lastSeen":null},{"user":"carol","online":false,"devices":0,"lastSeen":1767225600000}]""",
-                });
-            });
-            await context.RouteAsync(new Regex("/api/push/vapid$"), route => route.FulfillAsync(new RouteFulfillOptions
-            {
-                ContentType = "application/json",
-                Body = """{"publicKey":"BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"}""",
+                await route.ContinueAsync();
             }));
-        });
         await offered.SignInAsync("dave");
         await offered.OpenChatWithAsync("carol");
         await offered.OpenChatWithAsync("bob");

@@ -22,6 +22,17 @@ public sealed class GroupTests
         return messages;
     }
 
+    private static async Task WaitForGroupHeadAsync(GatewayServer server, string gid, long cseq)
+    {
+        var timeline = (AspireChat.Messaging.Groups.GroupTimeline)server.Services.GetService(typeof(AspireChat.Messaging.Groups.GroupTimeline))!;
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (await timeline.HeadAsync(gid) < cseq)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"group {gid} did not reach cseq {cseq}");
+            await Task.Delay(10);
+        }
+    }
+
     [Fact]
     public async Task Every_member_of_a_small_group_gets_each_message_with_one_shared_cseq()
     {
@@ -110,7 +121,10 @@ public sealed class GroupTests
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
         await alice.SendChatAsync(1, gid, "before", ope: 1);
-        Assert.Equal("before", Text((await ChatMessagesAsync(bob, 1))[0]));
+        var before = (await ChatMessagesAsync(bob, 1))[0];
+        Assert.Equal("before", Text(before));
+        // Acknowledged, so the ack-timeout re-push cannot be mistaken for a message after the removal.
+        await bob.SendAsync(new { t = "ack", seq = before.GetProperty("seq").GetInt64() });
 
         using (var removed = await server.RequestAsync("alice", HttpMethod.Delete, $"/api/groups/{gid}/members/bob"))
             Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
@@ -121,6 +135,7 @@ public sealed class GroupTests
         // bob sees the removal event, then nothing more.
         var removal = await bob.ExpectAsync("msg");
         Assert.Equal(-3, removal.GetProperty("type").GetInt32());
+        await bob.SendAsync(new { t = "ack", seq = removal.GetProperty("seq").GetInt64() });
         Assert.True(await bob.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(700)));
 
         await bob.SendChatAsync(1, gid, "still here?", ope: 1);
@@ -184,6 +199,8 @@ public sealed class GroupTests
         // carol is offline for all of it and catches up with gsync, page by page.
         for (var req = 2; req <= 6; req++) await alice.SendChatAsync(req, gid, $"m{req}", ope: 1);
         await alice.ExpectManyAsync("ack", 5);
+        // gsync reads the timeline: wait until stage 1 has sequenced all five.
+        await WaitForGroupHeadAsync(server, gid, Cseq(live) + 5);
         await using var carol = await server.ConnectAsync("carol", cursor: 0);
         var synced = new List<JsonElement>();
         long after = 0;
@@ -214,9 +231,7 @@ public sealed class GroupTests
         for (var req = 2; req <= 4; req++) await alice.SendChatAsync(req, gid, $"missed{req}", ope: 1);
         await alice.ExpectManyAsync("ack", 4);
         // The page is read from the timeline: wait until stage 1 has sequenced all four.
-        var timeline = (AspireChat.Messaging.Groups.GroupTimeline)server.Services.GetService(typeof(AspireChat.Messaging.Groups.GroupTimeline))!;
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (await timeline.HeadAsync(gid) < seen + 3 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        await WaitForGroupHeadAsync(server, gid, seen + 3);
 
         var socket = await TestSocket.OpenAsync(server.WebSocketUri);
         await using var bobAgain = socket;

@@ -42,6 +42,7 @@ public sealed class OneToOneTests
         Assert.Equal(first.GetProperty("ts").GetInt64(), second.GetProperty("ts").GetInt64());
         var msg = await bob.ExpectAsync("msg");
         Assert.Equal(first.GetProperty("id").GetString(), msg.GetProperty("id").GetString());
+        await bob.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() }); // no ack-timeout re-push in the window below
         Assert.True(await bob.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(500)));
 
         var history = await HistoryAsync(server, "alice", "s:alice:bob");
@@ -59,6 +60,8 @@ public sealed class OneToOneTests
         await using var alice = await server.ConnectAsync("alice");
         for (var req = 1; req <= 20; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
         await alice.ExpectManyAsync("ack", 20);
+        // An ack means durable, not yet in bob's inbox: wait for stage 2 before reading the welcome's head.
+        await WaitForHeadAsync(server, "bob", 20);
 
         await using var bob = await server.ConnectAsync("bob", cursor: 5);
         Assert.Equal(20, bob.Welcome.GetProperty("head").GetInt64());
@@ -83,6 +86,7 @@ public sealed class OneToOneTests
         await using var again = await server.ConnectAsync("bob", "phone");
         var msg = await again.ExpectAsync("msg");
         Assert.Equal(3, msg.GetProperty("seq").GetInt64());
+        await again.SendAsync(new { t = "ack", seq = 3 });
         Assert.True(await again.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(300)));
     }
 
