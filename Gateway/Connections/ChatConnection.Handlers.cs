@@ -32,7 +32,7 @@ public sealed partial class ChatConnection
 
         (_user, _device) = (user, hello.Device);
         var head = await node.Store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
-        var recorded = await node.Store.GetCursorAsync(user, hello.Device, cancellationToken).ConfigureAwait(false);
+        var recorded = await node.Cursors.GetAsync(user, hello.Device, cancellationToken).ConfigureAwait(false);
         var cursor = Math.Min(hello.Cursor ?? recorded ?? head, head);
         // A device's first hello records it as seen (its cursor), so later hellos can tell a known device from a new one.
         if (recorded is null) await node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);

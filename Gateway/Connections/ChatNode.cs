@@ -12,7 +12,7 @@ namespace AspireChat.Gateway.Connections;
 public sealed class ChatNode(
     ConnectionRegistry registry, TokenService tokens, AcceptStage accept, InboxDelivery delivery,
     IChatStore store, IGroupStore groups, GroupTimeline timeline, IOptions<GroupOptions> groupOptions,
-    IPresenceStore presence, IPendingAcks pending, IOptions<LimitsOptions> limits,
+    IPresenceStore presence, IPendingAcks pending, CursorRecorder cursors, IOptions<LimitsOptions> limits,
     TimeProvider time, ILoggerFactory loggers, IConfiguration configuration)
 {
     public ConnectionRegistry Registry { get; } = registry;
@@ -25,6 +25,7 @@ public sealed class ChatNode(
     public GroupOptions GroupOptions { get; } = groupOptions.Value;
     public IPresenceStore Presence { get; } = presence;
     public IPendingAcks Pending { get; } = pending;
+    public CursorRecorder Cursors { get; } = cursors;
     public LimitsOptions Limits { get; } = limits.Value;
     public TimeProvider Time { get; } = time;
     public ILogger Logger { get; } = loggers.CreateLogger("AspireChat.Gateway.Connections");

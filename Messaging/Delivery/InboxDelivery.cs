@@ -10,7 +10,7 @@ namespace AspireChat.Messaging.Delivery;
 /// contiguous claim in <see cref="IPendingAcks"/>, so a device gets its inbox in <c>seq</c> order.
 /// </summary>
 public sealed class InboxDelivery(
-    IChatStore store, IPresenceStore presence, IPendingAcks pending, IDeliveryRouter router,
+    IChatStore store, IPresenceStore presence, IPendingAcks pending, IDeliveryRouter router, CursorRecorder cursors,
     IOptions<DeliveryOptions> options, TimeProvider time)
 {
     private readonly DeliveryOptions _options = options.Value;
@@ -51,7 +51,7 @@ public sealed class InboxDelivery(
         var head = await store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
         seq = Math.Min(seq, head);
         await pending.AckAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
-        if (seq > 0) await store.AdvanceCursorAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
+        if (seq > 0) cursors.Record(user, device, seq);
         return await ClaimBacklogAsync(user, device, cancellationToken).ConfigureAwait(false);
     }
 

@@ -37,6 +37,7 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<GroupService>();
         services.TryAddSingleton<GroupTimeline>();
 
+        services.TryAddSingleton<CursorRecorder>();
         services.TryAddSingleton<InboxDelivery>();
         services.TryAddSingleton<AcceptStage>();
         services.TryAddSingleton<SequenceStage>();

@@ -14,7 +14,7 @@ namespace AspireChat.Messaging.Hosting;
 /// </summary>
 public sealed partial class PipelineHost(
     IChatStore store, Groups.IGroupStore groups, IMessageLog log, AcceptStage accept, SequenceStage sequence, InboxStage inbox,
-    InboxDelivery delivery, IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
+    InboxDelivery delivery, CursorRecorder cursors, IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
 {
     /// <summary>How long (re)sends are deduplicated by (user, device, req).</summary>
     public static readonly TimeSpan SendDedupRetention = TimeSpan.FromDays(7);
@@ -32,6 +32,7 @@ public sealed partial class PipelineHost(
         log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, stoppingToken),
         log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, stoppingToken),
         RetryLoopAsync(stoppingToken),
+        CursorFlushLoopAsync(stoppingToken),
         PurgeLoopAsync(stoppingToken));
 
     private async Task RetryLoopAsync(CancellationToken stoppingToken)
@@ -55,6 +56,33 @@ public sealed partial class PipelineHost(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>How often acknowledged cursors are written (see <see cref="CursorRecorder"/>).</summary>
+    public static readonly TimeSpan CursorFlushInterval = TimeSpan.FromMilliseconds(500);
+
+    private async Task CursorFlushLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(CursorFlushInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await cursors.FlushAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogCursorFlushFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        // A clean stop writes what is left.
+        await cursors.FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task PurgeLoopAsync(CancellationToken stoppingToken)
@@ -81,6 +109,9 @@ public sealed partial class PipelineHost(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retry loop pass failed")]
     private static partial void LogRetryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing acknowledged cursors failed; they stay queued")]
+    private static partial void LogCursorFlushFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Purge of old send records failed")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);

@@ -50,4 +50,10 @@ public interface IChatStore
 
     /// <summary>Moves a device's cursor forward to <paramref name="seq"/>; never backwards.</summary>
     ValueTask AdvanceCursorAsync(string user, string device, long seq, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves many devices' cursors forward at once (each never backwards).</summary>
+    async ValueTask AdvanceCursorsAsync(IReadOnlyList<(string User, string Device, long Seq)> cursors, CancellationToken cancellationToken = default)
+    {
+        foreach (var (user, device, seq) in cursors) await AdvanceCursorAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -256,6 +256,24 @@ public sealed class SqliteChatStore(SqliteDatabase database) : IChatStore
             return upsert.ExecuteNonQuery();
         }, cancellationToken).ConfigureAwait(false);
 
+    public async ValueTask AdvanceCursorsAsync(IReadOnlyList<(string User, string Device, long Seq)> cursors, CancellationToken cancellationToken = default)
+    {
+        if (cursors.Count == 0) return;
+        await database.WriteAsync((c, tx) =>
+        {
+            using var upsert = c.CreateCommand();
+            upsert.Transaction = tx;
+            upsert.CommandText = "INSERT INTO cursors(user, device, seq) VALUES ($u, $d, $s) ON CONFLICT(user, device) DO UPDATE SET seq = MAX(seq, excluded.seq)";
+            var (u, d, seq) = (upsert.Parameters.AddWithValue("$u", ""), upsert.Parameters.AddWithValue("$d", ""), upsert.Parameters.AddWithValue("$s", 0L));
+            foreach (var cursor in cursors)
+            {
+                (u.Value, d.Value, seq.Value) = (cursor.User, cursor.Device, cursor.Seq);
+                upsert.ExecuteNonQuery();
+            }
+            return cursors.Count;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     private const string MessageColumns = "m.id, m.conv, m.cseq, m.ope, m.sender, m.recipient, m.type, m.body, m.ex, m.ts";
 
     private static ChatMessage ReadMessage(SqliteDataReader r, int o) => new(
