@@ -198,7 +198,9 @@ public static class BenchCommands
                 return await EmbeddedTarget.StartAsync(settings, cancellationToken).ConfigureAwait(false);
             case "process":
                 view.Say("starting the Gateway as a child process …");
-                return await GatewayProcessTarget.StartAsync(settings, cancellationToken).ConfigureAwait(false);
+                var process = await GatewayProcessTarget.StartAsync(settings, cancellationToken).ConfigureAwait(false);
+                view.Say($"Gateway pid {process.ProcessId} at {process.HttpBase}");
+                return process;
             case "url":
                 var url = parse.GetValue(Url) ?? throw new ArgumentException("--target url needs --url");
                 if (sources > 0 && !System.Net.IPAddress.TryParse(url.Host, out var ip) | (ip is not null && !System.Net.IPAddress.IsLoopback(ip)))

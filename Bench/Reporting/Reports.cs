@@ -30,10 +30,12 @@ public static class Reports
             }
             AnsiConsole.Write(table);
         }
-        foreach (var p in result.Phases.Where(p => p.Figures.Count > 0))
+        foreach (var group in FigureGroups(result))
         {
-            var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape($"{p.System} · {p.Phase}")).AddColumn("figure").AddColumn(new TableColumn("value").RightAligned());
-            foreach (var (name, value) in p.Figures) table.AddRow(Markup.Escape(name), Number(value));
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("figure");
+            foreach (var p in group) table.AddColumn(new TableColumn(Markup.Escape($"{p.System} · {p.Phase}")).RightAligned());
+            foreach (var name in group[0].Figures.Keys) table.AddRow([Markup.Escape(name), .. group.Select(p => Number(p.Figures[name]))]);
+            if (group.Any(p => p.Check is not null)) table.AddRow(["checker", .. group.Select(Verdict)]);
             AnsiConsole.Write(table);
         }
         if (result.Comparisons.Count > 0)
@@ -109,11 +111,12 @@ public static class Reports
             }
             md.AppendLine();
         }
-        foreach (var p in result.Phases.Where(p => p.Figures.Count > 0))
+        foreach (var group in FigureGroups(result))
         {
-            md.AppendLine(Invariant, $"| {p.System} · {p.Phase} | |").AppendLine("|---|---:|");
-            foreach (var (name, value) in p.Figures) md.AppendLine(Invariant, $"| {name} | {value.ToString(value == Math.Floor(value) ? "N0" : "N3", Invariant)} |");
-            if (p.Check is not null) md.AppendLine(Invariant, $"| checker | {Plain(p)} |");
+            md.AppendLine("| | " + string.Join(" | ", group.Select(p => $"{p.System} · {p.Phase}")) + " |");
+            md.AppendLine("|---|" + string.Concat(group.Select(_ => "---:|")));
+            foreach (var name in group[0].Figures.Keys) md.AppendLine($"| {name} | " + string.Join(" | ", group.Select(p => Number(p.Figures[name]))) + " |");
+            if (group.Any(p => p.Check is not null)) md.AppendLine("| checker | " + string.Join(" | ", group.Select(Plain)) + " |");
             md.AppendLine();
         }
         if (result.Comparisons.Count > 0)
@@ -137,6 +140,10 @@ public static class Reports
         return md.ToString();
     }
 
+    /// <summary>Phases with figures, those with the same figure names together (one column each).</summary>
+    private static List<List<PhaseResult>> FigureGroups(BenchResult result) =>
+        [.. result.Phases.Where(p => p.Figures.Count > 0).GroupBy(p => string.Join('\n', p.Figures.Keys)).Select(g => g.ToList())];
+
     private static string Plain(PhaseResult p) => p.Check is null ? "" : p.Check.Passed
         ? string.Create(Invariant, $"passed ({p.Check.Counts.DeliveredAsExpected:N0} deliveries checked)")
         : string.Create(Invariant, $"**{p.Check.Violations} violations** ({string.Join(", ", p.Check.ByKind.Select(k => $"{k.Value} {k.Key}"))})");
@@ -145,7 +152,8 @@ public static class Reports
         ? $"[green]passed[/] ({p.Check.Counts.DeliveredAsExpected:N0})"
         : $"[red]{p.Check.Violations} violations[/]";
 
-    private static string Number(double value) => value.ToString(value == Math.Floor(value) || Math.Abs(value) >= 100 ? "N0" : "N2", Invariant);
+    private static string Number(double value) =>
+        value.ToString(value == Math.Floor(value) || Math.Abs(value) >= 100 ? "N0" : Math.Abs(value) < 10 ? "N3" : "N2", Invariant);
 
     private static string Ms(double? value) => value is { } v ? v.ToString("N2", Invariant) + " ms" : "";
 }

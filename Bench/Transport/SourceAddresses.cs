@@ -38,7 +38,7 @@ public sealed class SourceAddresses : IDisposable
             {
                 // Defer the choice of the local port to connect(): with a bound address, bind() would otherwise pick a port
                 // unique for the address alone, not for the (address, destination) pair.
-                if (OperatingSystem.IsLinux()) socket.SetSocketOption(SocketOptionLevel.IP, (SocketOptionName)IpBindAddressNoPort, true);
+                if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(IpProtocolIp, IpBindAddressNoPort, BitConverter.GetBytes(1));
                 socket.Bind(new IPEndPoint(source, 0));
                 await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
                 return new NetworkStream(socket, ownsSocket: true);
@@ -53,7 +53,8 @@ public sealed class SourceAddresses : IDisposable
         UseProxy = false,
     });
 
-    // IP_BIND_ADDRESS_NO_PORT (Linux 4.2+).
+    // IPPROTO_IP / IP_BIND_ADDRESS_NO_PORT (Linux 4.2+); .NET has no SocketOptionName for it, so it is set raw.
+    private const int IpProtocolIp = 0;
     private const int IpBindAddressNoPort = 24;
 
     public void Dispose()

@@ -35,9 +35,10 @@ public static class CatchUpWorkload
             if (options.Raw) expected.Add(new(recipient, "phone"));
             if (options.Sdk) expected.Add(new(recipient, "sdk"));
 
-            var filling = FillInboxAsync(context, checker, sender, recipient, options.Messages, expected, cancellationToken);
+            var progress = new FillProgress();
+            var filling = FillInboxAsync(context, checker, sender, recipient, options.Messages, expected, progress, cancellationToken);
             await context.View.WatchAsync($"catch-up {run}/{options.Runs} · filling {recipient}'s inbox",
-                () => [("sent", "see below")], filling).ConfigureAwait(false);
+                () => [("sent", $"{progress.Sent:N0} / {options.Messages:N0}"), ("acknowledged", $"{progress.Answered:N0}")], filling).ConfigureAwait(false);
             var senderSocket = await filling.ConfigureAwait(false);
             await WaitForInboxHeadAsync(context, recipient, options.Messages, options.Timeout, cancellationToken).ConfigureAwait(false);
 
@@ -81,17 +82,22 @@ public static class CatchUpWorkload
 
     private sealed record SenderSocket(BenchSocket Socket, DeviceHandler Handler);
 
+    private sealed class FillProgress
+    {
+        public int Sent;
+        public int Answered;
+    }
+
     /// <summary>Sends <paramref name="messages"/> to the offline recipient, at most 1,000 unanswered at a time; returns once all are answered.</summary>
     private static async Task<SenderSocket> FillInboxAsync(BenchContext context, DeliveryChecker checker, string sender, string recipient, int messages,
-        IReadOnlyList<DeviceKey> expected, CancellationToken cancellationToken)
+        IReadOnlyList<DeviceKey> expected, FillProgress progress, CancellationToken cancellationToken)
     {
         var window = new SemaphoreSlim(1000);
-        var answered = 0;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handler = new DeviceHandler(checker, firstSeq: 1, onAnswered: () =>
         {
             window.Release();
-            if (Interlocked.Increment(ref answered) == messages) done.TrySetResult();
+            if (Interlocked.Increment(ref progress.Answered) == messages) done.TrySetResult();
         });
         var token = await context.Target.Tokens.TokenAsync(sender, cancellationToken).ConfigureAwait(false);
         var socket = await BenchSocket.ConnectAsync(context.Target.WebSocketUri, context.Sources.Next(), sender, AspireChatSystem.Device, token, null, handler, cancellationToken)
@@ -102,6 +108,7 @@ public static class CatchUpWorkload
             await window.WaitAsync(cancellationToken).ConfigureAwait(false);
             log.Sent(req, expected);
             await socket.SendChatAsync(req, Ope.OneToOne, recipient, 0, context.Padding).ConfigureAwait(false);
+            Volatile.Write(ref progress.Sent, (int)req);
         }
         await done.Task.WaitAsync(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
         return new SenderSocket(socket, handler);

@@ -34,6 +34,7 @@ public sealed class MessageLoad : ILoadSink
     private readonly string _device;
     private readonly bool _acknowledges;
     private readonly SemaphoreSlim?[] _windows;
+    private readonly ResourceProbe? _resources;
     private long _measureFrom = long.MaxValue;
     private long _measureUntil = long.MaxValue;
 
@@ -41,8 +42,10 @@ public sealed class MessageLoad : ILoadSink
     private Exception? _firstDisconnect;
 
     /// <param name="senderClientIndex">For each sender, its client index among all connected clients (to tell its own copies).</param>
-    public MessageLoad(IReadOnlyList<LoadSender> senders, IReadOnlyList<int> senderClientIndex, ILoadSystem system, DeliveryChecker checker, Pacing pacing)
+    public MessageLoad(IReadOnlyList<LoadSender> senders, IReadOnlyList<int> senderClientIndex, ILoadSystem system, DeliveryChecker checker, Pacing pacing,
+        ResourceProbe? resources = null)
     {
+        _resources = resources;
         _senders = [.. senders];
         _senderClientIndex = [.. senderClientIndex];
         _senderOfClient = new int[senderClientIndex.Count == 0 ? 0 : senderClientIndex.Max() + 1];
@@ -86,15 +89,17 @@ public sealed class MessageLoad : ILoadSink
 
         await DelayUntilAsync(_measureFrom, cancellationToken).ConfigureAwait(false);
         var atStart = Snapshot();
+        var resourcesAtStart = _resources?.Take();
         await DelayUntilAsync(_measureUntil, cancellationToken).ConfigureAwait(false);
         var atEnd = Snapshot();
+        var resources = resourcesAtStart is null ? [] : ResourceProbe.Between(resourcesAtStart, _resources!.Take());
         await stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(loops).ConfigureAwait(false);
 
         var drained = Stopwatch.StartNew();
         while (!IsDrained() && drained.Elapsed < drainTimeout) await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
         return new LoadWindow(measure.TotalSeconds, atEnd.Delivered - atStart.Delivered, atEnd.Completed - atStart.Completed,
-            atEnd.Acked - atStart.Acked, atEnd.Sent - atStart.Sent, IsDrained(), drained.Elapsed);
+            atEnd.Acked - atStart.Acked, atEnd.Sent - atStart.Sent, IsDrained(), drained.Elapsed) { Resources = resources };
     }
 
     private bool IsDrained() =>
@@ -229,6 +234,9 @@ public sealed class MessageLoad : ILoadSink
 /// <summary>What happened inside the measured window.</summary>
 public sealed record LoadWindow(double Seconds, long Delivered, long Completed, long Acked, long Sent, bool Drained, TimeSpan DrainTime)
 {
+    /// <summary>CPU and GC over the measured window (<see cref="ResourceProbe"/>).</summary>
+    public Dictionary<string, double> Resources { get; init; } = [];
+
     public double DeliveredPerSecond => Delivered / Seconds;
     public double CompletedPerSecond => Completed / Seconds;
     public double AckedPerSecond => Acked / Seconds;

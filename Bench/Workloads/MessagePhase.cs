@@ -70,7 +70,8 @@ public static class MessagePhase
         var clients = await connecting.ConfigureAwait(false);
 
         var (senders, senderIndexes) = plan(system, clients, gid);
-        var load = new MessageLoad(senders, senderIndexes, system, checker, pacing);
+        var serverProcess = kind == SystemKind.AspireChat && context.Target is Targets.GatewayProcessTarget process ? process.ProcessId : (int?)null;
+        var load = new MessageLoad(senders, senderIndexes, system, checker, pacing, new Measuring.ResourceProbe(serverProcess));
         sink.Target = load;
         var started = Stopwatch.GetTimestamp();
         var run = load.RunAsync(timings.Warmup, timings.Duration, timings.DrainTimeout, cancellationToken);
@@ -117,6 +118,7 @@ public static class MessagePhase
             SendToDeliver = load.SendToDeliver.Summarize(),
             SendToLastRecipient = createGroup ? load.SendToLastRecipient.Summarize() : null,
             Check = CheckSummary.From(report),
+            Figures = window.Resources,
             Notes = notes,
         };
     }

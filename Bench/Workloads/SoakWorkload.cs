@@ -83,7 +83,11 @@ public static class SoakWorkload
         phase.Figures["dropped while held"] = open.Handler.Dropped;
         phase.Figures["seconds to open"] = Math.Round(openSeconds, 1);
         phase.Figures["source addresses"] = Math.Max(1, context.Sources.Addresses.Count);
-        if (before is not null && after is not null && open.Sockets.Count > 0)
+        if (before is null || after is null)
+        {
+            phase.Notes.Add("the server's memory is not readable from here (URL target): connections only");
+        }
+        else if (open.Sockets.Count > 0)
         {
             var perConnection = (after.ResidentBytes - before.ResidentBytes) / 1024.0 / open.Sockets.Count;
             phase.Figures["server RSS before (MiB)"] = Math.Round(before.ResidentBytes / 1048576.0, 1);
@@ -96,13 +100,9 @@ public static class SoakWorkload
                 phase.Notes.Add("the server runs in Bench's process: these figures include the load clients' share (use --target process for the server alone)");
             result.Targets.Add(new("server memory per connection", $"≤ {TargetKibPerConnection} KiB", $"{perConnection:N2} KiB", perConnection <= TargetKibPerConnection));
         }
-        else
-        {
-            phase.Notes.Add("the server's memory is not readable from here (URL target): connections only");
-        }
         result.Targets.Add(new("concurrent authenticated connections, one node", $"≥ {TargetConnections:N0}", $"{heldAtEnd:N0}", heldAtEnd >= TargetConnections));
-        if (open.FirstFailure is { } failure) phase.Notes.Add($"first failed connect: {failure.GetType().Name}: {failure.Message}");
-        if (open.Handler.FirstDrop is { } drop) phase.Notes.Add($"first drop: {drop.GetType().Name}: {drop.Message}");
+        if (open.FirstFailure is { } failure) phase.Notes.Add($"first failed connect: {Describe(failure)}");
+        if (open.Handler.FirstDrop is { } drop) phase.Notes.Add($"first drop: {Describe(drop)}");
         if (open.Handler.Dropped > 0 || heldAtEnd < open.Sockets.Count)
             result.Errors.Add($"{open.Sockets.Count - heldAtEnd} of {open.Sockets.Count} connections were not open at the end of the hold");
         if (target is GatewayProcessTarget { HasExited: true } process)
@@ -122,6 +122,14 @@ public static class SoakWorkload
         notes.Add($"asked for {requested:N0} connections; RLIMIT_NOFILE is {limit:N0} here (and the server inherits it), so at most {ceiling:N0} can be held. " +
             "Raise it with `ulimit -n` (Bench/run-soak.sh tries 1048576; raising the hard limit needs CAP_SYS_RESOURCE).");
         return ceiling;
+    }
+
+    private static string Describe(Exception e) =>
+        string.Join(" ← ", Chain(e).Select(x => $"{x.GetType().Name}: {x.Message}"));
+
+    private static IEnumerable<Exception> Chain(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException) yield return e;
     }
 
     private static string Describe(ServerMemory? memory) => memory is null
