@@ -32,6 +32,7 @@ public static class BenchCommands
     private static readonly Option<string> MarkdownPath = new("--markdown") { Description = "markdown file the run's section is appended to", DefaultValueFactory = _ => "docs/benchmarks.md" };
     private static readonly Option<bool> NoMarkdown = new("--no-markdown") { Description = "do not append to the markdown file" };
     private static readonly Option<bool> NoLive = new("--no-live") { Description = "print progress lines instead of the live view" };
+    private static readonly Option<bool> Plot = new("--plot") { Description = "also write a latency-percentile plot (PNG) next to the JSON result" };
 
     private static readonly Option<TimeSpan> Duration = DurationOption("--duration", "measured time per phase", "10s");
     private static readonly Option<TimeSpan> Warmup = DurationOption("--warmup", "unmeasured load before each measured phase", "3s");
@@ -145,7 +146,7 @@ public static class BenchCommands
 
     private static void AddCommon(Command command)
     {
-        foreach (var option in new Option[] { Target, Url, SigningKey, ServerSettings, Sources, BodyBytes, Out, MarkdownPath, NoMarkdown, NoLive })
+        foreach (var option in new Option[] { Target, Url, SigningKey, ServerSettings, Sources, BodyBytes, Out, MarkdownPath, NoMarkdown, NoLive, Plot })
             command.Add(option);
     }
 
@@ -177,6 +178,7 @@ public static class BenchCommands
         Reports.PrintSummary(result);
         var json = Reports.WriteJson(result, parse.GetValue(Out)!);
         AnsiConsole.MarkupLine($"[grey]result:[/] {Markup.Escape(json)}");
+        if (parse.GetValue(Plot) && LatencyPlot.Write(result, parse.GetValue(Out)!) is { } png) AnsiConsole.MarkupLine($"[grey]plot:[/] {Markup.Escape(png)}");
         if (!parse.GetValue(NoMarkdown))
         {
             var markdown = parse.GetValue(MarkdownPath)!;

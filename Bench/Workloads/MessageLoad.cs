@@ -138,8 +138,10 @@ public sealed class MessageLoad : ILoadSink
                 var now = Stopwatch.GetTimestamp();
                 if (next > now)
                 {
-                    var wait = TimeSpan.FromTicks((long)((next - now) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
-                    await Task.Delay(wait, stop).ConfigureAwait(false);
+                    // Timers tick in whole milliseconds: sleep at least one (a shorter wait would spin a core the
+                    // server needs); what falls due meanwhile goes out together, still stamped with its own time.
+                    var waitMs = Math.Max(1, (int)Math.Ceiling((next - now) * 1000 / Stopwatch.Frequency));
+                    await Task.Delay(waitMs, stop).ConfigureAwait(false);
                 }
                 // Everything due goes out now, each stamped with the time it was meant to go.
                 now = Stopwatch.GetTimestamp();
