@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AspireChat.Bench.Checking;
+using AspireChat.Bench.Measuring;
 using AspireChat.Bench.Reporting;
 using AspireChat.Bench.Transport;
 using AspireChat.Client;
@@ -27,6 +28,8 @@ public static class CatchUpWorkload
         var checker = new DeliveryChecker();
         var raw = new List<double>();
         var sdk = new List<double>();
+        var others = new List<double>();
+        var probe = new ResourceProbe(context.Target is Targets.GatewayProcessTarget process ? process.ProcessId : null);
         for (var run = 1; run <= options.Runs; run++)
         {
             var sender = $"{context.RunId}-cu{run}-s";
@@ -42,8 +45,10 @@ public static class CatchUpWorkload
             var senderSocket = await filling.ConfigureAwait(false);
             await WaitForInboxHeadAsync(context, recipient, options.Messages, options.Timeout, cancellationToken).ConfigureAwait(false);
 
+            var resourcesAtStart = probe.Take();
             if (options.Raw) raw.Add(await RawDeviceAsync(context, checker, recipient, options.Messages, options.Timeout, cancellationToken).ConfigureAwait(false));
             if (options.Sdk) sdk.Add(await SdkDeviceAsync(context, checker, recipient, options.Messages, options.Timeout, cancellationToken).ConfigureAwait(false));
+            others.Add(ResourceProbe.Between(resourcesAtStart, probe.Take()).GetValueOrDefault("CPU: other processes (cores)"));
             context.View.Say($"catch-up {run}: " + string.Join(", ",
                 (options.Raw ? [$"Bench device {raw[^1]:N3} s"] : Array.Empty<string>()).Concat(options.Sdk ? [$"Client SDK {sdk[^1]:N3} s"] : [])));
 
@@ -58,6 +63,7 @@ public static class CatchUpWorkload
         phase.Figures["messages waiting"] = options.Messages;
         Figures(phase, "Bench device", raw);
         Figures(phase, "Client SDK", sdk);
+        phase.Figures["CPU: other processes during the catch-ups (cores, mean)"] = Math.Round(others.Average(), 2);
         phase.Notes.Add("clock: from opening the socket (hello with cursor 0) until the device holds every seq 1…N; the backlog was fully in the inbox before");
         result.Phases.Add(phase);
         if (raw.Count > 0) result.Targets.Add(new($"catch-up of {options.Messages:N0} offline messages (Bench device, median)", $"≤ {TargetSeconds} s", $"{Median(raw):N3} s", Median(raw) <= TargetSeconds));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AspireChat.Bench.Measuring;
 using AspireChat.Bench.Reporting;
 using AspireChat.Messaging.Ids;
 
@@ -77,12 +78,15 @@ public static class IdWorkload
         }) { IsBackground = true, Name = $"ids-{t}" }).ToList();
         foreach (var worker in workers) worker.Start();
 
+        var probe = new ResourceProbe(null);
         var clock = Stopwatch.StartNew();
         Volatile.Write(ref deadline, Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency));
+        var resourcesAtStart = probe.Take();
         clock.Restart();
         ready.SignalAndWait();
         foreach (var worker in workers) worker.Join();
         var seconds = clock.Elapsed.TotalSeconds;
+        var resources = ResourceProbe.Between(resourcesAtStart, probe.Take());
 
         long total = counts.Sum(c => (long)c);
         long outOfOrder = 0;
@@ -113,6 +117,8 @@ public static class IdWorkload
         phase.Figures["share of 4,096,000/s"] = Math.Round(total / seconds / SnowflakeLimit, 4);
         phase.Figures["duplicates"] = duplicates;
         phase.Figures["out of order"] = outOfOrder;
+        foreach (var key in new[] { "CPU: Bench process (cores)", "CPU: other processes (cores)" })
+            if (resources.TryGetValue(key, out var value)) phase.Figures[key] = value;
         return phase;
     }
 }
