@@ -1,0 +1,68 @@
+using AspireChat.Bench.Peers;
+using AspireChat.Bench.Reporting;
+using AspireChat.Bench.Targets;
+using AspireChat.Bench.Transport;
+
+namespace AspireChat.Bench;
+
+/// <summary>What every workload of one run shares: the target server, the peer, source addresses, the view.</summary>
+public sealed class BenchContext : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _relayGate = new(1, 1);
+    private SignalRRelay? _relay;
+
+    private readonly ChatTarget? _target;
+
+    /// <param name="target">The server to load; null for workloads that need none (ids).</param>
+    public BenchContext(ChatTarget? target, ProgressView view, int sourceAddresses = 0, int bodyBytes = 100, string command = "")
+    {
+        _target = target;
+        View = view;
+        Sources = new SourceAddresses(sourceAddresses);
+        Padding = new string('x', Math.Max(0, bodyBytes));
+        Command = command;
+    }
+
+    public ChatTarget Target => _target ?? throw new InvalidOperationException("this workload needs a target server");
+    public ProgressView View { get; }
+    public SourceAddresses Sources { get; }
+
+    /// <summary>The text every message body carries, sized by <c>--body-bytes</c>.</summary>
+    public string Padding { get; }
+    public string Command { get; }
+    public MachineInfo Machine { get; } = MachineInfo.Read();
+
+    /// <summary>A short random prefix for this run's user names, so repeated runs against one server never share an inbox.</summary>
+    public string RunId { get; } = "b" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+
+    /// <summary>The SignalR relay peer, started on first use.</summary>
+    public async Task<SignalRRelay> RelayAsync(CancellationToken cancellationToken)
+    {
+        await _relayGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _relay ??= await SignalRRelay.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _relayGate.Release();
+        }
+    }
+
+    public BenchResult NewResult(string workload) => new()
+    {
+        Workload = workload,
+        Command = Command,
+        Target = _target?.Description ?? "in-process (no server)",
+        StartedUtc = DateTimeOffset.UtcNow,
+        Machine = Machine,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);
+        Sources.Dispose();
+        if (_target is not null) await _target.DisposeAsync().ConfigureAwait(false);
+        _relayGate.Dispose();
+    }
+}

@@ -1,0 +1,3 @@
+using AspireChat.Bench.Cli;
+
+return await BenchCommands.Create(args).Parse(args).InvokeAsync();
