@@ -54,10 +54,15 @@ public sealed partial class ChatConnection
     private async ValueTask CatchUpGroupsAsync(HelloFrame hello, bool deviceKnown, CancellationToken cancellationToken)
     {
         var gids = await node.Groups.GetUserGroupsAsync(_user, cancellationToken).ConfigureAwait(false);
+        _groupCatchUp.Begin(gids);
         node.Registry.JoinGroups(this, gids);
         foreach (var gid in gids)
         {
-            if (await node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group) continue;
+            if (await node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group)
+            {
+                _groupCatchUp.End(gid, 0);
+                continue;
+            }
             long cursor;
             if (hello.Groups is { } listed && listed.TryGetValue(gid, out var given)) cursor = given;
             else if (await node.Groups.GetGroupCursorAsync(_user, _device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
@@ -76,6 +81,8 @@ public sealed partial class ChatConnection
             var after = Math.Max(cursor, group.FanoutSince - 1);
             var page = await node.Timeline.ReadAfterAsync(gid, _user, after, node.GroupOptions.HelloPage, cancellationToken).ConfigureAwait(false);
             foreach (var message in page?.Items ?? []) _outbound.Writer.TryWrite(FrameCodec.Write(message.ToFrame()));
+            // A page that is not the whole backlog ends before what arrived live: the client fills that gap with gsync.
+            _groupCatchUp.End(gid, page is { Items.Count: > 0 } ? page.Items[^1].Cseq : after);
         }
     }
 

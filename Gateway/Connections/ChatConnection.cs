@@ -33,6 +33,8 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
     private string _user = "";
 
     private InboxOrder _inboxOrder = null!;
+    private GroupCatchUp? _groupCatchUpField;
+    private GroupCatchUp _groupCatchUp => LazyInitializer.EnsureInitialized(ref _groupCatchUpField, () => new GroupCatchUp(frame => _outbound.Writer.TryWrite(frame)));
 
     /// <summary>The groups whose local member map holds this connection (kept by the registry).</summary>
     internal ConcurrentDictionary<string, byte> Groups { get; } = new(StringComparer.Ordinal);
@@ -68,8 +70,11 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
         return true;
     }
 
-    /// <summary>Queues an already serialized frame (a large group's message, shared by every local member).</summary>
-    public bool TryPushFrame(byte[] frame) => _state == State.Welcomed && _outbound.Writer.TryWrite(frame);
+    /// <summary>Queues a large group's live message (its frame serialized once for every local member).</summary>
+    public void PushGroupMessage(string gid, long cseq, byte[] frame)
+    {
+        if (_state == State.Welcomed) _groupCatchUp.Live(gid, cseq, frame);
+    }
 
     /// <summary>Ends the connection with a close code, after the frames already queued.</summary>
     public void Close(int code, string reason)

@@ -85,7 +85,7 @@ public sealed class ConnectionRegistry : IDeviceSink
         if (notice.Message is { } message && _groups.TryGetValue(notice.Gid, out var members))
         {
             var frame = FrameCodec.Write(message.ToFrame());
-            foreach (var connection in members.Keys) connection.TryPushFrame(frame);
+            foreach (var connection in members.Keys) connection.PushGroupMessage(notice.Gid, message.Cseq, frame);
         }
     }
 
