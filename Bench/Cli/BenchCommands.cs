@@ -18,7 +18,17 @@ public static class BenchCommands
         Description = "embedded = the Gateway in this process; process = the Gateway as a child process (its memory alone); url = a running server (--url)",
         HelpName = "embedded|process|url",
     };
-    private static readonly Option<Uri?> Url = new("--url") { Description = "the server's HTTP base address for --target url, e.g. http://127.0.0.1:5080 (the AppHost's gateway endpoint works too)" };
+    private static readonly Option<Uri?> Url = new("--url")
+    {
+        Description = "the server's HTTP base address for --target url, e.g. http://127.0.0.1:5080 (the AppHost's gateway endpoint works too)",
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") return uri;
+            result.AddError($"--url '{text}' is not an http:// or https:// address");
+            return null;
+        },
+    };
     private static readonly Option<string?> SigningKey = new("--signing-key") { Description = "the server's Auth:SigningKey, to mint tokens locally instead of calling POST /api/dev/token" };
     private static readonly Option<string[]> ServerSettings = new("--server-setting")
     {
@@ -205,13 +215,16 @@ public static class BenchCommands
                 return process;
             case "url":
                 var url = parse.GetValue(Url) ?? throw new ArgumentException("--target url needs --url");
-                if (sources > 0 && !System.Net.IPAddress.TryParse(url.Host, out var ip) | (ip is not null && !System.Net.IPAddress.IsLoopback(ip)))
+                if (sources > 0 && !IsLoopback(url))
                     throw new ArgumentException("--sources binds loopback source addresses: the --url must be a loopback address (127.x.x.x)");
                 return new UrlTarget(url, parse.GetValue(SigningKey));
             default:
                 throw new ArgumentException($"unknown --target '{kind}': embedded, process or url");
         }
     }
+
+    private static bool IsLoopback(Uri url) =>
+        url.IsLoopback || (System.Net.IPAddress.TryParse(url.Host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 
     private static Dictionary<string, string> ParseSettings(IEnumerable<string> pairs)
     {

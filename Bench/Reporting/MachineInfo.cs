@@ -22,7 +22,7 @@ public sealed record MachineInfo
         CpuModel = CpuModelName(),
         Dotnet = RuntimeInformation.FrameworkDescription,
         Os = RuntimeInformation.OSDescription,
-        LoadAverage = TryRead("/proc/loadavg")?.Trim() ?? "",
+        LoadAverage = string.Join(' ', (TryRead("/proc/loadavg") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(3)),
         ServerGc = System.Runtime.GCSettings.IsServerGC,
         OpenFilesLimit = OpenFiles(),
     };

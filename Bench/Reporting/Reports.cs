@@ -80,6 +80,7 @@ public static class Reports
         var exists = File.Exists(path);
         var md = new StringBuilder();
         if (!exists) md.AppendLine("# AspireChat benchmarks").AppendLine().AppendLine("Sections below are appended by `Bench` runs (newest last).").AppendLine();
+        else if (!File.ReadAllText(path).EndsWith("\n\n", StringComparison.Ordinal)) md.AppendLine();
         md.Append(Markdown(result));
         File.AppendAllText(path, md.ToString());
     }
@@ -122,7 +123,7 @@ public static class Reports
         if (result.Comparisons.Count > 0)
         {
             md.AppendLine("| AspireChat ÷ SignalR relay | AspireChat | relay | ratio |").AppendLine("|---|---:|---:|---:|");
-            foreach (var c in result.Comparisons) md.AppendLine(Invariant, $"| {c.Measure} ({c.Unit}) | {c.AspireChat:N2} | {c.Peer:N2} | **{c.Ratio:N2}×** |");
+            foreach (var c in result.Comparisons) md.AppendLine(Invariant, $"| {c.Measure} ({c.Unit}) | {Number(c.AspireChat)} | {Number(c.Peer)} | **{c.Ratio:N2}×** |");
             md.AppendLine();
         }
         if (result.Targets.Count > 0)

@@ -42,6 +42,8 @@ public sealed class BenchSocket : IAsyncDisposable
     private long _ackedSeq;
     private int _ackQueued;
     private bool _ackForced;
+    // Set by CloseAsync: the receive loop's failure after our own close is not a drop.
+    private volatile bool _closing;
 
     private BenchSocket(ClientWebSocket socket, string user, string device, IBenchSocketHandler handler) =>
         (_socket, User, Device, _handler) = (socket, user, device, handler);
@@ -199,8 +201,6 @@ public sealed class BenchSocket : IAsyncDisposable
         }
         _handler.OnClosed(this, failure);
     }
-
-    private volatile bool _closing;
 
     private void Dispatch(ReadOnlySpan<byte> utf8)
     {

@@ -107,6 +107,7 @@ public static class SoakWorkload
             result.Errors.Add($"{open.Sockets.Count - heldAtEnd} of {open.Sockets.Count} connections were not open at the end of the hold");
         if (target is GatewayProcessTarget { HasExited: true } process)
             result.Errors.Add($"the Gateway process exited during the soak: {string.Join(" | ", process.Output.TakeLast(5))}");
+        phase.Notes.Add($"open-files limit (RLIMIT_NOFILE) of Bench, inherited by a Gateway it starts: {MachineInfo.OpenFiles():N0}");
         result.Phases.Add(phase);
         return result;
     }
