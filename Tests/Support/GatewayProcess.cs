@@ -66,9 +66,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     public async Task<string> TokenAsync(string user)
     {
         using var http = new HttpClient { BaseAddress = Address };
-        var response = await http.PostAsJsonAsync("/api/dev/token", new TokenRequest { User = user }, ProtocolJson.Default.TokenRequest);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.TokenResponse))!.Token;
+        return await DevTokens.RequestAsync(http, user);
     }
 
     public async Task<TestSocket> ConnectAsync(string user, string device = "d1", long? cursor = null)

@@ -60,12 +60,7 @@ public sealed class GatewayServer : IAsyncDisposable
     }
 
     /// <summary>A dev token for <paramref name="user"/>.</summary>
-    public async Task<string> TokenAsync(string user)
-    {
-        var response = await Http.PostAsJsonAsync("/api/dev/token", new TokenRequest { User = user }, ProtocolJson.Default.TokenRequest);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.TokenResponse))!.Token;
-    }
+    public Task<string> TokenAsync(string user) => DevTokens.RequestAsync(Http, user);
 
     /// <summary>A raw protocol socket, welcomed as <paramref name="user"/> on <paramref name="device"/>.</summary>
     public async Task<TestSocket> ConnectAsync(string user, string device = "d1", long? cursor = null)
