@@ -2,10 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace AspireChat.Messaging;
 
-/// <summary>Source-generated JSON for the records that travel through the message log.</summary>
+/// <summary>Source-generated JSON for the records that travel through the message log, and the embedded store's records.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(MessageAccepted))]
 [JsonSerializable(typeof(ChatMessage))]
 [JsonSerializable(typeof(InboxAppend))]
 [JsonSerializable(typeof(PushRequested))]
+[JsonSerializable(typeof(Groups.GroupRecord))]
+[JsonSerializable(typeof(Groups.GroupMember))]
+[JsonSerializable(typeof(Push.PushSubscription))]
 public sealed partial class MessagingJson : JsonSerializerContext;

@@ -6,31 +6,20 @@ namespace AspireChat.Messaging.Storage;
 /// Sequence numbers are assigned here under the single-writer rule: only the owner of a
 /// conversation's (or user's) log partition calls the append methods for it.
 /// </summary>
-public interface IChatStore
+public interface IChatStore : IChatWrites
 {
+    /// <summary>
+    /// Starts a set of writes that become durable and visible together, on <see cref="IChatStoreBatch.CommitAsync"/>
+    /// (the embedded composition's group commit). An adapter without atomic batches commits each call on its own:
+    /// still correct, since every write is idempotent and nothing is acknowledged before the commit returns.
+    /// </summary>
+    IChatStoreBatch BeginBatch() => new ImmediateChatStoreBatch(this);
+
     /// <summary>Creates tables/collections and indexes; idempotent.</summary>
     ValueTask InitializeAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>
-    /// Records sends by (from, device, req). Returns, per candidate in order, the record that holds:
-    /// the candidate itself when new, or the earlier record when that key was already reserved.
-    /// </summary>
-    ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default);
-
     /// <summary>Removes send records older than <paramref name="olderThan"/> (Unix ms); returns how many.</summary>
     ValueTask<long> PurgeSendRecordsAsync(long olderThan, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Stores accepted messages in their timelines, assigning the next <c>cseq</c> of each conversation
-    /// in list order. A message id already stored keeps its original <c>cseq</c> and is not stored twice.
-    /// </summary>
-    ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Appends inbox entries, assigning each user's next <c>seq</c> in list order. A (user, message id)
-    /// already present keeps its original <c>seq</c> and comes back with <c>IsNew = false</c>.
-    /// </summary>
-    ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
 
     /// <summary>The user's highest inbox <c>seq</c>, 0 when the inbox is empty.</summary>
     ValueTask<long> GetInboxHeadAsync(string user, CancellationToken cancellationToken = default);
@@ -55,5 +44,53 @@ public interface IChatStore
     async ValueTask AdvanceCursorsAsync(IReadOnlyList<(string User, string Device, long Seq)> cursors, CancellationToken cancellationToken = default)
     {
         foreach (var (user, device, seq) in cursors) await AdvanceCursorAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The writes the pipeline stages make: send dedup (stage 0), timelines (stage 1), inboxes (stage 2).</summary>
+public interface IChatWrites
+{
+    /// <summary>
+    /// Records sends by (from, device, req). Returns, per candidate in order, the record that holds:
+    /// the candidate itself when new, or the earlier record when that key was already reserved.
+    /// </summary>
+    ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores accepted messages in their timelines, assigning the next <c>cseq</c> of each conversation
+    /// in list order. A message id already stored keeps its original <c>cseq</c> and is not stored twice.
+    /// </summary>
+    ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends inbox entries, assigning each user's next <c>seq</c> in list order. A (user, message id)
+    /// already present keeps its original <c>seq</c> and comes back with <c>IsNew = false</c>.
+    /// </summary>
+    ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Writes of one pipeline pass made durable together; reads inside the batch see its own writes.</summary>
+public interface IChatStoreBatch : IChatWrites, IDisposable
+{
+    /// <summary>Makes every write of the batch durable and visible at once.</summary>
+    ValueTask CommitAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A batch over a store without atomic batches: each write commits as it is made.</summary>
+internal sealed class ImmediateChatStoreBatch(IChatStore store) : IChatStoreBatch
+{
+    public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default) =>
+        store.ReserveSendsAsync(candidates, cancellationToken);
+
+    public ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default) =>
+        store.AppendMessagesAsync(accepted, cancellationToken);
+
+    public ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) =>
+        store.AppendInboxAsync(appends, cancellationToken);
+
+    public ValueTask CommitAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public void Dispose()
+    {
     }
 }

@@ -1,0 +1,139 @@
+using System.Buffers.Binary;
+using System.Text;
+using RocksDbSharp;
+
+namespace AspireChat.Messaging.Storage;
+
+/// <summary>
+/// The embedded store's engine: one RocksDB database in a folder, shared by the chat, group and push
+/// subscription stores. Records of each kind live under their own one-byte key prefix; numbers in keys are
+/// big-endian so keys sort by them. The write-ahead log is always on: a write that returned survives a
+/// process crash (kill -9); <c>Storage:Synchronous=Full</c> also fsyncs it, so it survives power loss.
+/// </summary>
+public sealed class RocksDbDatabase : IDisposable
+{
+    private readonly WriteOptions _write;
+
+    public RocksDbDatabase(string path, bool synchronousFull = false)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(Path);
+        var options = new DbOptions()
+            .SetCreateIfMissing(true)
+            .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
+            // The chat data is written once and read by prefix: a bloom filter per block keeps point reads to one block.
+            .SetBlockBasedTableFactory(new BlockBasedTableOptions().SetFilterPolicy(BloomFilterPolicy.Create(10, false)).SetWholeKeyFiltering(true));
+        Db = RocksDb.Open(options, Path);
+        _write = new WriteOptions().SetSync(synchronousFull);
+        SynchronousFull = synchronousFull;
+    }
+
+    /// <summary>The folder the database lives in.</summary>
+    public string Path { get; }
+
+    /// <summary>Whether every write is fsynced.</summary>
+    public bool SynchronousFull { get; }
+
+    internal RocksDb Db { get; }
+
+    /// <summary>Applies <paramref name="batch"/> atomically and durably (see the class summary).</summary>
+    public void Write(WriteBatch batch) => Db.Write(batch, _write);
+
+    /// <summary>Writes one record atomically.</summary>
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Db.Put(key, value, null, _write);
+
+    /// <summary>Removes one record.</summary>
+    public void Remove(ReadOnlySpan<byte> key) => Db.Remove(key, null, _write);
+
+    /// <summary>The value stored under <paramref name="key"/>, or null.</summary>
+    public byte[]? Get(ReadOnlySpan<byte> key) => Db.Get(key);
+
+    /// <summary>Records whose key starts with <paramref name="prefix"/>, ascending (or descending), from <paramref name="from"/> when given.</summary>
+    public IEnumerable<(byte[] Key, byte[] Value)> Scan(byte[] prefix, byte[]? from = null, bool reverse = false)
+    {
+        var upper = KeyBuilder.UpperBound(prefix);
+        var read = new ReadOptions().SetIterateLowerBound(prefix).SetIterateUpperBound(upper);
+        using var iterator = Db.NewIterator(null, read);
+        if (reverse)
+        {
+            if (from is null) iterator.SeekToLast();
+            else iterator.SeekForPrev(from);
+        }
+        else
+        {
+            iterator.Seek(from ?? prefix);
+        }
+        for (; iterator.Valid(); _ = reverse ? iterator.Prev() : iterator.Next())
+        {
+            yield return (iterator.Key(), iterator.Value());
+        }
+    }
+
+    public void Dispose() => Db.Dispose();
+}
+
+/// <summary>Builds RocksDB keys: a kind byte, then strings ended by 0 and big-endian 64-bit numbers.</summary>
+internal ref struct KeyBuilder
+{
+    private byte[] _buffer;
+    private int _length;
+
+    public KeyBuilder(byte kind, int capacity = 64)
+    {
+        _buffer = new byte[capacity];
+        _buffer[0] = kind;
+        _length = 1;
+    }
+
+    /// <summary>Appends a string and its 0 terminator (ids, devices and conversations never contain 0).</summary>
+    public KeyBuilder Text(string value)
+    {
+        Ensure(Encoding.UTF8.GetMaxByteCount(value.Length) + 1);
+        _length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length));
+        _buffer[_length++] = 0;
+        return this;
+    }
+
+    /// <summary>Appends a number so that keys sort by it (non-negative values).</summary>
+    public KeyBuilder Number(long value)
+    {
+        Ensure(8);
+        BinaryPrimitives.WriteInt64BigEndian(_buffer.AsSpan(_length), value);
+        _length += 8;
+        return this;
+    }
+
+    public readonly byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
+
+    private void Ensure(int more)
+    {
+        if (_length + more <= _buffer.Length) return;
+        Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + more));
+    }
+
+    /// <summary>The smallest key above every key that starts with <paramref name="prefix"/>.</summary>
+    public static byte[] UpperBound(byte[] prefix)
+    {
+        var upper = (byte[])prefix.Clone();
+        for (var i = upper.Length - 1; i >= 0; i--)
+        {
+            if (upper[i] != 0xFF)
+            {
+                upper[i]++;
+                return upper.AsSpan(0, i + 1).ToArray();
+            }
+        }
+        return [.. prefix, 0xFF];
+    }
+
+    /// <summary>The big-endian number at the end of <paramref name="key"/>.</summary>
+    public static long LastNumber(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadInt64BigEndian(key[^8..]);
+
+    /// <summary>The strings and number of a key after its kind byte, e.g. (user, device) of a cursor key.</summary>
+    public static string TextAt(ReadOnlySpan<byte> key, int index)
+    {
+        var rest = key[1..];
+        for (var i = 0; i < index; i++) rest = rest[(rest.IndexOf((byte)0) + 1)..];
+        return Encoding.UTF8.GetString(rest[..rest.IndexOf((byte)0)]);
+    }
+}
