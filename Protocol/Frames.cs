@@ -105,6 +105,10 @@ public sealed record SendAckFrame
     [JsonPropertyName("id")] public required string Id { get; init; }
     [JsonPropertyName("conv")] public required string Conv { get; init; }
     [JsonPropertyName("ts")] public long Ts { get; init; }
+    /// <summary>The message's <c>cseq</c>, when the acknowledgement point already holds it (embedded mode).</summary>
+    [JsonPropertyName("cseq"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Cseq { get; init; }
+    /// <summary>The sender's own inbox <c>seq</c> of the message, when known at the acknowledgement point (embedded mode).</summary>
+    [JsonPropertyName("seq"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Seq { get; init; }
 }
 
 /// <summary>A delivered message. <c>seq</c> is absent for large-group delivery.</summary>

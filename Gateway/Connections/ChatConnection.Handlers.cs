@@ -102,33 +102,28 @@ public sealed partial class ChatConnection
             return;
         }
         Interlocked.Increment(ref _inflight);
-        Task<AcceptOutcome> outcome;
         try
         {
-            outcome = await node.Accept.EnqueueAsync(_user, _device, send, cancellationToken).ConfigureAwait(false);
+            await node.Sends.EnqueueAsync(_user, _device, send, this, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             Answered();
             throw;
         }
-        _ = AnswerAsync(send.Req, outcome);
     }
 
-    private async Task AnswerAsync(long req, Task<AcceptOutcome> outcome)
+    // Called by the pipeline once the send is durable (or refused); written straight to this socket's queue.
+    void IAcceptReply.Accepted(long req, SendRecord record, long? cseq, long? seq)
     {
-        try
-        {
-            var result = await outcome.ConfigureAwait(false);
-            if (result.Accepted is { } record)
-                Send(new SendAckFrame { Req = req, Id = record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts });
-            else if (result.Rejected is { } rejected)
-                Send(new ErrorFrame { Code = rejected.Code, Message = rejected.Message, Req = req });
-        }
-        finally
-        {
-            Answered();
-        }
+        Send(new SendAckFrame { Req = req, Id = record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts, Cseq = cseq, Seq = seq });
+        Answered();
+    }
+
+    void IAcceptReply.Rejected(long req, SendRejection rejection)
+    {
+        Send(new ErrorFrame { Code = rejection.Code, Message = rejection.Message, Req = req });
+        Answered();
     }
 
     private void Answered()

@@ -15,7 +15,7 @@ namespace AspireChat.Gateway.Connections;
 /// One loop reads frames; one loop writes them from a queue, so frames never interleave and a slow
 /// socket never blocks the pipeline.
 /// </summary>
-public sealed partial class ChatConnection(WebSocket socket, ChatNode node)
+public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IAcceptReply
 {
     private enum State { AwaitingHello, Welcomed, Closed }
 

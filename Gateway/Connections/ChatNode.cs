@@ -10,14 +10,14 @@ namespace AspireChat.Gateway.Connections;
 
 /// <summary>The wiring every connection of this gateway node shares (the connection itself holds only its state).</summary>
 public sealed class ChatNode(
-    ConnectionRegistry registry, TokenService tokens, AcceptStage accept, InboxDelivery delivery,
+    ConnectionRegistry registry, TokenService tokens, SendQueue sends, InboxDelivery delivery,
     IChatStore store, IGroupStore groups, GroupTimeline timeline, IOptions<GroupOptions> groupOptions,
     IPresenceStore presence, IPendingAcks pending, CursorRecorder cursors, IOptions<LimitsOptions> limits,
     TimeProvider time, ILoggerFactory loggers, IConfiguration configuration)
 {
     public ConnectionRegistry Registry { get; } = registry;
     public TokenService Tokens { get; } = tokens;
-    public AcceptStage Accept { get; } = accept;
+    public SendQueue Sends { get; } = sends;
     public InboxDelivery Delivery { get; } = delivery;
     public IChatStore Store { get; } = store;
     public IGroupStore Groups { get; } = groups;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using AspireChat.Messaging.Ids;
-using AspireChat.Messaging.Log;
+using AspireChat.Messaging.Pipeline;
 using AspireChat.Protocol;
 using Microsoft.Extensions.Options;
 
@@ -18,9 +18,9 @@ public readonly record struct GroupResult<T>(T? Value, GroupRefusal Refusal, str
 
 /// <summary>
 /// Group management (DESIGN §3): checks who may do what, then writes the change as an event into the
-/// group's timeline through <c>chat.accepted</c>, and answers once stage 1 has applied it.
+/// group's timeline through stage 0 (like a send), and answers once stage 1 has applied it.
 /// </summary>
-public sealed class GroupService(IGroupStore groups, IMessageLog log, IIdGenerator ids, IOptions<GroupOptions> options, TimeProvider time)
+public sealed class GroupService(IGroupStore groups, SendQueue queue, IIdGenerator ids, IOptions<GroupOptions> options, TimeProvider time)
 {
     private static readonly TimeSpan ApplyTimeout = TimeSpan.FromSeconds(10);
 
@@ -101,7 +101,7 @@ public sealed class GroupService(IGroupStore groups, IMessageLog log, IIdGenerat
         var id = new long[1];
         await ids.NextIdsAsync(id, cancellationToken).ConfigureAwait(false);
         var accepted = new MessageAccepted(id[0], Identifiers.GroupConversation(gid), Ope.Group, actor, "", 0, gid, type, body, null, Now);
-        await log.AppendAsync(LogTopics.Accepted, [accepted], cancellationToken).ConfigureAwait(false);
+        await queue.SubmitEventAsync(accepted, cancellationToken).ConfigureAwait(false);
     }
 
     private static async ValueTask WaitUntilAsync(Func<ValueTask<bool>> condition, CancellationToken cancellationToken)

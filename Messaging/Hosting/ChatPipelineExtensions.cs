@@ -18,8 +18,8 @@ namespace AspireChat.Messaging.Hosting;
 /// <summary>Registers the pipeline and picks each port's adapter from configuration (DESIGN §9).</summary>
 public static class ChatPipelineExtensions
 {
-    /// <summary>Default SQLite file of the embedded store, relative to the working directory.</summary>
-    public const string DefaultChatDb = "Data Source=data/aspirechat.db";
+    /// <summary>Default folder of the embedded RocksDB store, relative to the working directory (<c>Storage:Path</c>).</summary>
+    public const string DefaultStoragePath = "data";
 
     /// <summary>
     /// The whole pipeline in this process (embedded mode): stages 0–2, the retry loop, the push consumer
@@ -39,7 +39,11 @@ public static class ChatPipelineExtensions
 
         services.TryAddSingleton<CursorRecorder>();
         services.TryAddSingleton<InboxDelivery>();
+        services.TryAddSingleton<SendQueue>();
         services.TryAddSingleton<AcceptStage>();
+        // Stages 1 and 2 inside each batch (embedded), or as consumers of the message log (distributed).
+        if (IsDistributed(configuration)) services.TryAddSingleton<IPipelineComposition, DistributedComposition>();
+        else services.TryAddSingleton<IPipelineComposition, EmbeddedComposition>();
         services.TryAddSingleton<SequenceStage>();
         services.TryAddSingleton<InboxStage>();
         services.AddHostedService<PipelineHost>();
@@ -48,31 +52,48 @@ public static class ChatPipelineExtensions
     }
 
     /// <summary>
-    /// The ports, each with the adapter the configuration names — the MongoDB store where
-    /// <c>ConnectionStrings:mongo</c> is given (see <see cref="MongoStoreExtensions.AddMongoChatStore"/>), else
-    /// SQLite; the embedded log where no <c>ConnectionStrings:kafka</c>; in-memory presence and pending acks where
-    /// no <c>redis</c>. Service hosts that run one part of the pipeline (the PushService) start from these.
+    /// Whether the stages run as consumers of a message log: when Kafka is configured (<c>ConnectionStrings:kafka</c>),
+    /// or when <c>Pipeline:Composition</c> says <c>Distributed</c> (over the in-process log: tests run the distributed
+    /// composition's code this way).
+    /// </summary>
+    public static bool IsDistributed(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration.GetConnectionString("kafka"))
+        || string.Equals(configuration["Pipeline:Composition"], "Distributed", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The ports, each with the adapter the configuration names. The store: MongoDB where <c>ConnectionStrings:mongo</c>
+    /// is given (see <see cref="MongoStoreExtensions.AddMongoChatStore"/>), SQLite where <c>ConnectionStrings:chatdb</c> is
+    /// (the file the services of the stand-in topology share), else the embedded RocksDB store in <c>Storage:Path</c>.
+    /// The message log in-process where no Kafka is registered; in-memory presence and pending acks where no Redis is.
+    /// Service hosts that run one part of the pipeline (the PushService) start from these.
     /// </summary>
     public static IHostApplicationBuilder AddChatAdapters(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.TryAddSingleton(TimeProvider.System);
-        services.Configure<EmbeddedLogOptions>(configuration.GetSection("EmbeddedLog"));
         services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
         services.Configure<PresenceOptions>(configuration.GetSection("Presence"));
+        var synchronousFull = string.Equals(configuration["Storage:Synchronous"], "Full", StringComparison.OrdinalIgnoreCase);
 
-        // The store: MongoDB when a connection string names one (and no store is registered yet), else SQLite.
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
             builder.AddMongoChatStore();
-        // The embedded log lives in the SQLite file too, so the database is registered in either case.
-        services.TryAddSingleton(_ => new SqliteDatabase(
-            configuration.GetConnectionString("chatdb") ?? DefaultChatDb,
-            synchronousFull: string.Equals(configuration["Storage:Synchronous"], "Full", StringComparison.OrdinalIgnoreCase)));
-        services.TryAddSingleton<IChatStore, SqliteChatStore>();
-        services.TryAddSingleton<IMessageLog>(sp => new EmbeddedMessageLog(
-            sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IOptions<EmbeddedLogOptions>>().Value,
-            sp.GetRequiredService<ILogger<EmbeddedMessageLog>>()));
+        if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb)
+        {
+            services.TryAddSingleton(_ => new SqliteDatabase(chatdb, synchronousFull));
+            services.TryAddSingleton<IChatStore, SqliteChatStore>();
+            services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
+            services.TryAddSingleton<IPushSubscriptionStore, SqlitePushSubscriptionStore>();
+        }
+        else
+        {
+            // Also beside MongoDB: push subscriptions have no MongoDB adapter yet.
+            services.TryAddSingleton(_ => new RocksDbDatabase(configuration["Storage:Path"] is { Length: > 0 } path ? path : DefaultStoragePath, synchronousFull));
+            services.TryAddSingleton<IChatStore, RocksDbChatStore>();
+            services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
+            services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
+        }
+        services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(sp.GetRequiredService<ILogger<InMemoryMessageLog>>()));
         // A remote IdService when service discovery names one (Aspire's WithReference), else in-process.
         if (configuration.GetSection("services:idservice").Exists())
         {
@@ -84,7 +105,6 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.TryAddSingleton<IPendingAcks, InMemoryPendingAcks>();
         services.TryAddSingleton<IDeliveryRouter, InProcessDeliveryRouter>();
-        services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
         return builder;
     }
 }

@@ -9,11 +9,12 @@ using Microsoft.Extensions.Options;
 namespace AspireChat.Messaging.Hosting;
 
 /// <summary>
-/// Runs the pipeline stages in this process: the accept loop, the stage 1 and stage 2 consumers, the
-/// retry loop and the purge of old send records. Embedded mode runs all of them in the Gateway.
+/// Runs the pipeline in this process: the composition of the stages (embedded: stages 0–2 in one write per batch;
+/// distributed: stage 0 to the log, and stages 1 and 2 as its consumers), the retry loop, the cursor flush and the
+/// purge of old send records. Embedded mode runs all of them in the Gateway.
 /// </summary>
 public sealed partial class PipelineHost(
-    IChatStore store, Groups.IGroupStore groups, IMessageLog log, AcceptStage accept, SequenceStage sequence, InboxStage inbox,
+    IChatStore store, Groups.IGroupStore groups, IMessageLog log, IPipelineComposition composition, SequenceStage sequence, InboxStage inbox,
     InboxDelivery delivery, CursorRecorder cursors, IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
 {
     /// <summary>How long (re)sends are deduplicated by (user, device, req).</summary>
@@ -27,13 +28,23 @@ public sealed partial class PipelineHost(
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
-        Task.Run(() => accept.RunAsync(stoppingToken), CancellationToken.None),
-        log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, stoppingToken),
-        log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, stoppingToken),
-        RetryLoopAsync(stoppingToken),
-        CursorFlushLoopAsync(stoppingToken),
-        PurgeLoopAsync(stoppingToken));
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var loops = new List<Task>
+        {
+            Task.Run(() => composition.RunAsync(stoppingToken), CancellationToken.None),
+            RetryLoopAsync(stoppingToken),
+            CursorFlushLoopAsync(stoppingToken),
+            PurgeLoopAsync(stoppingToken),
+        };
+        if (composition is DistributedComposition)
+        {
+            // Stages 1 and 2 consume the log; the embedded composition runs them inside each batch instead.
+            loops.Add(log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, stoppingToken));
+            loops.Add(log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, stoppingToken));
+        }
+        return Task.WhenAll(loops);
+    }
 
     private async Task RetryLoopAsync(CancellationToken stoppingToken)
     {

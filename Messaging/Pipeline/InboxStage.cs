@@ -6,21 +6,26 @@ using AspireChat.Messaging.Storage;
 namespace AspireChat.Messaging.Pipeline;
 
 /// <summary>
-/// Stage 2 (DESIGN §6): per user, in log order, assign <c>seq</c>, store the inbox entry, and push it
-/// to the user's online devices. A user with no online device gets a <see cref="PushRequested"/> in
-/// <c>chat.push</c> instead, except for the user's own messages and for system messages (membership events).
-/// An entry that was already stored (a replay) is not pushed again: its device either acked it or gets it
-/// from its cursor.
+/// Stage 2: per user, in log order, assign <c>seq</c>, store the inbox entry, and push it to the user's online
+/// devices. A user with no online device gets a <see cref="PushRequested"/> in <c>chat.push</c> instead, except
+/// for the user's own messages and for system messages (membership events). An entry that was already stored
+/// (a replay) is not pushed again: its device either acked it or gets it from its cursor.
 /// </summary>
 public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessageLog log)
 {
     public const string ConsumerGroup = "inbox";
 
-    public async ValueTask HandleAsync(IReadOnlyList<InboxAppend> batch, CancellationToken cancellationToken)
+    /// <summary>The stage's store rule: the inbox entries, with their <c>seq</c>, through <paramref name="writes"/>.</summary>
+    public async ValueTask<IReadOnlyList<InboxEntry>> AppendAsync(IChatWrites writes, IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken)
     {
-        using var activity = ChatTelemetry.Source.StartActivity("inbox", ActivityKind.Consumer);
-        var entries = await store.AppendInboxAsync(batch, cancellationToken).ConfigureAwait(false);
+        var entries = await writes.AppendInboxAsync(appends, cancellationToken).ConfigureAwait(false);
         ChatTelemetry.InboxAppended.Add(entries.Count);
+        return entries;
+    }
+
+    /// <summary>After the entries are durable: routes each new one to its user's online devices, and requests a push where none is online.</summary>
+    public async ValueTask DeliverAsync(IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken)
+    {
         List<PushRequested>? pushes = null;
         foreach (var entry in entries)
         {
@@ -31,6 +36,14 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
         if (pushes is null) return;
         await log.AppendAsync(LogTopics.Push, pushes, cancellationToken).ConfigureAwait(false);
         ChatTelemetry.PushRequested.Add(pushes.Count);
+    }
+
+    /// <summary>Stage 2 as a consumer of <c>chat.inbox</c> (distributed composition).</summary>
+    public async ValueTask HandleAsync(IReadOnlyList<InboxAppend> batch, CancellationToken cancellationToken)
+    {
+        using var activity = ChatTelemetry.Source.StartActivity("inbox", ActivityKind.Consumer);
+        var entries = await AppendAsync(store, batch, cancellationToken).ConfigureAwait(false);
+        await DeliverAsync(entries, cancellationToken).ConfigureAwait(false);
     }
 
     // A user is not notified of what they sent themselves (from another device), nor of system messages.

@@ -9,12 +9,15 @@ using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Pipeline;
 
+/// <summary>What stage 1 made of a batch: the messages with their <c>cseq</c>, the inbox appends (write diffusion) and the group notices.</summary>
+public sealed record Sequenced(IReadOnlyList<ChatMessage> Messages, IReadOnlyList<InboxAppend> Appends, IReadOnlyList<GroupNotice> Notices);
+
 /// <summary>
-/// Stage 1 (DESIGN §6): per conversation, in log order, assign <c>cseq</c>, store the message once,
-/// and fan it out. One-to-one and small groups: one <see cref="InboxAppend"/> per member, sender
-/// included, so the sender's other devices get it through the sender's own inbox (write diffusion).
-/// Groups above <c>Groups:WriteDiffusionLimit</c>: a live notice to every gateway node and no inbox
-/// copies (read diffusion). Membership events are applied here, at their <c>cseq</c>.
+/// Stage 1: per conversation, in log order, assign <c>cseq</c>, store the message once, and fan it out.
+/// One-to-one and small groups: one <see cref="InboxAppend"/> per member, sender included, so the sender's
+/// other devices get it through the sender's own inbox (write diffusion). Groups above
+/// <c>Groups:WriteDiffusionLimit</c>: a live notice to every gateway node and no inbox copies (read diffusion).
+/// Membership events are applied here, at their <c>cseq</c> (decision 0005).
 /// </summary>
 public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessageLog log, IDeliveryRouter router, IOptions<GroupOptions> options)
 {
@@ -30,25 +33,53 @@ public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessage
         public GroupFanout Fanout = fanout;
     }
 
+    /// <summary>The stage's rules: stores the messages through <paramref name="writes"/> and works out their fan-out.</summary>
+    public async ValueTask<Sequenced> SequenceAsync(IChatWrites writes, IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
+    {
+        var messages = await writes.AppendMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
+        var appends = new List<InboxAppend>(messages.Count * 2);
+        var notices = new List<GroupNotice>();
+        try
+        {
+            foreach (var message in messages)
+            {
+                if (message.Ope == Ope.OneToOne)
+                {
+                    appends.Add(new InboxAppend(message.From, message));
+                    if (message.To != message.From) appends.Add(new InboxAppend(message.To, message));
+                    continue;
+                }
+                await FanOutGroupAsync(message, appends, notices, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            Forget();
+            throw;
+        }
+        ChatTelemetry.Sequenced.Add(messages.Count);
+        return new Sequenced(messages, appends, notices);
+    }
+
+    /// <summary>
+    /// Drops the cached group views: a batch that failed after its membership changes were applied in memory
+    /// must not leave them there; the next batch loads what the store holds.
+    /// </summary>
+    public void Forget() => _groups.Clear();
+
+    /// <summary>Hands the group notices of a sequenced batch to every gateway node.</summary>
+    public async ValueTask PublishAsync(Sequenced sequenced, CancellationToken cancellationToken)
+    {
+        foreach (var notice in sequenced.Notices) await router.BroadcastAsync(notice, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stage 1 as a consumer of <c>chat.accepted</c> (distributed composition): each step commits on its own.</summary>
     public async ValueTask HandleAsync(IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
     {
         using var activity = ChatTelemetry.Source.StartActivity("sequence", ActivityKind.Consumer);
-        var messages = await store.AppendMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
-        var appends = new List<InboxAppend>(messages.Count * 2);
-        var notices = new List<GroupNotice>();
-        foreach (var message in messages)
-        {
-            if (message.Ope == Ope.OneToOne)
-            {
-                appends.Add(new InboxAppend(message.From, message));
-                if (message.To != message.From) appends.Add(new InboxAppend(message.To, message));
-                continue;
-            }
-            await FanOutGroupAsync(message, appends, notices, cancellationToken).ConfigureAwait(false);
-        }
-        await log.AppendAsync(LogTopics.Inbox, appends, cancellationToken).ConfigureAwait(false);
-        foreach (var notice in notices) await router.BroadcastAsync(notice, cancellationToken).ConfigureAwait(false);
-        ChatTelemetry.Sequenced.Add(messages.Count);
+        var sequenced = await SequenceAsync(store, batch, cancellationToken).ConfigureAwait(false);
+        await log.AppendAsync(LogTopics.Inbox, sequenced.Appends, cancellationToken).ConfigureAwait(false);
+        await PublishAsync(sequenced, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask FanOutGroupAsync(ChatMessage message, List<InboxAppend> appends, List<GroupNotice> notices, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ public static class PushExtensions
 {
     /// <summary>
     /// Everything push needs beside the ports (<see cref="Log.IMessageLog"/>, <see cref="Presence.IPresenceStore"/>,
-    /// <see cref="SqliteDatabase"/>): the subscription store, the providers that are configured — Web Push when VAPID
+    /// <see cref="IPushSubscriptionStore"/>, registered with the store): the providers that are configured — Web Push when VAPID
     /// keys are given or may be generated, the webhook, FCM and APNs when their credentials are — each with its own
     /// HTTP client and retry pipeline, and the consumer of <c>chat.push</c>.
     /// </summary>
@@ -25,7 +25,6 @@ public static class PushExtensions
         var options = section.Get<PushOptions>() ?? new PushOptions();
         services.Configure<PushOptions>(section);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IPushSubscriptionStore, SqlitePushSubscriptionStore>();
         services.TryAddSingleton<VapidKeys>();
 
         if (VapidKeys.IsEnabled(options.Vapid)) AddProvider<WebPushProvider>(services, WebPushProvider.HttpClientName);

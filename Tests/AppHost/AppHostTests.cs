@@ -23,7 +23,7 @@ public sealed class AppHostTests
             ["AspireChat:Containers=false", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"], timeout.Token);
         var gatewayResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway");
         builder.CreateResourceBuilder(gatewayResource)
-            .WithEnvironment("ConnectionStrings__chatdb", $"Data Source={Path.Combine(data, "chat.db")}")
+            .WithEnvironment("Storage__Path", Path.Combine(data, "store"))
             .WithEnvironment("Auth__KeyFile", Path.Combine(data, "signing.key"));
 
         await using var app = await builder.BuildAsync(timeout.Token);

@@ -46,7 +46,19 @@ public sealed class StoreSelectionTests
     }
 
     [Fact]
-    public async Task Without_a_mongo_connection_string_the_SQLite_store_is_used()
+    public async Task With_neither_mongo_nor_chatdb_the_embedded_RocksDB_store_is_used_in_the_storage_path()
+    {
+        await using var host = BuildPipeline(mongo: null, sqlite: false);
+
+        Assert.IsType<RocksDbChatStore>(host.Services.GetRequiredService<IChatStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.RocksDbGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
+        Assert.IsType<AspireChat.Messaging.Push.RocksDbPushSubscriptionStore>(host.Services.GetRequiredService<AspireChat.Messaging.Push.IPushSubscriptionStore>());
+        Assert.IsType<AspireChat.Messaging.Pipeline.EmbeddedComposition>(host.Services.GetRequiredService<AspireChat.Messaging.Pipeline.IPipelineComposition>());
+        Assert.StartsWith(host.Directory, host.Services.GetRequiredService<RocksDbDatabase>().Path);
+    }
+
+    [Fact]
+    public async Task A_chatdb_connection_string_selects_the_SQLite_store()
     {
         await using var host = BuildPipeline(mongo: null);
 
@@ -57,11 +69,12 @@ public sealed class StoreSelectionTests
         Assert.DoesNotContain(checks, c => c.Name == "mongo");
     }
 
-    private static Pipeline BuildPipeline(string? mongo)
+    private static Pipeline BuildPipeline(string? mongo, bool sqlite = true)
     {
         var directory = TempDirectory.Create();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        var settings = new Dictionary<string, string?> { ["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(directory, "chat.db")}" };
+        var settings = new Dictionary<string, string?> { ["Storage:Path"] = Path.Combine(directory, "store") };
+        if (sqlite) settings["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(directory, "chat.db")}";
         if (mongo is not null) settings["ConnectionStrings:mongo"] = mongo;
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddChatPipeline();
@@ -72,11 +85,12 @@ public sealed class StoreSelectionTests
     private sealed class Pipeline(IHost host, string directory) : IAsyncDisposable
     {
         public IServiceProvider Services => host.Services;
+        public string Directory => directory;
 
         public async ValueTask DisposeAsync()
         {
             await ((IAsyncDisposable)host).DisposeAsync();
-            Directory.Delete(directory, recursive: true);
+            System.IO.Directory.Delete(directory, recursive: true);
         }
     }
 }

@@ -29,7 +29,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
-        info.Environment["ConnectionStrings__chatdb"] = $"Data Source={Path.Combine(dataDirectory, "chat.db")}";
+        info.Environment["Storage__Path"] = Path.Combine(dataDirectory, "store");
         info.Environment["Auth__DevTokens"] = "true";
         info.Environment["Auth__SigningKey"] = SigningKey;
         info.Environment["Logging__LogLevel__Default"] = "Warning";

@@ -41,7 +41,7 @@ public sealed class GatewayServer : IAsyncDisposable
         {
             ["Auth:DevTokens"] = "true",
             ["Auth:SigningKey"] = "test-signing-key-that-is-at-least-32-bytes-long",
-            ["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(dataDirectory, "chat.db")}",
+            ["Storage:Path"] = Path.Combine(dataDirectory, "store"),
             ["Push:Vapid:KeyFile"] = Path.Combine(dataDirectory, "vapid.json"),
             ["Logging:LogLevel:Default"] = "Warning",
         };

@@ -1,0 +1,73 @@
+using System.Threading.Channels;
+using AspireChat.Protocol;
+
+namespace AspireChat.Messaging.Pipeline;
+
+/// <summary>Where the outcome of a queued send goes: the connection that sent it writes its <c>ack</c> or <c>error</c>.</summary>
+public interface IAcceptReply
+{
+    /// <summary>The send is durable as <paramref name="record"/>; <paramref name="cseq"/> and <paramref name="seq"/> (the sender's own
+    /// inbox entry) are known when the acknowledgement point already holds the inbox entries (embedded composition).</summary>
+    void Accepted(long req, SendRecord record, long? cseq, long? seq);
+
+    /// <summary>The send was refused, or could not be made durable (<c>unavailable</c>: retry with the same req).</summary>
+    void Rejected(long req, SendRejection rejection);
+}
+
+/// <summary>
+/// One item of stage 0's queue: a client's validated send, or a server event (a group membership change) that
+/// already has its id. Items are taken in arrival order, so a connection's sends keep their order.
+/// </summary>
+public sealed record AcceptRequest(string User, string Device, SendFrame? Send, MessageAccepted? Event, string Conv, IAcceptReply Reply)
+{
+    public long Req => Send?.Req ?? 0;
+}
+
+/// <summary>
+/// The queue of stage 0: connections and the group service put sends in, the composition running stage 0
+/// takes them out in batches (group commit). Bounded: a full queue makes senders wait (back-pressure).
+/// </summary>
+public sealed class SendQueue
+{
+    private readonly Channel<AcceptRequest> _queue = Channel.CreateBounded<AcceptRequest>(new BoundedChannelOptions(16_384)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    /// <summary>Queues a validated send; its outcome goes to <paramref name="reply"/>. Waits only when the queue is full.</summary>
+    public ValueTask EnqueueAsync(string user, string device, SendFrame send, IAcceptReply reply, CancellationToken cancellationToken = default) =>
+        _queue.Writer.WriteAsync(new AcceptRequest(user, device, send, null, Identifiers.ConversationOf(send.Ope, user, send.To), reply), cancellationToken);
+
+    /// <summary>Queues a server event; completes when it is durable (throws when it could not be made so).</summary>
+    public async ValueTask SubmitEventAsync(MessageAccepted accepted, CancellationToken cancellationToken = default)
+    {
+        var reply = new EventReply();
+        await _queue.Writer.WriteAsync(new AcceptRequest(accepted.From, accepted.Device, null, accepted, accepted.Conv, reply), cancellationToken).ConfigureAwait(false);
+        await reply.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal ChannelReader<AcceptRequest> Reader => _queue.Reader;
+
+    /// <summary>Takes the next batch in arrival order: waits for one item, then takes what is there, up to <paramref name="max"/>.</summary>
+    internal async ValueTask<bool> ReadBatchAsync(List<AcceptRequest> batch, int max, CancellationToken cancellationToken)
+    {
+        batch.Clear();
+        if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return false;
+        while (batch.Count < max && _queue.Reader.TryRead(out var item)) batch.Add(item);
+        return true;
+    }
+
+    /// <summary>Answers everything still queued (the host is stopping).</summary>
+    internal void Drain(SendRejection rejection)
+    {
+        while (_queue.Reader.TryRead(out var left)) left.Reply.Rejected(left.Req, rejection);
+    }
+
+    private sealed class EventReply : IAcceptReply
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public void Accepted(long req, SendRecord record, long? cseq, long? seq) => Done.TrySetResult();
+        public void Rejected(long req, SendRejection rejection) => Done.TrySetException(new InvalidOperationException($"{rejection.Code}: {rejection.Message}"));
+    }
+}
