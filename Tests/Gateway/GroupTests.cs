@@ -4,8 +4,19 @@ using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Gateway;
 
-public sealed class GroupTests
+/// <summary>Runs against both compositions of the stages: <see cref="EmbeddedGroupTests"/> and <see cref="DistributedGroupTests"/>.</summary>
+public abstract class GroupTests
 {
+    /// <summary>The settings that choose the composition.</summary>
+    protected abstract IDictionary<string, string?> Composition { get; }
+
+    private Task<GatewayServer> StartServerAsync(IDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>(Composition);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+        return GatewayServer.StartAsync(all);
+    }
+
     private static long Cseq(JsonElement m) => m.GetProperty("cseq").GetInt64();
     private static string Text(JsonElement m) => m.GetProperty("body").TryGetProperty("text", out var t) ? t.GetString()! : "";
     private static bool IsChat(JsonElement m) => m.GetProperty("type").GetInt32() >= 0;
@@ -36,7 +47,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Every_member_of_a_small_group_gets_each_message_with_one_shared_cseq()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         var gid = await server.CreateGroupAsync("alice", "bob", "carol");
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
@@ -56,7 +67,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Concurrent_senders_in_one_group_give_every_member_the_identical_order_and_each_senders_own_order()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         string[] users = ["u1", "u2", "u3", "u4"];
         var gid = await server.CreateGroupAsync("u1", users);
         var sockets = new List<TestSocket>();
@@ -93,7 +104,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Non_member_send_is_forbidden_and_unknown_group_is_not_found()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         var gid = await server.CreateGroupAsync("alice", "bob");
         await using var mallory = await server.ConnectAsync("mallory");
         await mallory.SendChatAsync(1, gid, "let me in", ope: 1);
@@ -116,7 +127,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Removed_member_stops_receiving_and_cannot_read_past_its_removal()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         var gid = await server.CreateGroupAsync("alice", "bob");
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
@@ -155,7 +166,7 @@ public sealed class GroupTests
     [Fact]
     public async Task New_member_does_not_see_older_messages()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         var gid = await server.CreateGroupAsync("alice");
         await using var alice = await server.ConnectAsync("alice");
         await alice.SendChatAsync(1, gid, "secret from before", ope: 1);
@@ -185,7 +196,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Large_group_is_delivered_live_without_seq_and_synced_by_cseq()
     {
-        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?> { ["Groups:WriteDiffusionLimit"] = "2" });
+        await using var server = await StartServerAsync(new Dictionary<string, string?> { ["Groups:WriteDiffusionLimit"] = "2" });
         var gid = await server.CreateGroupAsync("alice", "bob", "carol", "dave");
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
@@ -219,7 +230,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Reconnect_with_hello_groups_delivers_the_missed_page()
     {
-        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?> { ["Groups:WriteDiffusionLimit"] = "2" });
+        await using var server = await StartServerAsync(new Dictionary<string, string?> { ["Groups:WriteDiffusionLimit"] = "2" });
         var gid = await server.CreateGroupAsync("alice", "bob", "carol");
         await using var alice = await server.ConnectAsync("alice");
         long seen;
@@ -249,7 +260,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Group_growing_past_the_limit_and_shrinking_back_loses_and_duplicates_nothing()
     {
-        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?> { ["Groups:WriteDiffusionLimit"] = "3" });
+        await using var server = await StartServerAsync(new Dictionary<string, string?> { ["Groups:WriteDiffusionLimit"] = "3" });
         var gid = await server.CreateGroupAsync("alice", "bob", "carol");
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
@@ -290,7 +301,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Group_api_checks_who_may_do_what()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         using (var bad = await server.RequestAsync("alice", HttpMethod.Post, "/api/groups", new { name = "x", members = new[] { "not valid!" } }))
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         using (var noName = await server.RequestAsync("alice", HttpMethod.Post, "/api/groups", new { members = new[] { "bob" } }))
@@ -318,7 +329,7 @@ public sealed class GroupTests
     [Fact]
     public async Task Client_cannot_send_a_server_reserved_type()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         var gid = await server.CreateGroupAsync("alice", "bob");
         await using var alice = await server.ConnectAsync("alice");
         await alice.SendAsync(new { t = "send", req = 1, ope = 1, to = gid, type = -3, body = new { @event = "removed", user = "bob", by = "alice" } });
@@ -327,4 +338,16 @@ public sealed class GroupTests
         var info = await server.RequestAsync("alice", HttpMethod.Get, $"/api/groups/{gid}");
         Assert.Contains("bob", await info.Content.ReadAsStringAsync());
     }
+}
+
+/// <summary>Stages 0–2 in one write per batch (the embedded default).</summary>
+public sealed class EmbeddedGroupTests : GroupTests
+{
+    protected override IDictionary<string, string?> Composition => new Dictionary<string, string?>();
+}
+
+/// <summary>Stage 0 to the log, stages 1 and 2 as its consumers — the distributed composition's code, over the in-process log.</summary>
+public sealed class DistributedGroupTests : GroupTests
+{
+    protected override IDictionary<string, string?> Composition => new Dictionary<string, string?> { ["Pipeline:Composition"] = "Distributed" };
 }

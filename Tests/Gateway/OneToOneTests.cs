@@ -3,12 +3,23 @@ using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Gateway;
 
-public sealed class OneToOneTests
+/// <summary>Runs against both compositions of the stages: <see cref="EmbeddedOneToOneTests"/> and <see cref="DistributedOneToOneTests"/>.</summary>
+public abstract class OneToOneTests
 {
+    /// <summary>The settings that choose the composition.</summary>
+    protected abstract IDictionary<string, string?> Composition { get; }
+
+    private Task<GatewayServer> StartServerAsync(IDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>(Composition);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+        return GatewayServer.StartAsync(all);
+    }
+
     [Fact]
     public async Task Online_recipient_gets_the_message_and_the_sender_gets_an_ack()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
 
@@ -29,7 +40,7 @@ public sealed class OneToOneTests
     [Fact]
     public async Task Retransmitted_send_returns_the_original_id_and_creates_no_second_message()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
 
@@ -52,7 +63,7 @@ public sealed class OneToOneTests
     [Fact]
     public async Task Offline_recipient_gets_everything_after_its_cursor_in_order_with_contiguous_seq()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         await using (var bobFirst = await server.ConnectAsync("bob", cursor: 0))
         {
             Assert.Equal(0, bobFirst.Welcome.GetProperty("head").GetInt64());
@@ -73,7 +84,7 @@ public sealed class OneToOneTests
     [Fact]
     public async Task Device_without_a_cursor_resumes_from_the_cursor_its_acks_recorded()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         await using var alice = await server.ConnectAsync("alice");
         await using (var bob = await server.ConnectAsync("bob", "phone"))
         {
@@ -93,7 +104,7 @@ public sealed class OneToOneTests
     [Fact]
     public async Task Sync_pages_the_inbox_with_next_and_more()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         await using var alice = await server.ConnectAsync("alice");
         for (var req = 1; req <= 7; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
         await alice.ExpectManyAsync("ack", 7);
@@ -121,7 +132,7 @@ public sealed class OneToOneTests
     [Fact]
     public async Task Unacknowledged_msg_is_pushed_again_after_the_ack_timeout_with_the_same_seq()
     {
-        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>
+        await using var server = await StartServerAsync(new Dictionary<string, string?>
         {
             ["Delivery:AckTimeout"] = "00:00:00.300",
             ["Delivery:RetryInterval"] = "00:00:00.050",
@@ -144,7 +155,7 @@ public sealed class OneToOneTests
     [Fact]
     public async Task A_users_second_device_receives_what_the_first_device_sent()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         await using var phone = await server.ConnectAsync("alice", "phone");
         await using var laptop = await server.ConnectAsync("alice", "laptop");
         await using var bob = await server.ConnectAsync("bob");
@@ -161,7 +172,7 @@ public sealed class OneToOneTests
     [Fact]
     public async Task Pipelined_burst_of_1000_sends_arrives_complete_in_send_order_with_contiguous_sequences()
     {
-        await using var server = await GatewayServer.StartAsync();
+        await using var server = await StartServerAsync();
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
 
@@ -203,4 +214,16 @@ public sealed class OneToOneTests
             await Task.Delay(20);
         }
     }
+}
+
+/// <summary>Stages 0–2 in one write per batch (the embedded default).</summary>
+public sealed class EmbeddedOneToOneTests : OneToOneTests
+{
+    protected override IDictionary<string, string?> Composition => new Dictionary<string, string?>();
+}
+
+/// <summary>Stage 0 to the log, stages 1 and 2 as its consumers — the distributed composition's code, over the in-process log.</summary>
+public sealed class DistributedOneToOneTests : OneToOneTests
+{
+    protected override IDictionary<string, string?> Composition => new Dictionary<string, string?> { ["Pipeline:Composition"] = "Distributed" };
 }
