@@ -34,7 +34,7 @@ public sealed class EmbeddedTarget : ChatTarget
     {
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
-            ["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(dataDirectory, "chat.db")}",
+            ["Storage:Path"] = Path.Combine(dataDirectory, "store"),
             ["Auth:DevTokens"] = "true",
             ["Auth:SigningKey"] = signingKey,
             ["Limits:SendsPerSecond"] = "1000000000",
