@@ -4,11 +4,10 @@ namespace AspireChat.AppHost;
 internal static class GatewayModeExtensions
 {
     /// <summary>
-    /// Runs the gateway in embedded mode: it gets no connection strings and no service
-    /// references, so every pipeline stage runs in its process on its own SQLite store
-    /// (DESIGN.md §9) and it depends on nothing that could fail to start. Local runs
-    /// also get development tokens, so the web client can sign in; a published
-    /// manifest never does.
+    /// Runs the gateway in embedded mode: every pipeline stage runs in its process (its
+    /// chat store is MongoDB when one is wired, else its own SQLite file), so a local run
+    /// depends on nothing that could fail to start. Local runs also get development
+    /// tokens, so the web client can sign in; a published manifest never does.
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithEmbeddedPipeline(
         this IResourceBuilder<ProjectResource> gateway,

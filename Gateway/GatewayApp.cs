@@ -12,10 +12,12 @@ public static class GatewayApp
         configure?.Invoke(builder);
         builder.AddServiceDefaults();
         builder.AddGatewayServices();
+        builder.AddGatewayOpenApi();
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapGatewayApi();
+        app.MapGatewayOpenApi();
         return app;
     }
 }

@@ -38,7 +38,17 @@ public static class ConversationsApi
             if (messages is null)
                 return Results.Problem("only members of the conversation may read its history", statusCode: StatusCodes.Status403Forbidden);
             return Results.Json(new HistoryPage { Items = [.. messages.Select(m => m.ToFrame())] }, ProtocolJson.Default.HistoryPage);
-        }).RequireAuthorization();
+        }).RequireAuthorization()
+            .WithTags("Conversations")
+            .WithName("GetConversationMessages")
+            .WithSummary("History of a conversation (roaming), ascending by cseq")
+            .WithDescription("conv is s:{a}:{b} (a < b, ordinal) or g:{gid}. Without before/after: the newest 'limit' messages; "
+                + "before={cseq}: the newest 'limit' below it; after={cseq}: the oldest 'limit' above it. limit is 1–200 (default 50). "
+                + "Members only; a group member sees the messages of its membership periods.")
+            .Produces<HistoryPage>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         return app;
     }
 }

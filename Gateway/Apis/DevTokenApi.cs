@@ -12,7 +12,13 @@ public static class DevTokenApi
             Identifiers.IsValidId(request.User)
                 ? Results.Json(new TokenResponse { Token = tokens.Mint(request.User!) }, ProtocolJson.Default.TokenResponse)
                 : Results.Problem("'user' must match [A-Za-z0-9_.-]{1,64}", statusCode: StatusCodes.Status400BadRequest))
-            .AllowAnonymous();
+            .AllowAnonymous()
+            .WithTags("Auth")
+            .WithName("CreateDevToken")
+            .WithSummary("A token for any user (local runs and tests only)")
+            .WithDescription("Mapped only when Auth:DevTokens is true. Production tokens are minted by the business server with the same signing key (HS256, sub = user id).")
+            .Produces<TokenResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;
     }
 }

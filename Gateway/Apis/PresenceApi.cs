@@ -23,7 +23,14 @@ public static class PresenceApi
             var found = await presence.GetPresenceAsync(asked, cancellationToken);
             return Results.Json(found.Select(p => new PresenceInfo { User = p.User, Online = p.Online, Devices = p.Devices, LastSeen = p.LastSeen }).ToList(),
                 ProtocolJson.Default.ListPresenceInfo);
-        }).RequireAuthorization();
+        }).RequireAuthorization()
+            .WithTags("Presence")
+            .WithName("GetPresence")
+            .WithSummary("Online status of up to 100 users, in the order asked")
+            .WithDescription("users is a comma-separated list of user ids. lastSeen is Unix milliseconds (now, while online).")
+            .Produces<List<PresenceInfo>>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
         return app;
     }
 }

@@ -14,15 +14,20 @@ public static class PushApi
 {
     public static IEndpointRouteBuilder MapPushApi(this IEndpointRouteBuilder app)
     {
-        var push = app.MapGroup("/api/push");
+        var push = app.MapGroup("/api/push").WithTags("Push");
 
         push.MapGet("/vapid", ([FromServices] VapidKeys keys, [FromServices] PushRegistry registry) =>
             keys.Enabled && registry.EnabledKinds.Contains(PushKinds.WebPush)
                 ? Results.Json(new VapidKeyResponse { PublicKey = keys.PublicKey }, ProtocolJson.Default.VapidKeyResponse)
                 : Results.Problem("Web Push is not configured on this server", statusCode: StatusCodes.Status404NotFound))
-            .AllowAnonymous();
+            .AllowAnonymous()
+            .WithName("GetVapidKey")
+            .WithSummary("The VAPID application server key browsers subscribe with")
+            .Produces<VapidKeyResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
-        var subscriptions = push.MapGroup("/subscriptions").RequireAuthorization();
+        var subscriptions = push.MapGroup("/subscriptions").RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
 
         subscriptions.MapPost("/", async (PushSubscriptionRequest request, HttpContext context, PushRegistry registry, CancellationToken cancellationToken) =>
         {
@@ -30,10 +35,19 @@ public static class PushApi
             return check.Accepted is { } saved
                 ? Results.Json(Info(saved), ProtocolJson.Default.PushSubscriptionInfo, statusCode: StatusCodes.Status201Created)
                 : Results.Problem(check.Problem, statusCode: StatusCodes.Status400BadRequest);
-        });
+        })
+            .WithName("CreatePushSubscription")
+            .WithSummary("Registers how to reach one of the caller's devices while it is offline")
+            .WithDescription("kind is webpush (endpoint and keys from the browser), webhook (endpoint optional), fcm or apns (endpoint = device token); "
+                + "it must be enabled on this server. Replaces the device's previous subscription.")
+            .Produces<PushSubscriptionInfo>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
         subscriptions.MapGet("/", async (HttpContext context, PushRegistry registry, CancellationToken cancellationToken) =>
-            Results.Json((await registry.ListAsync(context.User.UserId()!, cancellationToken)).Select(Info).ToList(), ProtocolJson.Default.ListPushSubscriptionInfo));
+            Results.Json((await registry.ListAsync(context.User.UserId()!, cancellationToken)).Select(Info).ToList(), ProtocolJson.Default.ListPushSubscriptionInfo))
+            .WithName("ListPushSubscriptions")
+            .WithSummary("The caller's own push subscriptions (keys are not echoed)")
+            .Produces<List<PushSubscriptionInfo>>();
 
         subscriptions.MapDelete("/", async (string? device, string? endpoint, HttpContext context, PushRegistry registry, CancellationToken cancellationToken) =>
         {
@@ -43,7 +57,12 @@ public static class PushApi
             return removed > 0
                 ? Results.NoContent()
                 : Results.Problem("no such push subscription of yours", statusCode: StatusCodes.Status404NotFound);
-        });
+        })
+            .WithName("DeletePushSubscriptions")
+            .WithSummary("Removes the caller's subscriptions matching device and/or endpoint")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+using AspireChat.Tests.Docs;
+
+namespace AspireChat.Tests.AppHost;
+
+/// <summary>
+/// The manifest the AppHost publishes for azd (<c>--publisher manifest</c>), produced the way azd produces it: the
+/// AppHost in a child process. Four projects; MongoDB, Redis and Kafka as containers or, for managed services, as
+/// connection-string parameters; secrets as secret parameters; nothing azd rejects (no <c>executable.v0</c>).
+/// </summary>
+public sealed class ManifestTests
+{
+    private static readonly string[] Projects = ["gateway", "deliveryworker", "pushservice", "idservice"];
+    private static readonly string[] BackingServices = ["mongo", "redis", "kafka"];
+
+    // The resource types azd deploys to Container Apps; executable.v0 is not among them.
+    private static readonly string[] TypesAzdAccepts =
+        ["project.v0", "project.v1", "container.v0", "container.v1", "dockerfile.v0", "parameter.v0", "value.v0", "annotated.string"];
+
+    [Fact]
+    public async Task Published_manifest_has_the_four_services_as_projects_and_the_backing_services_as_containers()
+    {
+        var resources = await PublishAsync();
+
+        foreach (var project in Projects) Assert.StartsWith("project.v", TypeOf(resources, project));
+        Assert.Equal("docker.io/library/mongo:8.3", resources.GetProperty("mongo").GetProperty("image").GetString());
+        Assert.Equal("docker.io/confluentinc/confluent-local:8.2.0", resources.GetProperty("kafka").GetProperty("image").GetString());
+        Assert.StartsWith("docker.io/library/redis:", resources.GetProperty("redis").GetProperty("image").GetString());
+        foreach (var container in BackingServices) Assert.StartsWith("container.v", TypeOf(resources, container));
+
+        var gateway = EnvironmentOf(resources, "gateway");
+        foreach (var name in BackingServices) Assert.Contains($"ConnectionStrings__{name}", gateway.Keys);
+        Assert.Contains("{mongo-password.value}", gateway["ConnectionStrings__mongo"]);
+        Assert.Equal("true", resources.GetProperty("gateway").GetProperty("bindings").GetProperty("http").GetProperty("external").GetRawText());
+        AssertNothingAzdRejects(resources);
+    }
+
+    [Fact]
+    public async Task Published_manifest_asks_for_every_secret_as_a_secret_parameter()
+    {
+        var resources = await PublishAsync();
+
+        foreach (var secret in new[] { "jwt-signing-key", "vapid-private-key", "mongo-password", "redis-password" })
+        {
+            Assert.Equal("parameter.v0", TypeOf(resources, secret));
+            Assert.True(resources.GetProperty(secret).GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean(), $"{secret} is not secret");
+        }
+        Assert.Equal("{jwt-signing-key.value}", EnvironmentOf(resources, "gateway")["Auth__SigningKey"]);
+        Assert.Equal("{vapid-private-key.value}", EnvironmentOf(resources, "pushservice")["Push__Vapid__PrivateKey"]);
+        Assert.Equal("{mongo-password.value}", EnvironmentOf(resources, "mongo")["MONGO_INITDB_ROOT_PASSWORD"]);
+        // No secret is written into the manifest in the clear, and local-run conveniences stay local.
+        Assert.DoesNotContain("Auth__DevTokens", EnvironmentOf(resources, "gateway").Keys);
+        Assert.DoesNotContain("Push__Vapid__KeyFile", EnvironmentOf(resources, "gateway").Keys);
+    }
+
+    [Fact]
+    public async Task Managed_services_become_connection_string_parameters_instead_of_containers()
+    {
+        var resources = await PublishAsync("--AspireChat:Managed=true");
+
+        foreach (var name in BackingServices)
+        {
+            Assert.Equal("parameter.v0", TypeOf(resources, name));
+            Assert.True(resources.GetProperty(name).GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+            Assert.Equal($"{{{name}.connectionString}}", EnvironmentOf(resources, "gateway")[$"ConnectionStrings__{name}"]);
+        }
+        Assert.False(resources.TryGetProperty("mongo-password", out _));
+        Assert.DoesNotContain(resources.EnumerateObject(), r => TypeOf(resources, r.Name).StartsWith("container.", StringComparison.Ordinal));
+        foreach (var project in Projects) Assert.StartsWith("project.v", TypeOf(resources, project));
+        AssertNothingAzdRejects(resources);
+    }
+
+    [Fact]
+    public async Task A_connection_string_given_to_the_apphost_makes_only_that_service_managed()
+    {
+        var resources = await PublishAsync("--ConnectionStrings:kafka=my-namespace.servicebus.windows.net:9093");
+
+        Assert.Equal("parameter.v0", TypeOf(resources, "kafka"));
+        Assert.Equal("container.v0", TypeOf(resources, "mongo"));
+        Assert.Equal("container.v0", TypeOf(resources, "redis"));
+        // The value is asked for at deployment, never copied into the manifest.
+        Assert.DoesNotContain("servicebus", resources.GetRawText());
+    }
+
+    private static void AssertNothingAzdRejects(JsonElement resources)
+    {
+        foreach (var resource in resources.EnumerateObject())
+            Assert.True(TypesAzdAccepts.Contains(TypeOf(resources, resource.Name)), $"{resource.Name} is {TypeOf(resources, resource.Name)}");
+    }
+
+    private static string TypeOf(JsonElement resources, string name) =>
+        resources.TryGetProperty(name, out var resource) ? resource.GetProperty("type").GetString()! : $"(no resource '{name}')";
+
+    private static Dictionary<string, string> EnvironmentOf(JsonElement resources, string name) =>
+        resources.GetProperty(name).GetProperty("env").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetString()!);
+
+    /// <summary>Runs the AppHost as azd does, with the manifest publisher, and returns the manifest's resources.</summary>
+    private static async Task<JsonElement> PublishAsync(params string[] settings)
+    {
+        var folder = AspireChat.Tests.Support.TempDirectory.Create();
+        var output = Path.Combine(folder, "aspire-manifest.json");
+        // The AppHost's own build output (building the tests builds it): its dependencies, not the test project's.
+        var configuration = typeof(ManifestTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+        var appHost = Repository.PathOf($"AppHost/bin/{configuration}/net10.0/AspireChat.AppHost.dll");
+        Assert.True(File.Exists(appHost), $"{appHost} is not built");
+        var info = new ProcessStartInfo("dotnet", [appHost, "--publisher", "manifest", "--output-path", output, .. settings])
+        {
+            WorkingDirectory = folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // What the developer's shell may hold must not change the manifest under test.
+        info.Environment.Remove("AspireChat__Managed");
+        foreach (var name in BackingServices) info.Environment.Remove($"ConnectionStrings__{name}");
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"the AppHost exited with {process.ExitCode}: {await stdout}{await stderr}");
+        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output));
+        return manifest.RootElement.GetProperty("resources").Clone();
+    }
+}
