@@ -30,6 +30,9 @@ public sealed class BenchContext : IAsyncDisposable
     /// <summary>The text every message body carries, sized by <c>--body-bytes</c>.</summary>
     public string Padding { get; }
     public string Command { get; }
+
+    /// <summary>The persisting hub's SQLite <c>synchronous</c> (<c>--hub-synchronous</c>); null leaves SQLite's default.</summary>
+    public string? HubSynchronous { get; init; }
     public MachineInfo Machine { get; } = MachineInfo.Read();
 
     /// <summary>A short random prefix for this run's user names, so repeated runs against one server never share an inbox.</summary>

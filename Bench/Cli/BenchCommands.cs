@@ -48,6 +48,7 @@ public static class BenchCommands
     private static readonly Option<TimeSpan> Warmup = DurationOption("--warmup", "unmeasured load before each measured phase", "3s");
     private static readonly Option<TimeSpan> DrainTimeout = DurationOption("--drain-timeout", "longest wait for every ack and delivery after the senders stop", "30s");
     private static readonly Option<bool> Poisson = new("--poisson") { Description = "open loop: Poisson arrivals instead of a fixed interval" };
+    private static readonly Option<string?> HubSynchronous = HubSynchronousOption();
 
     public static RootCommand Create(string[] args)
     {
@@ -72,7 +73,7 @@ public static class BenchCommands
         var peers = PeersOption("signalr,raw,hub", [SystemKind.SignalRRelay, SystemKind.RawRelay, SystemKind.PersistingHub]);
         var command = new Command("one-to-one", "pairs sending one-to-one: throughput at the maximum, latency at a fixed rate; AspireChat vs each peer")
         {
-            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers,
+            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
@@ -93,7 +94,7 @@ public static class BenchCommands
         var peers = PeersOption("signalr", [SystemKind.SignalRRelay, SystemKind.PersistingHub]);
         var command = new Command("group", "group fan-out: write diffusion (100 members) and read diffusion (2,000 members); AspireChat vs the SignalR relay")
         {
-            members, senders, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers,
+            members, senders, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
@@ -180,7 +181,10 @@ public static class BenchCommands
         }
 
         BenchResult result;
-        await using (var context = new BenchContext(target, view, sources, parse.GetValue(BodyBytes), "dotnet run -c Release --project Bench -- " + string.Join(' ', args)))
+        await using (var context = new BenchContext(target, view, sources, parse.GetValue(BodyBytes), "dotnet run -c Release --project Bench -- " + string.Join(' ', args))
+        {
+            HubSynchronous = parse.GetResult(HubSynchronous) is null ? null : parse.GetValue(HubSynchronous),
+        })
         {
             result = await workload(context, cancellationToken).ConfigureAwait(false);
         }
@@ -241,11 +245,29 @@ public static class BenchCommands
 
     private static PhaseTimings Timings(ParseResult parse) => new(parse.GetValue(Warmup), parse.GetValue(Duration), parse.GetValue(DrainTimeout));
 
+    private static Option<string?> HubSynchronousOption()
+    {
+        var option = new Option<string?>("--hub-synchronous")
+        {
+            Description = "the persisting hub's SQLite synchronous: off, normal (AspireChat's default), full, extra; unset = SQLite's default, as a team leaves it",
+            HelpName = "off|normal|full|extra",
+        };
+        option.AcceptOnlyFromAmong("off", "normal", "full", "extra");
+        return option;
+    }
+
     private static readonly Dictionary<string, SystemKind> PeerNames = new(StringComparer.OrdinalIgnoreCase)
     {
         ["signalr"] = SystemKind.SignalRRelay,
         ["raw"] = SystemKind.RawRelay,
         ["hub"] = SystemKind.PersistingHub,
+    };
+
+    private static readonly Dictionary<string, string> PeerDescriptions = new()
+    {
+        ["signalr"] = "bare SignalR relay",
+        ["raw"] = "raw WebSocket relay",
+        ["hub"] = "persisting SignalR hub",
     };
 
     /// <summary><c>--peers</c> (alias <c>--peer</c>): the peers run beside AspireChat, comma-separated, among <paramref name="allowed"/>; <c>none</c> = AspireChat alone.</summary>
@@ -254,8 +276,7 @@ public static class BenchCommands
         var names = PeerNames.Where(p => allowed.Contains(p.Value)).Select(p => p.Key).ToList();
         return new Option<IReadOnlyList<SystemKind>>("--peers", "--peer")
         {
-            Description = $"peers run beside AspireChat, comma-separated: {string.Join(", ", names)} (signalr = the bare SignalR relay, raw = the raw WebSocket relay, " +
-                $"hub = the persisting SignalR hub), or none; default {defaultValue}",
+            Description = $"peers run beside AspireChat, comma-separated ({string.Join("; ", names.Select(n => $"{n} = the {PeerDescriptions[n]}"))}), or none",
             HelpName = string.Join(',', names) + "|none",
             DefaultValueFactory = _ => [.. defaultValue.Split(',').Select(n => PeerNames[n])],
             CustomParser = result =>

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using AspireChat.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -15,15 +17,20 @@ namespace AspireChat.Bench.Peers;
 /// The peer a .NET team builds by default: a SignalR hub whose <c>Send</c> saves the message with EF Core on
 /// SQLite — a scoped <see cref="ChatDbContext"/> per hub invocation, one <c>SaveChangesAsync</c> per message — and
 /// then forwards it like the bare relay. Hosted by Bench on loopback (Kestrel 127.0.0.1:0); the database is a file
-/// in a temporary folder, in WAL mode, deleted on dispose.
+/// in a temporary folder, in WAL mode, deleted on dispose. SQLite's <c>synchronous</c> stays what the team gets
+/// unless asked (<c>--hub-synchronous normal</c> is AspireChat's own default: no fsync per commit).
 /// </summary>
 public sealed class PersistingSignalRHub : IAsyncDisposable
 {
+    private const string DatabaseFile = "chat.db";
     private readonly WebApplication _app;
     private readonly string _folder;
 
     private PersistingSignalRHub(WebApplication app, Uri hubUri, string folder, string durability) =>
         (_app, HubUri, _folder, Durability) = (app, hubUri, folder, durability);
+
+    /// <summary>The SQLite file (in a temporary folder of its own, deleted on dispose).</summary>
+    public string DatabasePath => Path.Combine(_folder, DatabaseFile);
 
     /// <summary>The hub endpoint; clients name themselves with <c>?user=</c>.</summary>
     public Uri HubUri { get; }
@@ -38,8 +45,13 @@ public sealed class PersistingSignalRHub : IAsyncDisposable
         return await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Messages.CountAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public static async Task<PersistingSignalRHub> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<PersistingSignalRHub> StartAsync(CancellationToken cancellationToken = default) => StartAsync(null, cancellationToken);
+
+    /// <param name="synchronous">SQLite's <c>PRAGMA synchronous</c> for every connection (off, normal, full, extra); null leaves SQLite's default.</param>
+    public static async Task<PersistingSignalRHub> StartAsync(string? synchronous, CancellationToken cancellationToken = default)
     {
+        if (synchronous is not null && synchronous.ToUpperInvariant() is not ("OFF" or "NORMAL" or "FULL" or "EXTRA"))
+            throw new ArgumentException($"SQLite synchronous '{synchronous}': off, normal, full or extra", nameof(synchronous));
         var folder = Path.Combine(Path.GetTempPath(), $"aspirechat-bench-hub-{Guid.NewGuid():n}");
         Directory.CreateDirectory(folder);
         var builder = WebApplication.CreateSlimBuilder(["--urls", "http://127.0.0.1:0"]);
@@ -47,7 +59,12 @@ public sealed class PersistingSignalRHub : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxConcurrentConnections = null);
         builder.Services.AddSignalR(options => options.MaximumReceiveMessageSize = 64 * 1024);
         builder.Services.AddSingleton<RelayDirectory>();
-        builder.Services.AddDbContext<ChatDbContext>(options => options.UseSqlite($"Data Source={Path.Combine(folder, "chat.db")}"));
+        builder.Services.AddDbContext<ChatDbContext>(options =>
+        {
+            options.UseSqlite($"Data Source={Path.Combine(folder, DatabaseFile)}");
+            // A per-connection setting: the way EF Core sets one is an interceptor on every open.
+            if (synchronous is not null) options.AddInterceptors(new SynchronousPragma(synchronous.ToUpperInvariant()));
+        });
         var app = builder.Build();
         string durability;
         try
@@ -63,8 +80,8 @@ public sealed class PersistingSignalRHub : IAsyncDisposable
             {
                 var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
                 var journal = await db.Database.SqlQueryRaw<string>("PRAGMA journal_mode").ToListAsync(cancellationToken).ConfigureAwait(false);
-                var synchronous = await db.Database.SqlQueryRaw<int>("PRAGMA synchronous").ToListAsync(cancellationToken).ConfigureAwait(false);
-                durability = $"journal_mode={journal.Single()}, synchronous={synchronous.Single() switch { 0 => "OFF", 1 => "NORMAL", 2 => "FULL", 3 => "EXTRA", var n => n.ToString(System.Globalization.CultureInfo.InvariantCulture) }}";
+                var level = await db.Database.SqlQueryRaw<int>("PRAGMA synchronous").ToListAsync(cancellationToken).ConfigureAwait(false);
+                durability = $"journal_mode={journal.Single()}, synchronous={level.Single() switch { 0 => "OFF", 1 => "NORMAL", 2 => "FULL", 3 => "EXTRA", var n => n.ToString(System.Globalization.CultureInfo.InvariantCulture) }}";
             }
             app.UseWebSockets();
             app.MapHub<PersistingHub>("/chat");
@@ -98,6 +115,24 @@ public sealed class PersistingSignalRHub : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+}
+
+/// <summary>Sets <c>PRAGMA synchronous</c> on each connection EF Core opens.</summary>
+internal sealed class SynchronousPragma(string mode) : DbConnectionInterceptor
+{
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA synchronous={mode}";
+        command.ExecuteNonQuery();
+    }
+
+    public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA synchronous={mode}";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }
 

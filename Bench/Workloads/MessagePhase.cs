@@ -131,8 +131,8 @@ public static class MessagePhase
                 checker, context.Padding),
             SystemKind.RawRelay => new RawWebSocketRelaySystem(await context.PeerAsync(RawWebSocketRelay.StartAsync, cancellationToken).ConfigureAwait(false),
                 checker, context.Sources, context.Padding),
-            SystemKind.PersistingHub => SignalRHubSystem.Persisting(await context.PeerAsync(PersistingSignalRHub.StartAsync, cancellationToken).ConfigureAwait(false),
-                checker, context.Padding),
+            SystemKind.PersistingHub => SignalRHubSystem.Persisting(
+                await context.PeerAsync(ct => PersistingSignalRHub.StartAsync(context.HubSynchronous, ct), cancellationToken).ConfigureAwait(false), checker, context.Padding),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
 

@@ -64,7 +64,7 @@ public static class OneToOneWorkload
 
         if (systems.Contains(SystemKind.PersistingHub))
         {
-            var hub = await context.PeerAsync(Peers.PersistingSignalRHub.StartAsync, cancellationToken).ConfigureAwait(false);
+            var hub = await context.PeerAsync(ct => Peers.PersistingSignalRHub.StartAsync(context.HubSynchronous, ct), cancellationToken).ConfigureAwait(false);
             result.Notes.Add($"persisting SignalR hub: EF Core on SQLite, one SaveChangesAsync per message, {hub.Durability}");
         }
         Compare(context, result, phases);

@@ -70,6 +70,19 @@ public sealed class BenchSmokeTests
         Assert.InRange(Encoding.UTF8.GetByteCount(theirs) - Encoding.UTF8.GetByteCount(ours), -3, 3);
     }
 
+    [Fact]
+    public async Task Persisting_hub_keeps_its_database_in_WAL_mode_with_the_synchronous_asked_for_and_deletes_it_after()
+    {
+        string path;
+        await using (var hub = await PersistingSignalRHub.StartAsync("normal"))
+        {
+            path = hub.DatabasePath;
+            Assert.True(File.Exists(path));
+            Assert.Equal("journal_mode=wal, synchronous=NORMAL", hub.Durability);
+        }
+        Assert.False(Directory.Exists(Path.GetDirectoryName(path)));
+    }
+
     /// <summary>Alice sends Bob one message over plain WebSockets; returns the <c>msg</c> frame Bob got, as text.</summary>
     private static async Task<string> DeliverOneAsync(Uri server, Func<string, Task<string>> token)
     {
