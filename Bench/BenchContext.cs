@@ -5,11 +5,11 @@ using AspireChat.Bench.Transport;
 
 namespace AspireChat.Bench;
 
-/// <summary>What every workload of one run shares: the target server, the peer, source addresses, the view.</summary>
+/// <summary>What every workload of one run shares: the target server, the peers, source addresses, the view.</summary>
 public sealed class BenchContext : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _relayGate = new(1, 1);
-    private SignalRRelay? _relay;
+    private readonly SemaphoreSlim _peersGate = new(1, 1);
+    private readonly Dictionary<Type, IAsyncDisposable> _peers = [];
 
     private readonly ChatTarget? _target;
 
@@ -30,22 +30,31 @@ public sealed class BenchContext : IAsyncDisposable
     /// <summary>The text every message body carries, sized by <c>--body-bytes</c>.</summary>
     public string Padding { get; }
     public string Command { get; }
+
+    /// <summary>The persisting hub's SQLite <c>synchronous</c> (<c>--hub-synchronous</c>); null leaves SQLite's default.</summary>
+    public string? HubSynchronous { get; init; }
     public MachineInfo Machine { get; } = MachineInfo.Read();
 
     /// <summary>A short random prefix for this run's user names, so repeated runs against one server never share an inbox.</summary>
     public string RunId { get; } = "b" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
 
-    /// <summary>The SignalR relay peer, started on first use.</summary>
-    public async Task<SignalRRelay> RelayAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The peer server of type <typeparamref name="TPeer"/> (<see cref="SignalRRelay"/>, <see cref="RawWebSocketRelay"/>,
+    /// <see cref="PersistingSignalRHub"/>), started on first use and shared by every phase of the run.
+    /// </summary>
+    public async Task<TPeer> PeerAsync<TPeer>(Func<CancellationToken, Task<TPeer>> start, CancellationToken cancellationToken) where TPeer : class, IAsyncDisposable
     {
-        await _relayGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _peersGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return _relay ??= await SignalRRelay.StartAsync(cancellationToken).ConfigureAwait(false);
+            if (_peers.TryGetValue(typeof(TPeer), out var running)) return (TPeer)running;
+            var peer = await start(cancellationToken).ConfigureAwait(false);
+            _peers[typeof(TPeer)] = peer;
+            return peer;
         }
         finally
         {
-            _relayGate.Release();
+            _peersGate.Release();
         }
     }
 
@@ -60,9 +69,9 @@ public sealed class BenchContext : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);
+        foreach (var peer in _peers.Values) await peer.DisposeAsync().ConfigureAwait(false);
         Sources.Dispose();
         if (_target is not null) await _target.DisposeAsync().ConfigureAwait(false);
-        _relayGate.Dispose();
+        _peersGate.Dispose();
     }
 }

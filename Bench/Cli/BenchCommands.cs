@@ -47,8 +47,8 @@ public static class BenchCommands
     private static readonly Option<TimeSpan> Duration = DurationOption("--duration", "measured time per phase", "10s");
     private static readonly Option<TimeSpan> Warmup = DurationOption("--warmup", "unmeasured load before each measured phase", "3s");
     private static readonly Option<TimeSpan> DrainTimeout = DurationOption("--drain-timeout", "longest wait for every ack and delivery after the senders stop", "30s");
-    private static readonly Option<string> Peer = new("--peer") { Description = "the peer run beside AspireChat: signalr or none", DefaultValueFactory = _ => "signalr" };
     private static readonly Option<bool> Poisson = new("--poisson") { Description = "open loop: Poisson arrivals instead of a fixed interval" };
+    private static readonly Option<string?> HubSynchronous = HubSynchronousOption();
 
     public static RootCommand Create(string[] args)
     {
@@ -70,16 +70,17 @@ public static class BenchCommands
             DefaultValueFactory = _ => "auto",
         };
         var window = new Option<int>("--window") { Description = "closed loop: messages per pair sent and not yet delivered", DefaultValueFactory = _ => 64 };
-        var command = new Command("one-to-one", "pairs sending one-to-one: throughput at the maximum, latency at a fixed rate; AspireChat vs the SignalR relay")
+        var peers = PeersOption("signalr,raw,hub", [SystemKind.SignalRRelay, SystemKind.RawRelay, SystemKind.PersistingHub]);
+        var command = new Command("one-to-one", "pairs sending one-to-one: throughput at the maximum, latency at a fixed rate; AspireChat vs each peer")
         {
-            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, Peer,
+            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
         {
             var (fixedRate, auto) = ParseRate(parse.GetValue(rate)!);
             return OneToOneWorkload.RunAsync(context, new OneToOneOptions(parse.GetValue(pairs), fixedRate, auto, parse.GetValue(window), parse.GetValue(Poisson),
-                Timings(parse), WithPeer(parse)), token);
+                Timings(parse), parse.GetValue(peers)!), token);
         }, ct));
         return command;
     }
@@ -90,9 +91,10 @@ public static class BenchCommands
         var senders = new Option<int>("--senders") { Description = "members sending to the group", DefaultValueFactory = _ => 2 };
         var rate = new Option<string>("--rate") { Description = "max = closed loop; a number = open loop at that many group messages/s in all", DefaultValueFactory = _ => "max" };
         var window = new Option<int>("--window") { Description = "closed loop: messages per sender not yet delivered to every member", DefaultValueFactory = _ => 4 };
+        var peers = PeersOption("signalr", [SystemKind.SignalRRelay, SystemKind.PersistingHub]);
         var command = new Command("group", "group fan-out: write diffusion (100 members) and read diffusion (2,000 members); AspireChat vs the SignalR relay")
         {
-            members, senders, rate, window, Poisson, Duration, Warmup, DrainTimeout, Peer,
+            members, senders, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
@@ -100,7 +102,7 @@ public static class BenchCommands
             var (fixedRate, _) = ParseRate(parse.GetValue(rate)!);
             var sizes = parse.GetValue(members)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToList();
             return GroupWorkload.RunAsync(context, new GroupOptions(sizes, parse.GetValue(senders), fixedRate, parse.GetValue(window), parse.GetValue(Poisson),
-                Timings(parse), WithPeer(parse)), token);
+                Timings(parse), parse.GetValue(peers)!), token);
         }, ct));
         return command;
     }
@@ -179,7 +181,10 @@ public static class BenchCommands
         }
 
         BenchResult result;
-        await using (var context = new BenchContext(target, view, sources, parse.GetValue(BodyBytes), "dotnet run -c Release --project Bench -- " + string.Join(' ', args)))
+        await using (var context = new BenchContext(target, view, sources, parse.GetValue(BodyBytes), "dotnet run -c Release --project Bench -- " + string.Join(' ', args))
+        {
+            HubSynchronous = parse.GetResult(HubSynchronous) is null ? null : parse.GetValue(HubSynchronous),
+        })
         {
             result = await workload(context, cancellationToken).ConfigureAwait(false);
         }
@@ -240,12 +245,54 @@ public static class BenchCommands
 
     private static PhaseTimings Timings(ParseResult parse) => new(parse.GetValue(Warmup), parse.GetValue(Duration), parse.GetValue(DrainTimeout));
 
-    private static bool WithPeer(ParseResult parse) => parse.GetValue(Peer) switch
+    private static Option<string?> HubSynchronousOption()
     {
-        "signalr" => true,
-        "none" => false,
-        var other => throw new ArgumentException($"unknown --peer '{other}': signalr or none"),
+        var option = new Option<string?>("--hub-synchronous")
+        {
+            Description = "the persisting hub's SQLite synchronous: off, normal (AspireChat's default), full, extra; unset = SQLite's default, as a team leaves it",
+            HelpName = "off|normal|full|extra",
+        };
+        option.AcceptOnlyFromAmong("off", "normal", "full", "extra");
+        return option;
+    }
+
+    private static readonly Dictionary<string, SystemKind> PeerNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["signalr"] = SystemKind.SignalRRelay,
+        ["raw"] = SystemKind.RawRelay,
+        ["hub"] = SystemKind.PersistingHub,
     };
+
+    private static readonly Dictionary<string, string> PeerDescriptions = new()
+    {
+        ["signalr"] = "bare SignalR relay",
+        ["raw"] = "raw WebSocket relay",
+        ["hub"] = "persisting SignalR hub",
+    };
+
+    /// <summary><c>--peers</c> (alias <c>--peer</c>): the peers run beside AspireChat, comma-separated, among <paramref name="allowed"/>; <c>none</c> = AspireChat alone.</summary>
+    private static Option<IReadOnlyList<SystemKind>> PeersOption(string defaultValue, SystemKind[] allowed)
+    {
+        var names = PeerNames.Where(p => allowed.Contains(p.Value)).Select(p => p.Key).ToList();
+        return new Option<IReadOnlyList<SystemKind>>("--peers", "--peer")
+        {
+            Description = $"peers run beside AspireChat, comma-separated ({string.Join("; ", names.Select(n => $"{n} = the {PeerDescriptions[n]}"))}), or none",
+            HelpName = string.Join(',', names) + "|none",
+            DefaultValueFactory = _ => [.. defaultValue.Split(',').Select(n => PeerNames[n])],
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : defaultValue;
+                var kinds = new List<SystemKind>();
+                foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    if (name.Equals("none", StringComparison.OrdinalIgnoreCase)) continue;
+                    if (PeerNames.TryGetValue(name, out var kind) && allowed.Contains(kind)) kinds.Add(kind);
+                    else result.AddError($"--peers '{name}' is not one of {string.Join(", ", names)}, none");
+                }
+                return kinds;
+            },
+        };
+    }
 
     private static (double? Rate, bool Auto) ParseRate(string value) => value switch
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AspireChat.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -52,12 +53,16 @@ internal sealed class RelayDirectory
     public ConcurrentDictionary<string, string> Connections { get; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>The relay hub: <c>Send</c> forwards to one user, <c>SendGroup</c> to a SignalR group, <c>Join</c> enters one.</summary>
-internal sealed class RelayHub(RelayDirectory directory) : Hub
+/// <summary>
+/// What both SignalR peers share: users are known by <c>?user=</c>, a message to a user is forwarded through the
+/// directory, a message to a group through a SignalR group. Only what happens before the forward differs.
+/// </summary>
+internal abstract class DirectoryHub(RelayDirectory directory) : Hub
 {
+    /// <summary>The client method every forwarded message arrives as.</summary>
     public const string Message = "msg";
 
-    private string User => Context.GetHttpContext()?.Request.Query["user"].ToString() ?? "";
+    protected string User => Context.GetHttpContext()?.Request.Query["user"].ToString() ?? "";
 
     public override Task OnConnectedAsync()
     {
@@ -71,13 +76,21 @@ internal sealed class RelayHub(RelayDirectory directory) : Hub
         return Task.CompletedTask;
     }
 
-    public Task Send(string to, long req, int sender, string text) =>
+    public Task Join(string group) => Groups.AddToGroupAsync(Context.ConnectionId, group);
+
+    protected Task ForwardAsync(string to, long req, int sender, string text) =>
         directory.Connections.TryGetValue(to, out var connection)
-            ? Clients.Client(connection).SendAsync(Message, User, to, 0, req, sender, text)
+            ? Clients.Client(connection).SendAsync(Message, User, to, Ope.OneToOne, req, sender, text)
             : Task.CompletedTask;
 
-    public Task SendGroup(string group, long req, int sender, string text) =>
-        Clients.Group(group).SendAsync(Message, User, group, 1, req, sender, text);
+    protected Task ForwardToGroupAsync(string group, long req, int sender, string text) =>
+        Clients.Group(group).SendAsync(Message, User, group, Ope.Group, req, sender, text);
+}
 
-    public Task Join(string group) => Groups.AddToGroupAsync(Context.ConnectionId, group);
+/// <summary>The bare relay hub: <c>Send</c> forwards to one user, <c>SendGroup</c> to a SignalR group, <c>Join</c> enters one.</summary>
+internal sealed class RelayHub(RelayDirectory directory) : DirectoryHub(directory)
+{
+    public Task Send(string to, long req, int sender, string text) => ForwardAsync(to, req, sender, text);
+
+    public Task SendGroup(string group, long req, int sender, string text) => ForwardToGroupAsync(group, req, sender, text);
 }

@@ -40,8 +40,11 @@ public static class Reports
         }
         if (result.Comparisons.Count > 0)
         {
-            var table = new Table().Border(TableBorder.Rounded).Title("AspireChat ÷ peer").AddColumn("measure").AddColumn("AspireChat").AddColumn("peer").AddColumn("ratio");
-            foreach (var c in result.Comparisons) table.AddRow(Markup.Escape(c.Measure), Number(c.AspireChat), Number(c.Peer), $"{c.Ratio:N2}×");
+            var table = new Table().Border(TableBorder.Rounded).Title("AspireChat ÷ each peer")
+                .AddColumn("measure").AddColumn("peer").AddColumn(new TableColumn("AspireChat").RightAligned()).AddColumn(new TableColumn("peer's").RightAligned())
+                .AddColumn(new TableColumn("AspireChat ÷ peer").RightAligned());
+            foreach (var c in result.Comparisons)
+                table.AddRow(Markup.Escape(c.Measure), Markup.Escape(c.PeerName), Number(c.AspireChat), Number(c.Peer), $"[bold]{c.Ratio:N2}×[/]");
             AnsiConsole.Write(table);
         }
         if (result.Targets.Count > 0)
@@ -122,8 +125,9 @@ public static class Reports
         }
         if (result.Comparisons.Count > 0)
         {
-            md.AppendLine("| AspireChat ÷ SignalR relay | AspireChat | relay | ratio |").AppendLine("|---|---:|---:|---:|");
-            foreach (var c in result.Comparisons) md.AppendLine(Invariant, $"| {c.Measure} ({c.Unit}) | {Number(c.AspireChat)} | {Number(c.Peer)} | **{c.Ratio:N2}×** |");
+            md.AppendLine("| measure | peer | AspireChat | peer's | AspireChat ÷ peer |").AppendLine("|---|---|---:|---:|---:|");
+            foreach (var c in result.Comparisons)
+                md.AppendLine(Invariant, $"| {c.Measure} ({c.Unit}) | {c.PeerName} | {Number(c.AspireChat)} | {Number(c.Peer)} | **{c.Ratio:N2}×** |");
             md.AppendLine();
         }
         if (result.Targets.Count > 0)

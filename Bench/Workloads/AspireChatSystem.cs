@@ -7,10 +7,11 @@ namespace AspireChat.Bench.Workloads;
 /// <summary>AspireChat under load: one <see cref="BenchSocket"/> per user (device <c>bench</c>), every frame fed to the checker.</summary>
 public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker, SourceAddresses sources, string padding) : ILoadSystem
 {
-    public const string Device = "bench";
+    public const string DeviceName = "bench";
     private const int ConnectParallelism = 64;
 
     public string Name => "AspireChat";
+    public string Device => DeviceName;
     public bool Acknowledges => true;
     public bool EchoesToSender => true;
 
@@ -36,7 +37,7 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
             {
                 var token = await target.Tokens.TokenAsync(users[i], ct).ConfigureAwait(false);
                 var handler = new Handler(i, checker, sink);
-                var socket = await BenchSocket.ConnectAsync(target.WebSocketUri, sources.Next(), users[i], Device, token, null, handler, ct).ConfigureAwait(false);
+                var socket = await BenchSocket.ConnectAsync(target.WebSocketUri, sources.Next(), users[i], DeviceName, token, null, handler, ct).ConfigureAwait(false);
                 clients[i] = new Client(socket, padding, handler);
                 progress?.Report(Interlocked.Increment(ref connected));
             }).ConfigureAwait(false);

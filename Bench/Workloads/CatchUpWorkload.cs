@@ -34,7 +34,7 @@ public static class CatchUpWorkload
         {
             var sender = $"{context.RunId}-cu{run}-s";
             var recipient = $"{context.RunId}-cu{run}-r";
-            List<DeviceKey> expected = [new(sender, AspireChatSystem.Device)];
+            List<DeviceKey> expected = [new(sender, AspireChatSystem.DeviceName)];
             if (options.Raw) expected.Add(new(recipient, "phone"));
             if (options.Sdk) expected.Add(new(recipient, "sdk"));
 
@@ -106,9 +106,9 @@ public static class CatchUpWorkload
             if (Interlocked.Increment(ref progress.Answered) == messages) done.TrySetResult();
         });
         var token = await context.Target.Tokens.TokenAsync(sender, cancellationToken).ConfigureAwait(false);
-        var socket = await BenchSocket.ConnectAsync(context.Target.WebSocketUri, context.Sources.Next(), sender, AspireChatSystem.Device, token, null, handler, cancellationToken)
+        var socket = await BenchSocket.ConnectAsync(context.Target.WebSocketUri, context.Sources.Next(), sender, AspireChatSystem.DeviceName, token, null, handler, cancellationToken)
             .ConfigureAwait(false);
-        var log = checker.Sender(sender, AspireChatSystem.Device);
+        var log = checker.Sender(sender, AspireChatSystem.DeviceName);
         for (long req = 1; req <= messages; req++)
         {
             await window.WaitAsync(cancellationToken).ConfigureAwait(false);

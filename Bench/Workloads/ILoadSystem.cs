@@ -3,10 +3,13 @@ namespace AspireChat.Bench.Workloads;
 /// <summary>A messaging system under load — AspireChat, or a peer run beside it with the same workload.</summary>
 public interface ILoadSystem : IAsyncDisposable
 {
-    /// <summary>The name in reports: <c>AspireChat</c>, <c>SignalR relay</c>.</summary>
+    /// <summary>The name in reports: <c>AspireChat</c>, <c>SignalR relay</c>, <c>raw WebSocket relay</c>, <c>persisting SignalR hub</c>.</summary>
     string Name { get; }
 
-    /// <summary>True when the server acknowledges each send (AspireChat, once durable); a relay does not.</summary>
+    /// <summary>The device name its clients connect as (the checker knows each device by user and this name).</summary>
+    string Device { get; }
+
+    /// <summary>True when the server acknowledges each send (AspireChat once durable, the persisting hub once saved); a relay does not.</summary>
     bool Acknowledges { get; }
 
     /// <summary>True when the sender's own device gets each of its messages too (AspireChat's sender inbox copy).</summary>

@@ -53,7 +53,7 @@ public sealed class MessageLoad : ILoadSink
         for (var i = 0; i < _senderClientIndex.Length; i++) _senderOfClient[_senderClientIndex[i]] = i;
         _books = [.. senders.Select(_ => new MessageBook())];
         _checker = checker;
-        _device = system is Peers.SignalRRelaySystem ? Peers.SignalRRelaySystem.Device : AspireChatSystem.Device;
+        _device = system.Device;
         _acknowledges = system.Acknowledges;
         Pacing = pacing;
         _windows = [.. senders.Select(_ => pacing.Rate is null ? new SemaphoreSlim(pacing.Window) : null)];

@@ -6,8 +6,8 @@ using AspireChat.Protocol;
 
 namespace AspireChat.Bench.Workloads;
 
-/// <summary>Which system a phase loads.</summary>
-public enum SystemKind { AspireChat, SignalRRelay }
+/// <summary>Which system a phase loads: AspireChat, or one of the peers Bench hosts beside it.</summary>
+public enum SystemKind { AspireChat, SignalRRelay, RawRelay, PersistingHub }
 
 /// <summary>Timings every message phase shares.</summary>
 public sealed record PhaseTimings(TimeSpan Warmup, TimeSpan Duration, TimeSpan DrainTimeout);
@@ -26,7 +26,7 @@ public static class MessagePhase
         var users = Enumerable.Range(0, pairs).SelectMany(i => new[] { $"{prefix}-a{i}", $"{prefix}-b{i}" }).ToList();
         return RunAsync(context, kind, phase, users, createGroup: false, pacing, timings, (system, clients, _) =>
         {
-            var device = DeviceOf(kind);
+            var device = system.Device;
             var senders = new List<LoadSender>();
             for (var i = 0; i < pairs; i++)
             {
@@ -45,9 +45,9 @@ public static class MessagePhase
     {
         var prefix = $"{context.RunId}-{Short(kind)}-{phase}";
         var users = Enumerable.Range(0, members).Select(i => $"{prefix}-m{i}").ToList();
-        return RunAsync(context, kind, phase, users, createGroup: true, pacing, timings, (_, clients, gid) =>
+        return RunAsync(context, kind, phase, users, createGroup: true, pacing, timings, (system, clients, gid) =>
         {
-            var device = DeviceOf(kind);
+            var device = system.Device;
             var everyone = clients.Select(c => new DeviceKey(c.User, device)).ToArray();
             var senders = Enumerable.Range(0, senderCount).Select(i => new LoadSender(clients[i], Ope.Group, gid!, everyone, members - 1)).ToList();
             return (senders, [.. Enumerable.Range(0, senderCount)]);
@@ -127,12 +127,22 @@ public static class MessagePhase
         kind switch
         {
             SystemKind.AspireChat => new AspireChatSystem(context.Target, checker, context.Sources, context.Padding),
-            _ => new SignalRRelaySystem(await context.RelayAsync(cancellationToken).ConfigureAwait(false), checker, context.Padding),
+            SystemKind.SignalRRelay => SignalRHubSystem.Relay(await context.PeerAsync(SignalRRelay.StartAsync, cancellationToken).ConfigureAwait(false),
+                checker, context.Padding),
+            SystemKind.RawRelay => new RawWebSocketRelaySystem(await context.PeerAsync(RawWebSocketRelay.StartAsync, cancellationToken).ConfigureAwait(false),
+                checker, context.Sources, context.Padding),
+            SystemKind.PersistingHub => SignalRHubSystem.Persisting(
+                await context.PeerAsync(ct => PersistingSignalRHub.StartAsync(context.HubSynchronous, ct), cancellationToken).ConfigureAwait(false), checker, context.Padding),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
 
-    private static string DeviceOf(SystemKind kind) => kind == SystemKind.AspireChat ? AspireChatSystem.Device : SignalRRelaySystem.Device;
-
-    private static string Short(SystemKind kind) => kind == SystemKind.AspireChat ? "ac" : "sr";
+    private static string Short(SystemKind kind) => kind switch
+    {
+        SystemKind.AspireChat => "ac",
+        SystemKind.SignalRRelay => "sr",
+        SystemKind.RawRelay => "raw",
+        _ => "hub",
+    };
 
     /// <summary>Passes client events to the load once it exists (events during connect have no load to count them).</summary>
     private sealed class SinkProxy : ILoadSink

@@ -7,18 +7,37 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace AspireChat.Bench.Peers;
 
 /// <summary>
-/// The SignalR relay under the same load, driven through <c>Microsoft.AspNetCore.SignalR.Client</c> over WebSockets.
-/// With no acks and no ids, a send counts as answered once the client library has written it, and a message is
-/// known by (sender, req): the checker still sees every loss, duplicate and reordering.
+/// A SignalR peer under the same load — the bare relay or the persisting hub — driven through
+/// <c>Microsoft.AspNetCore.SignalR.Client</c> over WebSockets. A message is known by (sender, req): the checker
+/// still sees every loss, duplicate and reordering.
 /// </summary>
-public sealed class SignalRRelaySystem(SignalRRelay relay, DeliveryChecker checker, string padding) : ILoadSystem
+/// <remarks>
+/// The bare relay answers nothing, so a send counts as answered once the client library has written it. The
+/// persisting hub is invoked (<c>InvokeAsync</c>, as a chat client written against it would): its completion
+/// comes once the hub method returned, after the message was saved — that is its ack.
+/// </remarks>
+public sealed class SignalRHubSystem : ILoadSystem
 {
-    public const string Device = "relay";
     private const int ConnectParallelism = 64;
+    private readonly Uri _hubUri;
+    private readonly DeliveryChecker _checker;
+    private readonly string _padding;
     private readonly List<(string Group, IReadOnlyList<string> Members)> _groups = [];
 
-    public string Name => "SignalR relay";
-    public bool Acknowledges => false;
+    private SignalRHubSystem(string name, Uri hubUri, bool acknowledges, DeliveryChecker checker, string padding) =>
+        (Name, _hubUri, Acknowledges, _checker, _padding) = (name, hubUri, acknowledges, checker, padding);
+
+    /// <summary>The bare SignalR relay: no store, no acks.</summary>
+    public static SignalRHubSystem Relay(SignalRRelay relay, DeliveryChecker checker, string padding) =>
+        new("SignalR relay", relay.HubUri, acknowledges: false, checker, padding);
+
+    /// <summary>The persisting SignalR hub: each send saved with EF Core, then forwarded; the invocation's completion is the ack.</summary>
+    public static SignalRHubSystem Persisting(PersistingSignalRHub hub, DeliveryChecker checker, string padding) =>
+        new("persisting SignalR hub", hub.HubUri, acknowledges: true, checker, padding);
+
+    public string Name { get; }
+    public string Device => "relay";
+    public bool Acknowledges { get; }
     public bool EchoesToSender => false;
 
     public Task<string> CreateGroupAsync(IReadOnlyList<string> members, CancellationToken cancellationToken)
@@ -35,7 +54,7 @@ public sealed class SignalRRelaySystem(SignalRRelay relay, DeliveryChecker check
         await Parallel.ForAsync(0, users.Count, new ParallelOptions { MaxDegreeOfParallelism = ConnectParallelism, CancellationToken = cancellationToken },
             async (i, ct) =>
             {
-                var client = new Client(i, users[i], relay, checker, sink, padding);
+                var client = new Client(i, users[i], this, sink);
                 await client.StartAsync(ct).ConfigureAwait(false);
                 clients[i] = client;
                 progress?.Report(Interlocked.Increment(ref connected));
@@ -64,25 +83,25 @@ public sealed class SignalRRelaySystem(SignalRRelay relay, DeliveryChecker check
     {
         private readonly int _index;
         private readonly HubConnection _connection;
-        private readonly DeliveryChecker _checker;
+        private readonly bool _invoke;
         private readonly ILoadSink _sink;
         private readonly string _padding;
         private readonly SenderLog _sends;
         private readonly DeviceLog _inbox;
         private volatile bool _closing;
 
-        public Client(int index, string user, SignalRRelay relay, DeliveryChecker checker, ILoadSink sink, string padding)
+        public Client(int index, string user, SignalRHubSystem system, ILoadSink sink)
         {
-            (_index, User, _checker, _sink, _padding) = (index, user, checker, sink, padding);
-            _sends = checker.Sender(user, Device);
-            _inbox = checker.Device(user, Device);
+            (_index, User, _invoke, _sink, _padding) = (index, user, system.Acknowledges, sink, system._padding);
+            _sends = system._checker.Sender(user, system.Device);
+            _inbox = system._checker.Device(user, system.Device);
             _connection = new HubConnectionBuilder()
-                .WithUrl(new Uri(relay.HubUri + "?user=" + Uri.EscapeDataString(user)), HttpTransportType.WebSockets, options => options.SkipNegotiation = true)
+                .WithUrl(new Uri(system._hubUri + "?user=" + Uri.EscapeDataString(user)), HttpTransportType.WebSockets, options => options.SkipNegotiation = true)
                 .Build();
-            _connection.On<string, string, int, long, int, string>(RelayHub.Message, OnMessage);
+            _connection.On<string, string, int, long, int, string>(DirectoryHub.Message, OnMessage);
             _connection.Closed += error =>
             {
-                if (!_closing) _sink.Disconnected(_index, error ?? new IOException("the relay closed the connection"));
+                if (!_closing) _sink.Disconnected(_index, error ?? new IOException("the hub closed the connection"));
                 return Task.CompletedTask;
             };
         }
@@ -93,21 +112,54 @@ public sealed class SignalRRelaySystem(SignalRRelay relay, DeliveryChecker check
 
         public Task JoinAsync(string group, CancellationToken cancellationToken) => _connection.InvokeAsync(nameof(RelayHub.Join), group, cancellationToken);
 
-        public async ValueTask SendAsync(int ope, string to, long req, int senderIndex)
+        public ValueTask SendAsync(int ope, string to, long req, int senderIndex)
+        {
+            var method = ope == Ope.Group ? nameof(RelayHub.SendGroup) : nameof(RelayHub.Send);
+            if (!_invoke) return WriteAsync(method, to, req, senderIndex);
+            // Pipelined like AspireChat's sends: the sender goes on, the completion arrives later as the ack.
+            _ = InvokeAsync(method, to, req, senderIndex);
+            return ValueTask.CompletedTask;
+        }
+
+        private async ValueTask WriteAsync(string method, string to, long req, int senderIndex)
         {
             try
             {
-                await _connection.SendAsync(ope == Ope.Group ? nameof(RelayHub.SendGroup) : nameof(RelayHub.Send), to, req, senderIndex, _padding).ConfigureAwait(false);
+                await _connection.SendAsync(method, to, req, senderIndex, _padding).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                _sends.Failed(req, "send_failed", e.Message);
-                _sink.Failed(_index, req, "send_failed");
+                Fail(req, e);
                 return;
             }
             // No ack exists: "written by the client library" is as far as the relay answers.
+            Ack(req);
+        }
+
+        private async Task InvokeAsync(string method, string to, long req, int senderIndex)
+        {
+            try
+            {
+                await _connection.InvokeAsync(method, to, req, senderIndex, _padding).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Fail(req, e);
+                return;
+            }
+            Ack(req);
+        }
+
+        private void Ack(long req)
+        {
             _sends.Acked(req, MessageId(User, req));
             _sink.Acked(_index, req);
+        }
+
+        private void Fail(long req, Exception e)
+        {
+            _sends.Failed(req, "send_failed", e.Message);
+            _sink.Failed(_index, req, "send_failed");
         }
 
         private void OnMessage(string from, string to, int ope, long req, int sender, string text)
