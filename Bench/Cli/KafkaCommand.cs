@@ -27,9 +27,15 @@ public static class KafkaCommand
         var output = new Option<string>("--out") { Description = "folder of the JSON result files", DefaultValueFactory = _ => "bench-results" };
         var markdown = new Option<string>("--markdown") { Description = "markdown file the run's section is appended to", DefaultValueFactory = _ => "docs/benchmarks.md" };
         var noMarkdown = new Option<bool>("--no-markdown") { Description = "do not append to the markdown file" };
+        var settings = new Option<string[]>("--setting")
+        {
+            Description = "a librdkafka property for the log's clients, key=value (repeatable), e.g. fetch.wait.max.ms=10",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
         var command = new Command("kafka", "Kafka message log on librdkafka's mock cluster: produce throughput (acks=all), drain rate, produce→consume latency")
         {
-            partitions, records, batch, appenders, rate, duration, bodyBytes, output, markdown, noMarkdown,
+            partitions, records, batch, appenders, rate, duration, bodyBytes, settings, output, markdown, noMarkdown,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -37,7 +43,7 @@ public static class KafkaCommand
             var length = BenchCommands.ParseDuration(parse.GetValue(duration)!) ?? throw new ArgumentException("--duration is not a duration (500ms, 10s, 2m)");
             var options = new KafkaBenchOptions(parse.GetValue(partitions), parse.GetValue(records),
                 [.. parse.GetValue(batch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
-                parse.GetValue(appenders), parse.GetValue(rate), length, parse.GetValue(bodyBytes));
+                parse.GetValue(appenders), parse.GetValue(rate), length, parse.GetValue(bodyBytes), Settings(parse.GetValue(settings) ?? []));
             BenchResult result;
             await using (var context = new BenchContext(null, ProgressView.ForConsole(false), command: "dotnet run -c Release --project Bench -- " + string.Join(' ', args)))
             {
@@ -56,6 +62,18 @@ public static class KafkaCommand
         });
         command.Add(Member());
         return command;
+    }
+
+    private static Dictionary<string, string> Settings(string[] pairs)
+    {
+        var settings = new Dictionary<string, string>();
+        foreach (var pair in pairs)
+        {
+            var equals = pair.IndexOf('=');
+            if (equals <= 0) throw new ArgumentException($"--setting '{pair}' is not key=value");
+            settings[pair[..equals]] = pair[(equals + 1)..];
+        }
+        return settings;
     }
 
     private static Command Member()

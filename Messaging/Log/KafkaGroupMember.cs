@@ -40,16 +40,18 @@ internal sealed partial class KafkaGroupMember<T>
     public KafkaGroupMember(KafkaMessageLog log, LogTopic<T> topic, string group, LogBatchHandler<T> handler, ILogger logger)
     {
         (_topic, _group, _handler, _options, _logger) = (topic, group, handler, log.Options, logger);
-        var config = new ConsumerConfig(log.ClientConfig())
+        var config = log.ApplySettings(new ConsumerConfig
         {
+            BootstrapServers = _options.BootstrapServers,
             GroupId = group,
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
             SessionTimeoutMs = (int)_options.SessionTimeout.TotalMilliseconds,
             HeartbeatIntervalMs = (int)_options.HeartbeatInterval.TotalMilliseconds,
+            FetchWaitMaxMs = (int)_options.FetchWait.TotalMilliseconds,
             EnablePartitionEof = false,
-        };
+        });
         _consumer = new ConsumerBuilder<Ignore, byte[]>(config)
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
             .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions, lost: false))

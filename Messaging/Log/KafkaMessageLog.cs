@@ -33,8 +33,9 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Partitions, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatch, 1);
         (_options, _logger) = (options, logger);
-        var config = new ProducerConfig(ClientConfig())
+        var config = new ProducerConfig
         {
+            BootstrapServers = options.BootstrapServers,
             EnableIdempotence = true,
             Acks = Acks.All,
             MessageTimeoutMs = (int)options.MessageTimeout.TotalMilliseconds,
@@ -44,6 +45,7 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             // The delivery handler needs only the outcome; key and value stay on the native side.
             DeliveryReportFields = "status",
         };
+        ApplySettings(config);
         _producer = new ProducerBuilder<byte[], byte[]>(config)
             .SetLogHandler((_, message) => LogClient(message))
             .SetErrorHandler((_, error) => LogClientError(_logger, "producer", error.Code, error.Reason, error.IsFatal))
@@ -54,8 +56,15 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     /// <summary>Bootstrap servers, partition count and the rest of the settings this log was built with.</summary>
     public KafkaLogOptions Options => _options;
 
-    /// <summary>Settings every client of this log (producer, consumers) shares.</summary>
-    internal ClientConfig ClientConfig() => new(new Dictionary<string, string>(_options.Settings)) { BootstrapServers = _options.BootstrapServers };
+    /// <summary>The connection settings every client of this log shares: bootstrap servers and <see cref="KafkaLogOptions.Settings"/>.</summary>
+    public ClientConfig ClientConfig() => ApplySettings(new ClientConfig { BootstrapServers = _options.BootstrapServers });
+
+    /// <summary>Puts <see cref="KafkaLogOptions.Settings"/> over <paramref name="config"/>: what the configuration names wins over this log's defaults.</summary>
+    internal T ApplySettings<T>(T config) where T : ClientConfig
+    {
+        foreach (var (key, value) in _options.Settings) config.Set(key, value);
+        return config;
+    }
 
     public async ValueTask AppendAsync<T>(LogTopic<T> topic, IReadOnlyList<T> records, CancellationToken cancellationToken = default)
     {
