@@ -58,6 +58,7 @@ public static class BenchCommands
         root.Add(Soak(args));
         root.Add(CatchUp(args));
         root.Add(Ids(args));
+        root.Add(KafkaCommand.Create(args));
         return root;
     }
 

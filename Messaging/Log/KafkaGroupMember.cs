@@ -1,0 +1,389 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Threading.Channels;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace AspireChat.Messaging.Log;
+
+/// <summary>
+/// One member of a consumer group on one topic. A dedicated thread owns the Kafka consumer (polling, rebalance
+/// callbacks, commits, pause/resume); each assigned partition has one async worker that hands its records to the
+/// handler in batches, in offset order, and reports each handled batch back to the thread, which commits it.
+/// </summary>
+/// <remarks>
+/// At least once: an offset is committed only after the handler returned for every record before it. A revoked
+/// partition's worker may finish its current batch within <see cref="KafkaLogOptions.RevocationGrace"/> (then that
+/// batch is committed before the partition is given up), is cancelled after it, and is always stopped before the
+/// rebalance callback returns — so the next owner never runs beside it, and nothing of that partition is handed out
+/// or committed here afterwards. A lost partition (the member was dropped from the group) is not committed at all.
+/// </remarks>
+internal sealed partial class KafkaGroupMember<T>
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LagInterval = TimeSpan.FromSeconds(1);
+
+    private readonly LogTopic<T> _topic;
+    private readonly string _group;
+    private readonly LogBatchHandler<T> _handler;
+    private readonly KafkaLogOptions _options;
+    private readonly ILogger _logger;
+    private readonly IConsumer<Ignore, byte[]> _consumer;
+    // Owned by the consume thread: the partitions assigned now, and what is ready to commit for them.
+    private readonly Dictionary<TopicPartition, PartitionWork> _partitions = [];
+    private readonly Dictionary<PartitionWork, long> _toCommit = [];
+    private readonly ConcurrentQueue<(PartitionWork Work, long Next)> _handled = new();
+    private readonly KafkaLogMetrics.LagReading _lag;
+    private CancellationToken _stopping;
+
+    public KafkaGroupMember(KafkaMessageLog log, LogTopic<T> topic, string group, LogBatchHandler<T> handler, ILogger logger)
+    {
+        (_topic, _group, _handler, _options, _logger) = (topic, group, handler, log.Options, logger);
+        var config = log.ApplySettings(new ConsumerConfig
+        {
+            BootstrapServers = _options.BootstrapServers,
+            GroupId = group,
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            SessionTimeoutMs = (int)_options.SessionTimeout.TotalMilliseconds,
+            HeartbeatIntervalMs = (int)_options.HeartbeatInterval.TotalMilliseconds,
+            FetchWaitMaxMs = (int)_options.FetchWait.TotalMilliseconds,
+            EnablePartitionEof = false,
+        });
+        _consumer = new ConsumerBuilder<Ignore, byte[]>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions, lost: false))
+            .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions, lost: true))
+            .SetErrorHandler((_, error) => KafkaMessageLog.LogClientError(_logger, $"consumer {group}", error.Code, error.Reason, error.IsFatal))
+            .Build();
+        _lag = KafkaLogMetrics.Register(topic.Name, group);
+    }
+
+    /// <summary>Consumes until <paramref name="cancellationToken"/> is cancelled, on a thread of its own; faults on a fatal consumer error.</summary>
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        _stopping = cancellationToken;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run();
+                done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"kafka {_topic.Name}/{_group}",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Run()
+    {
+        try
+        {
+            _consumer.Subscribe(_topic.Name);
+            var lagAt = Stopwatch.GetTimestamp();
+            while (!_stopping.IsCancellationRequested)
+            {
+                CommitHandled(revoking: null);
+                ResumeDrained();
+                if (Stopwatch.GetElapsedTime(lagAt) >= LagInterval)
+                {
+                    MeasureLag();
+                    lagAt = Stopwatch.GetTimestamp();
+                }
+                try
+                {
+                    var result = _consumer.Consume(PollInterval);
+                    // Take what is already fetched without waiting, so a burst is handed out in few batches.
+                    for (var taken = 0; result is not null; taken++)
+                    {
+                        Buffer(result);
+                        if (taken >= _options.MaxBatch) break;
+                        result = _consumer.Consume(TimeSpan.Zero);
+                    }
+                }
+                catch (ConsumeException e) when (!e.Error.IsFatal)
+                {
+                    // e.g. the topic does not exist yet: librdkafka keeps trying; so do we, without spinning.
+                    LogConsumeError(_logger, _topic.Name, _group, e.Error.Code, e.Error.Reason);
+                    _stopping.WaitHandle.WaitOne(PollInterval);
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                // Leaving the group revokes every partition through OnRevoked: handlers are cancelled (the token
+                // is linked to the stop) and what they had finished is committed.
+                _consumer.Close();
+            }
+            catch (KafkaException e)
+            {
+                LogCloseFailed(_logger, e, _topic.Name, _group);
+            }
+            finally
+            {
+                Release([.. _partitions.Values], lost: true);
+                _consumer.Dispose();
+                KafkaLogMetrics.Unregister(_lag);
+            }
+        }
+    }
+
+    private void Buffer(ConsumeResult<Ignore, byte[]> result)
+    {
+        // Fetched before a revocation and delivered after it: not ours to hand out.
+        if (!_partitions.TryGetValue(result.TopicPartition, out var work)) return;
+        if (work.Committed < 0) work.Committed = result.Offset.Value;
+        work.Records.Writer.TryWrite(result);
+        if (Interlocked.Increment(ref work.Buffered) >= _options.MaxBufferedPerPartition && !work.Paused)
+        {
+            // librdkafka drops what it had fetched for the partition and resumes from the position after the last record we took.
+            _consumer.Pause([work.Partition]);
+            work.Paused = true;
+        }
+    }
+
+    private void ResumeDrained()
+    {
+        foreach (var work in _partitions.Values)
+        {
+            if (!work.Paused || Volatile.Read(ref work.Buffered) > _options.MaxBufferedPerPartition / 2) continue;
+            _consumer.Resume([work.Partition]);
+            work.Paused = false;
+        }
+    }
+
+    private void OnAssigned(List<TopicPartition> partitions)
+    {
+        LogAssigned(_logger, _topic.Name, _group, string.Join(",", partitions.Select(p => p.Partition.Value)));
+        foreach (var partition in partitions)
+        {
+            if (_partitions.Remove(partition, out var stale)) Release([stale], lost: true);
+            var work = new PartitionWork(partition, CancellationTokenSource.CreateLinkedTokenSource(_stopping));
+            _partitions[partition] = work;
+            work.Worker = Task.Run(() => WorkAsync(work), CancellationToken.None);
+        }
+    }
+
+    private void OnRevoked(List<TopicPartitionOffset> partitions, bool lost)
+    {
+        var works = new List<PartitionWork>(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            if (_partitions.TryGetValue(partition.TopicPartition, out var work)) works.Add(work);
+        }
+        if (works.Count == 0) return;
+        LogRevoked(_logger, _topic.Name, _group, string.Join(",", works.Select(w => w.Partition.Partition.Value)), lost);
+        Release(works, lost);
+    }
+
+    /// <summary>Stops the workers of <paramref name="works"/>, commits what they finished unless the partitions are lost, and forgets them.</summary>
+    private void Release(List<PartitionWork> works, bool lost)
+    {
+        foreach (var work in works)
+        {
+            work.Revoked = true;
+            work.Records.Writer.TryComplete();
+        }
+        // A lost partition has another owner already: its batch is cut short at once rather than finished.
+        var running = works.Where(w => w.Worker is { IsCompleted: false }).Select(w => w.Worker!).ToArray();
+        if (running.Length > 0 && !lost && !_stopping.IsCancellationRequested && !WaitQuietly(running, _options.RevocationGrace))
+            LogGraceOver(_logger, _topic.Name, _group, _options.RevocationGrace);
+        foreach (var work in works) work.Stop.Cancel();
+        // The handler must have returned before the partition goes to its next owner (one writer per partition).
+        while (running.Length > 0 && !WaitQuietly(running, TimeSpan.FromSeconds(10)))
+            LogStillRunning(_logger, _topic.Name, _group);
+
+        if (!lost) CommitHandled(revoking: [.. works]);
+        foreach (var work in works)
+        {
+            if (_partitions.TryGetValue(work.Partition, out var current) && ReferenceEquals(current, work)) _partitions.Remove(work.Partition);
+            _toCommit.Remove(work);
+            work.Stop.Dispose();
+        }
+    }
+
+    private static bool WaitQuietly(Task[] tasks, TimeSpan timeout)
+    {
+        try
+        {
+            return Task.WaitAll(tasks, timeout);
+        }
+        catch (AggregateException)
+        {
+            return true; // the workers' failures are logged where they happen
+        }
+    }
+
+    /// <summary>Commits the handled batches of partitions still owned; <paramref name="revoking"/> are being given up and may commit one last time.</summary>
+    private void CommitHandled(HashSet<PartitionWork>? revoking)
+    {
+        while (_handled.TryDequeue(out var handled))
+        {
+            if (!_toCommit.TryGetValue(handled.Work, out var next) || handled.Next > next) _toCommit[handled.Work] = handled.Next;
+        }
+        var offsets = new List<TopicPartitionOffset>(_toCommit.Count);
+        foreach (var (work, next) in _toCommit)
+        {
+            var owned = _partitions.TryGetValue(work.Partition, out var current) && ReferenceEquals(current, work);
+            if (owned && (!work.Revoked || revoking?.Contains(work) == true)) offsets.Add(new TopicPartitionOffset(work.Partition, next));
+        }
+        if (offsets.Count == 0) return;
+        try
+        {
+            _consumer.Commit(offsets);
+            foreach (var offset in offsets)
+            {
+                var work = _partitions[offset.TopicPartition];
+                work.Committed = offset.Offset.Value;
+                _toCommit.Remove(work);
+            }
+        }
+        catch (KafkaException e)
+        {
+            // Kept in _toCommit and tried again on the next round while the partition is still ours.
+            LogCommitFailed(_logger, _topic.Name, _group, e.Error.Code, e.Error.Reason);
+        }
+    }
+
+    private void MeasureLag()
+    {
+        long lag = 0;
+        foreach (var work in _partitions.Values)
+        {
+            if (work.Committed < 0) continue;
+            var high = _consumer.GetWatermarkOffsets(work.Partition).High;
+            if (high != Offset.Unset) lag += Math.Max(0, high.Value - work.Committed);
+        }
+        Volatile.Write(ref _lag.Lag, lag);
+    }
+
+    private async Task WorkAsync(PartitionWork work)
+    {
+        var token = work.Stop.Token;
+        var batch = new List<ConsumeResult<Ignore, byte[]>>(_options.MaxBatch);
+        try
+        {
+            while (await work.Records.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                if (work.Revoked) return;
+                batch.Clear();
+                while (batch.Count < _options.MaxBatch && work.Records.Reader.TryRead(out var record)) batch.Add(record);
+                Interlocked.Add(ref work.Buffered, -batch.Count);
+                await HandleAsync(work, batch, token).ConfigureAwait(false);
+                _handled.Enqueue((work, batch[^1].Offset.Value + 1));
+            }
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Stopped or revoked mid-batch: the batch is not committed, so it is redelivered.
+        }
+    }
+
+    /// <summary>Hands one batch to the handler until it returns; a failure is retried with backoff, never skipped.</summary>
+    private async Task HandleAsync(PartitionWork work, List<ConsumeResult<Ignore, byte[]>> batch, CancellationToken token)
+    {
+        T[]? records = null;
+        var backoff = _options.RetryBackoff;
+        for (var attempt = 1; ; attempt++)
+        {
+            using var activity = StartBatchActivity(work, batch, attempt);
+            try
+            {
+                records ??= Deserialize(batch);
+                await _handler(records, token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+                LogHandlerFailed(_logger, e, _topic.Name, work.Partition.Partition.Value, batch[0].Offset.Value, attempt);
+            }
+            await Task.Delay(backoff, token).ConfigureAwait(false);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxRetryBackoff.Ticks));
+        }
+    }
+
+    private T[] Deserialize(List<ConsumeResult<Ignore, byte[]>> batch)
+    {
+        var records = new T[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+            records[i] = JsonSerializer.Deserialize(batch[i].Message.Value, _topic.Json)
+                ?? throw new JsonException($"{_topic.Name} offset {batch[i].TopicPartitionOffset} holds null");
+        return records;
+    }
+
+    /// <summary>The batch's span: a root of its own, linked to the trace of every record in it (OpenTelemetry messaging conventions).</summary>
+    private Activity? StartBatchActivity(PartitionWork work, List<ConsumeResult<Ignore, byte[]>> batch, int attempt)
+    {
+        if (!ChatTelemetry.Source.HasListeners()) return null;
+        var links = new List<ActivityLink>();
+        var seen = new HashSet<ActivityContext>();
+        foreach (var record in batch)
+        {
+            var context = KafkaMessageLog.ExtractTraceContext(record.Message.Headers);
+            if (context != default && seen.Add(context)) links.Add(new ActivityLink(context));
+        }
+        var activity = ChatTelemetry.Source.StartActivity($"process {_topic.Name}", ActivityKind.Consumer, parentContext: default, links: links);
+        if (activity is null) return null;
+        activity.SetTag("messaging.system", "kafka");
+        activity.SetTag("messaging.operation.type", "process");
+        activity.SetTag("messaging.destination.name", _topic.Name);
+        activity.SetTag("messaging.consumer.group.name", _group);
+        activity.SetTag("messaging.destination.partition.id", work.Partition.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        activity.SetTag("messaging.batch.message_count", batch.Count);
+        if (attempt > 1) activity.SetTag("attempt", attempt);
+        return activity;
+    }
+
+    /// <summary>An assigned partition: the records fetched and not yet handed out, and the worker handing them out.</summary>
+    private sealed class PartitionWork(TopicPartition partition, CancellationTokenSource stop)
+    {
+        public TopicPartition Partition { get; } = partition;
+        public Channel<ConsumeResult<Ignore, byte[]>> Records { get; } =
+            Channel.CreateUnbounded<ConsumeResult<Ignore, byte[]>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        public CancellationTokenSource Stop { get; } = stop;
+        public Task? Worker { get; set; }
+        public int Buffered;
+        public volatile bool Revoked;
+        // Consume thread only: fetching paused for back-pressure; the committed position (−1 = not known yet).
+        public bool Paused;
+        public long Committed = -1;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Topic}/{Group}: assigned partitions {Partitions}")]
+    private static partial void LogAssigned(ILogger logger, string topic, string group, string partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Topic}/{Group}: partitions {Partitions} revoked (lost: {Lost})")]
+    private static partial void LogRevoked(ILogger logger, string topic, string group, string partitions, bool lost);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: a revoked partition's handler ran past the grace of {Grace}; cancelling it (its batch will be redelivered)")]
+    private static partial void LogGraceOver(ILogger logger, string topic, string group, TimeSpan grace);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: waiting for a cancelled handler to return before giving its partition up")]
+    private static partial void LogStillRunning(ILogger logger, string topic, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Partition}: handler failed on the batch from offset {Offset} (attempt {Attempt}); retrying the same batch")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string topic, int partition, long offset, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: commit failed ({Code}: {Reason}); retrying")]
+    private static partial void LogCommitFailed(ILogger logger, string topic, string group, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: {Code}: {Reason}")]
+    private static partial void LogConsumeError(ILogger logger, string topic, string group, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: leaving the group failed")]
+    private static partial void LogCloseFailed(ILogger logger, Exception exception, string topic, string group);
+}

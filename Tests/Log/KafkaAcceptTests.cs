@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using AspireChat.Messaging;
+using AspireChat.Messaging.Ids;
+using AspireChat.Messaging.Log;
+using AspireChat.Messaging.Pipeline;
+using AspireChat.Messaging.Storage;
+using AspireChat.Protocol;
+using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AspireChat.Tests.Log;
+
+/// <summary>Stage 0 on the Kafka log: the acknowledgement point is the broker's, so a produce that fails is never an ack.</summary>
+public sealed class KafkaAcceptTests
+{
+    [Fact]
+    public async Task A_Kafka_produce_that_times_out_answers_the_sender_unavailable_and_the_retransmission_is_acked_and_logged_once()
+    {
+        var directory = TempDirectory.Create();
+        await using var database = new SqliteDatabase($"Data Source={Path.Combine(directory, "chat.db")}");
+        var store = new SqliteChatStore(database);
+        await store.InitializeAsync();
+        using var cluster = new KafkaMockCluster(partitions: 2);
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers);
+        options.MessageTimeout = TimeSpan.FromMilliseconds(1500);
+        using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance);
+        var accept = new AcceptStage(store, log, new SnowflakeIdGenerator(new SnowflakeOptions { WorkerId = 3 }, TimeProvider.System),
+            new EveryoneMaySend(), TimeProvider.System, NullLogger<AcceptStage>.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = Task.Run(() => accept.RunAsync(stop.Token));
+        var send = new SendFrame { Req = 1, Ope = 0, To = "bob", Type = 1, Body = JsonSerializer.SerializeToElement(new { text = "hi" }) };
+        try
+        {
+            // Warm: the producer knows the cluster and the topic before the broker goes away.
+            Assert.NotNull((await accept.AcceptAsync("alice", "phone", send with { Req = 7, To = "carol" })).Accepted);
+
+            cluster.SetBrokerDown();
+            var refused = await accept.AcceptAsync("alice", "phone", send).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Null(refused.Accepted);
+            Assert.Equal(ErrorCodes.Unavailable, refused.Rejected?.Code);
+
+            cluster.SetBrokerUp();
+            var acked = await accept.AcceptAsync("alice", "phone", send).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.NotNull(acked.Accepted);
+
+            var logged = new ConcurrentQueue<MessageAccepted>();
+            using var consuming = new CancellationTokenSource();
+            var consumer = log.ConsumeAsync(LogTopics.Accepted, "accept-test", (batch, _) =>
+            {
+                foreach (var m in batch) logged.Enqueue(m);
+                return ValueTask.CompletedTask;
+            }, consuming.Token);
+            await Wait.UntilAsync(() => logged.Any(m => m.Req == 7), "the log holds what was appended", TimeSpan.FromSeconds(30));
+            await consuming.CancelAsync();
+            await consumer.WaitAsync(TimeSpan.FromSeconds(30));
+            var sent = Assert.Single(logged, m => m.Req == 1);
+            Assert.Equal(acked.Accepted.Id, sent.Id);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private sealed class EveryoneMaySend : ISendPermission
+    {
+        public ValueTask<SendRejection?> CheckAsync(string user, SendFrame send, CancellationToken cancellationToken = default) => ValueTask.FromResult<SendRejection?>(null);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using AspireChat.Messaging;
+using AspireChat.Messaging.Log;
+using AspireChat.Tests.Client;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace AspireChat.Tests.Log;
+
+/// <summary>
+/// What the Kafka log promises beyond the port's contract: trace context in record headers, and partition hand-over
+/// between members of one group. Runs on the librdkafka mock cluster and on a real broker.
+/// </summary>
+public abstract class KafkaMessageLogContract : MessageLogContract
+{
+    protected abstract KafkaMessageLog KafkaLog { get; }
+
+    protected override IMessageLog Log => KafkaLog;
+
+    /// <summary>Settings for tests: small topics, a quick hand-over, a short grace for revoked handlers.</summary>
+    public static KafkaLogOptions TestOptions(string bootstrapServers) => new()
+    {
+        BootstrapServers = bootstrapServers,
+        Partitions = 4,
+        SessionTimeout = TimeSpan.FromSeconds(3),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+        RevocationGrace = TimeSpan.FromMilliseconds(300),
+        RetryBackoff = TimeSpan.FromMilliseconds(50),
+    };
+
+    [SkippableFact]
+    public async Task Kafka_records_carry_the_producers_trace_context_to_the_links_of_the_consumers_batch_span()
+    {
+        var topic = await NewTopicAsync();
+        using var source = new ActivitySource("AspireChat.Tests.Log");
+        // The propagator is a no-op until the OpenTelemetry SDK is built, as in every host (ServiceDefaults).
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource(ChatTelemetry.Name, source.Name).Build();
+
+        ActivityTraceId producerTrace;
+        using (var send = source.StartActivity("send from the test"))
+        {
+            Assert.NotNull(send);
+            producerTrace = send.TraceId;
+            await Log.AppendAsync(topic, Records("t", 0, 3));
+        }
+
+        var batchSpan = new TaskCompletionSource<(ActivityTraceId Trace, ActivityTraceId[] Links, string Name)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (await StartConsumerAsync(topic, Group("trace"), (batch, _) =>
+        {
+            var current = Activity.Current;
+            if (current is not null) batchSpan.TrySetResult((current.TraceId, [.. current.Links.Select(l => l.Context.TraceId)], current.DisplayName));
+            return ValueTask.CompletedTask;
+        }))
+        {
+            var (trace, links, name) = await Wait.ForAsync(batchSpan.Task, "a batch handled inside a span");
+            Assert.Equal($"process {topic.Name}", name);
+            Assert.Contains(producerTrace, links);
+            Assert.NotEqual(producerTrace, trace); // a batch span is a root of its own that links to each record's trace
+        }
+    }
+
+    [SkippableFact]
+    public async Task Kafka_partitions_revoked_mid_batch_go_to_the_new_member_from_their_uncommitted_batch_and_never_back_to_the_old()
+    {
+        var topic = await NewTopicAsync();
+        var group = Group("handover");
+        var keys = Enumerable.Range(0, 16).Select(i => $"k{i:00}").ToArray();
+        await Log.AppendAsync(topic, [.. keys.Select(k => new LogTestRecord(k, 0))]);
+
+        // The old member hangs in every batch: each of its partitions has one batch in flight, never committed.
+        var events = new ConcurrentQueue<(string Kind, string[] Keys)>();
+        var handedToOld = 0;
+        await using var old = await StartConsumerAsync(topic, group, async (batch, ct) =>
+        {
+            string[] batchKeys = [.. batch.Select(r => r.Key)];
+            events.Enqueue(("handed", batchKeys));
+            Interlocked.Increment(ref handedToOld);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                events.Enqueue(("cancelled", batchKeys));
+                throw;
+            }
+        });
+        await Wait.UntilAsync(() => Volatile.Read(ref handedToOld) >= 4, "the old member has a batch of each of its 4 partitions in flight", TimeSpan.FromSeconds(30));
+
+        var taken = new Handled();
+        var newKeys = new ConcurrentDictionary<string, byte>();
+        await using (await StartConsumerAsync(topic, group, (batch, _) =>
+        {
+            foreach (var record in batch) newKeys.TryAdd(record.Key, 0);
+            taken.Add(batch);
+            return ValueTask.CompletedTask;
+        }))
+        {
+            // Cooperative hand-over: the old member gives up some partitions, cancelling their batches after the grace.
+            string[] Revoked() => [.. events.Where(e => e.Kind == "cancelled").SelectMany(e => e.Keys)];
+            await Wait.UntilAsync(() => Revoked().Length > 0 && Revoked().All(newKeys.ContainsKey),
+                "the new member handles every record of the batches the old one was cut off in", TimeSpan.FromSeconds(30));
+
+            var revoked = Revoked().ToHashSet();
+            var log = events.ToArray();
+            var cutAt = Array.FindIndex(log, e => e.Kind == "cancelled");
+            Assert.DoesNotContain(log.Skip(cutAt), e => e.Kind == "handed" && e.Keys.Any(revoked.Contains));
+            // The partitions the old member still holds (their batches still in flight) were never handed to the new one.
+            var stillOld = log.Where(e => e.Kind == "handed").SelectMany(e => e.Keys).Where(k => !revoked.Contains(k));
+            Assert.DoesNotContain(stillOld, newKeys.ContainsKey);
+            Assert.All(revoked, k => Assert.Equal([0], taken.Of(k)));
+        }
+    }
+}
