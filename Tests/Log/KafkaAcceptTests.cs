@@ -26,23 +26,31 @@ public sealed class KafkaAcceptTests
         var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers);
         options.MessageTimeout = TimeSpan.FromMilliseconds(1500);
         using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance);
-        var accept = new AcceptStage(store, log, new SnowflakeIdGenerator(new SnowflakeOptions { WorkerId = 3 }, TimeProvider.System),
-            new EveryoneMaySend(), TimeProvider.System, NullLogger<AcceptStage>.Instance);
+        var queue = new SendQueue();
+        var accept = new AcceptStage(new SnowflakeIdGenerator(new SnowflakeOptions { WorkerId = 3 }, TimeProvider.System), new EveryoneMaySend(), TimeProvider.System);
+        var composition = new DistributedComposition(queue, store, log, accept, NullLogger<DistributedComposition>.Instance);
         using var stop = new CancellationTokenSource();
-        var running = Task.Run(() => accept.RunAsync(stop.Token));
+        var running = Task.Run(() => composition.RunAsync(stop.Token));
+        async Task<Outcome> SendAsync(SendFrame frame)
+        {
+            var reply = new Outcome();
+            await queue.EnqueueAsync("alice", "phone", frame, reply);
+            await reply.Done.Task;
+            return reply;
+        }
         var send = new SendFrame { Req = 1, Ope = 0, To = "bob", Type = 1, Body = JsonSerializer.SerializeToElement(new { text = "hi" }) };
         try
         {
             // Warm: the producer knows the cluster and the topic before the broker goes away.
-            Assert.NotNull((await accept.AcceptAsync("alice", "phone", send with { Req = 7, To = "carol" })).Accepted);
+            Assert.NotNull((await SendAsync(send with { Req = 7, To = "carol" })).Accepted);
 
             cluster.SetBrokerDown();
-            var refused = await accept.AcceptAsync("alice", "phone", send).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            var refused = await SendAsync(send).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Null(refused.Accepted);
             Assert.Equal(ErrorCodes.Unavailable, refused.Rejected?.Code);
 
             cluster.SetBrokerUp();
-            var acked = await accept.AcceptAsync("alice", "phone", send).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            var acked = await SendAsync(send).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.NotNull(acked.Accepted);
 
             var logged = new ConcurrentQueue<MessageAccepted>();
@@ -56,7 +64,7 @@ public sealed class KafkaAcceptTests
             await consuming.CancelAsync();
             await consumer.WaitAsync(TimeSpan.FromSeconds(30));
             var sent = Assert.Single(logged, m => m.Req == 1);
-            Assert.Equal(acked.Accepted.Id, sent.Id);
+            Assert.Equal(acked.Accepted!.Id, sent.Id);
         }
         finally
         {
@@ -64,6 +72,15 @@ public sealed class KafkaAcceptTests
             await running;
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    private sealed class Outcome : IAcceptReply
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public SendRecord? Accepted { get; private set; }
+        public SendRejection? Rejected { get; private set; }
+        void IAcceptReply.Accepted(long req, SendRecord record, long? cseq, long? seq) { Accepted = record; Done.TrySetResult(); }
+        void IAcceptReply.Rejected(long req, SendRejection rejection) { Rejected = rejection; Done.TrySetResult(); }
     }
 
     private sealed class EveryoneMaySend : ISendPermission
