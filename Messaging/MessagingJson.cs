@@ -1,11 +1,14 @@
 using System.Text.Json.Serialization;
+using AspireChat.Messaging.Delivery;
 
 namespace AspireChat.Messaging;
 
-/// <summary>Source-generated JSON for the records that travel through the message log.</summary>
+/// <summary>Source-generated JSON for the records that travel through the message log and between nodes.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(MessageAccepted))]
 [JsonSerializable(typeof(ChatMessage))]
 [JsonSerializable(typeof(InboxAppend))]
 [JsonSerializable(typeof(PushRequested))]
+[JsonSerializable(typeof(RoutedEntries))]
+[JsonSerializable(typeof(GroupNotice))]
 public sealed partial class MessagingJson : JsonSerializerContext;
