@@ -13,12 +13,21 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
     // A millisecond no clock reaches (year ~71,000), so the issuing paths never see it; only the clock-behind path checks it.
     private const long Refused = long.MaxValue;
 
+    // Like Refused, but only while a lease moves the generator to another worker id (HoldLease).
+    private const long SwitchingWorker = long.MaxValue - 1;
+
     private readonly TimeProvider _timeProvider;
     private readonly long _epochUnixMillis;
-    private readonly long _workerBits;
     private readonly long _maxBackwardMillis;
+    private long _workerBits;
     private long _state = NotStarted;
     private string? _refusal;
+
+    // A leased worker id (DESIGN §7) lets ids be issued only for milliseconds before the lease's term ends; without a
+    // lease (a fixed worker id) the term never ends. One compare on the hot path, no lock: the lease sets these fields.
+    private long _leaseEndMillis = long.MaxValue;
+    private string? _leaseRefusal;
+    private readonly Lock _leaseGate = new();
 
     public SnowflakeIdGenerator(SnowflakeOptions options, TimeProvider timeProvider)
     {
@@ -54,18 +63,67 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
         _epochUnixMillis = options.Epoch.ToUnixTimeMilliseconds();
         _workerBits = (long)options.WorkerId << WorkerIdShift;
         _maxBackwardMillis = (long)options.MaxBackwardStep.TotalMilliseconds;
-        WorkerId = options.WorkerId;
         Epoch = options.Epoch;
     }
 
-    /// <summary>The worker id every id from this generator carries.</summary>
-    public int WorkerId { get; }
+    /// <summary>The worker id the ids from this generator carry (a lease may move it, see <see cref="HoldLease"/>).</summary>
+    public int WorkerId => (int)(Volatile.Read(ref _workerBits) >> WorkerIdShift);
+
+    /// <summary>
+    /// A worker id lease was taken or renewed: issue ids as <paramref name="workerId"/> for every millisecond before
+    /// <paramref name="termEnd"/>. Moving to another worker id closes the current millisecond first, so ids stay ascending.
+    /// A generator refused for a clock step stays refused.
+    /// </summary>
+    public void HoldLease(int workerId, DateTimeOffset termEnd)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(workerId);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(workerId, MaxWorkerId);
+        long bits = (long)workerId << WorkerIdShift;
+        long end = termEnd.ToUnixTimeMilliseconds() - _epochUnixMillis;
+        lock (_leaseGate)
+        {
+            if (bits != _workerBits)
+            {
+                Volatile.Write(ref _leaseEndMillis, long.MinValue);
+                long state;
+                do
+                {
+                    state = Volatile.Read(ref _state);
+                    if (state == Refused)
+                    {
+                        // Refused for a clock step, for good: let its own message answer.
+                        Volatile.Write(ref _leaseEndMillis, end);
+                        return;
+                    }
+                }
+                while (Interlocked.CompareExchange(ref _state, SwitchingWorker, state) != state);
+                Volatile.Write(ref _workerBits, bits);
+                // Strictly above every state read before: a reservation begun under the old worker id fails its compare-and-swap,
+                // and the new worker id starts in a later millisecond than any id of the old one.
+                long next = (((state >> SequenceBits) + 1) << SequenceBits) | MaxSequence;
+                // Fails only when a clock refusal came in meanwhile, which is for good.
+                Interlocked.CompareExchange(ref _state, next, SwitchingWorker);
+            }
+            Volatile.Write(ref _leaseRefusal, null);
+            Volatile.Write(ref _leaseEndMillis, end);
+        }
+    }
+
+    /// <summary>The worker id lease is lost (or not taken yet): refuse at once, until the next <see cref="HoldLease"/>.</summary>
+    public void LoseLease(string reason)
+    {
+        lock (_leaseGate)
+        {
+            Volatile.Write(ref _leaseRefusal, reason);
+            Volatile.Write(ref _leaseEndMillis, long.MinValue);
+        }
+    }
 
     /// <summary>The epoch to decompose this generator's ids with.</summary>
     public DateTimeOffset Epoch { get; }
 
     /// <summary>Issues one id, waiting (by re-reading the clock) when the millisecond's sequence is used up or the clock stepped back a little.</summary>
-    /// <exception cref="IdGenerationException">The clock stepped back more than the allowed step, now or before.</exception>
+    /// <exception cref="IdGenerationException">The clock stepped back more than the allowed step, now or before; or the worker id lease is not held.</exception>
     public long NextId()
     {
         long id = 0;
@@ -74,7 +132,7 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
     }
 
     /// <summary>Fills <paramref name="ids"/> with strictly ascending ids, reserving up to a millisecond's worth per step.</summary>
-    /// <exception cref="IdGenerationException">The clock stepped back more than the allowed step, now or before.</exception>
+    /// <exception cref="IdGenerationException">The clock stepped back more than the allowed step, now or before; or the worker id lease is not held.</exception>
     public void NextIds(Span<long> ids)
     {
         var spinner = new SpinWait();
@@ -164,9 +222,17 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
         bool lookedAgain = false;
         while (true)
         {
+            // Read in this order, against HoldLease's writes in the opposite order: a worker id read here belongs to the
+            // lease term read before it, and the state read after it is no older than that worker id.
+            long leaseEnd = Volatile.Read(ref _leaseEndMillis);
+            long workerBits = Volatile.Read(ref _workerBits);
             // The state is read before the clock, so a clock that does not go back reads at least the state's millisecond.
             long state = Volatile.Read(ref _state);
             long now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - _epochUnixMillis;
+            if (now >= leaseEnd)
+            {
+                throw LeaseRefusal(workerBits, leaseEnd);
+            }
             long lastMillis = state >> SequenceBits;
             long first;
             int count;
@@ -197,6 +263,10 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
                 {
                     throw new IdGenerationException(Volatile.Read(ref _refusal) ?? "Snowflake generator refused.");
                 }
+                if (state == SwitchingWorker)
+                {
+                    throw LeaseRefusal(workerBits, long.MinValue);
+                }
                 if (!lookedAgain)
                 {
                     // An out-of-order clock read can race a newer state at a millisecond edge; only a second look is a step back.
@@ -226,7 +296,11 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
             {
                 continue;
             }
-            long workerBits = _workerBits;
+            if (Volatile.Read(ref _workerBits) != workerBits)
+            {
+                // A lease moved the worker id under this reservation: drop it (a gap in the sequence) and reserve anew.
+                continue;
+            }
             for (int i = 0; i < count; i++)
             {
                 long reserved = first + i;
@@ -235,5 +309,15 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
             clockBehindMillis = 0;
             return count;
         }
+    }
+
+    private IdGenerationException LeaseRefusal(long workerBits, long leaseEnd)
+    {
+        int worker = (int)(workerBits >> WorkerIdShift);
+        string? reason = Volatile.Read(ref _leaseRefusal);
+        return new IdGenerationException(reason is not null || leaseEnd == long.MinValue
+            ? $"Snowflake worker {worker} holds no worker id lease: {reason ?? "it is changing hands"}."
+            : $"Snowflake worker {worker} holds no worker id lease: its term ended at " +
+              $"{DateTimeOffset.FromUnixTimeMilliseconds(_epochUnixMillis + leaseEnd):O} without a renewal.");
     }
 }

@@ -55,7 +55,12 @@ public sealed class InMemoryPresenceStore(TimeProvider time, IOptions<PresenceOp
         var now = Now;
         // A node that connects a device is alive.
         var nodeState = _nodes.GetOrAdd(node, _ => new NodeState(now));
-        lock (nodeState) Volatile.Write(ref nodeState.LastBeat, Math.Max(nodeState.LastBeat, now));
+        lock (nodeState)
+        {
+            // A node that had expired may have lost devices to reads already: its next heartbeat asks it to register them again.
+            if (now - nodeState.LastBeat > _ttl) nodeState.Lost = true;
+            Volatile.Write(ref nodeState.LastBeat, Math.Max(nodeState.LastBeat, now));
+        }
         var state = _users.GetOrAdd(user, _ => new UserState());
         lock (state)
         {

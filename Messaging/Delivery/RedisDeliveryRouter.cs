@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace AspireChat.Messaging.Delivery;
+
+/// <summary>Inbox entries for one device on a gateway node, as they travel on the node's channel.</summary>
+public sealed record RoutedEntries(string User, string Device, IReadOnlyList<InboxEntry> Entries);
+
+/// <summary>
+/// Routing between processes through Redis pub/sub: each gateway node subscribes to its own channel
+/// (<c>route:node:{node}</c>), which carries the inbox entries for the devices it holds, and to one broadcast channel for
+/// group notices; so a node receives only its own traffic and the broadcasts. A node's messages are handed to its sink
+/// one at a time, in the order published. Pub/sub keeps nothing: what a node misses while it is away is pushed again by the
+/// retry loop or synced by the device (DESIGN §4).
+/// </summary>
+public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, ILogger<RedisDeliveryRouter> logger, string channelPrefix = "route") : IDeliveryRouter
+{
+    private readonly RedisChannel _broadcast = RedisChannel.Literal($"{channelPrefix}:groups");
+
+    public IDisposable Register(IDeviceSink sink)
+    {
+        var subscriber = redis.GetSubscriber();
+        var own = subscriber.Subscribe(NodeChannel(sink.Node));
+        own.OnMessage(message =>
+        {
+            try
+            {
+                var routed = JsonSerializer.Deserialize((byte[])message.Message!, MessagingJson.Default.RoutedEntries)!;
+                sink.TryDeliver(routed.User, routed.Device, routed.Entries);
+            }
+            catch (Exception e)
+            {
+                LogHandlingFailed(logger, e, sink.Node);
+            }
+        });
+        var groups = subscriber.Subscribe(_broadcast);
+        groups.OnMessage(message =>
+        {
+            try
+            {
+                sink.OnGroupNotice(JsonSerializer.Deserialize((byte[])message.Message!, MessagingJson.Default.GroupNotice)!);
+            }
+            catch (Exception e)
+            {
+                LogHandlingFailed(logger, e, sink.Node);
+            }
+        });
+        return new Registration(own, groups);
+    }
+
+    public async ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new RoutedEntries(user, device, entries), MessagingJson.Default.RoutedEntries);
+        // PUBLISH answers how many subscribers got it: none means the node is gone (or not subscribed yet).
+        return await redis.GetSubscriber().PublishAsync(NodeChannel(node), payload).ConfigureAwait(false) > 0;
+    }
+
+    public async ValueTask BroadcastAsync(GroupNotice notice, CancellationToken cancellationToken = default)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(notice, MessagingJson.Default.GroupNotice);
+        await redis.GetSubscriber().PublishAsync(_broadcast, payload).ConfigureAwait(false);
+    }
+
+    private RedisChannel NodeChannel(string node) => RedisChannel.Literal($"{channelPrefix}:node:{node}");
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handing a routed message to node {Node} failed")]
+    private static partial void LogHandlingFailed(ILogger logger, Exception exception, string node);
+
+    private sealed class Registration(ChannelMessageQueue own, ChannelMessageQueue groups) : IDisposable
+    {
+        public void Dispose()
+        {
+            own.Unsubscribe();
+            groups.Unsubscribe();
+        }
+    }
+}

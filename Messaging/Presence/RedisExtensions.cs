@@ -1,0 +1,58 @@
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Ids;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace AspireChat.Messaging.Presence;
+
+/// <summary>Registers the Redis adapters of presence, routing, pending acks and worker-id leases (DESIGN §8, §9).</summary>
+public static class RedisExtensions
+{
+    /// <summary>
+    /// When <c>ConnectionStrings:{connectionName}</c> is set: the Redis client through Aspire's <c>AddRedisClient</c>
+    /// (health check, tracing, logging), and <see cref="RedisPresenceStore"/>, <see cref="RedisPendingAcks"/> and
+    /// <see cref="RedisDeliveryRouter"/> in place of the in-memory adapters — before or after <c>AddChatAdapters</c>.
+    /// Unless a remote IdService is configured (<c>services:idservice</c>), ids come from a Snowflake generator whose worker
+    /// id is leased in Redis (<see cref="RedisWorkerIdLease"/>, a hosted service). Without the connection string nothing changes.
+    /// Redis calls fail fast while Redis is unreachable (<see cref="RedisConnectionException"/>; callers answer
+    /// <c>unavailable</c>) and the client reconnects by itself.
+    /// </summary>
+    public static IHostApplicationBuilder AddRedisAdapters(this IHostApplicationBuilder builder, string connectionName = "redis")
+    {
+        var configuration = builder.Configuration;
+        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(connectionName))) return builder;
+
+        builder.AddRedisClient(connectionName, configureOptions: options =>
+        {
+            // Start and keep running without Redis; commands while it is away fail at once instead of queueing.
+            options.AbortOnConnectFail = false;
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+        });
+
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.Configure<PresenceOptions>(configuration.GetSection("Presence"));
+        services.Configure<RedisPendingAcksOptions>(configuration.GetSection("Delivery:Redis"));
+        services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
+        services.Configure<WorkerIdLeaseOptions>(configuration.GetSection("Snowflake:Lease"));
+
+        services.Replace(ServiceDescriptor.Singleton<IPresenceStore>(sp => new RedisPresenceStore(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<PresenceOptions>>())));
+        services.Replace(ServiceDescriptor.Singleton<IPendingAcks, RedisPendingAcks>());
+        services.Replace(ServiceDescriptor.Singleton<IDeliveryRouter>(sp => new RedisDeliveryRouter(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<ILogger<RedisDeliveryRouter>>())));
+
+        if (!configuration.GetSection("services:idservice").Exists())
+        {
+            services.TryAddSingleton<RedisWorkerIdLease>();
+            services.AddHostedService(sp => sp.GetRequiredService<RedisWorkerIdLease>());
+            services.Replace(ServiceDescriptor.Singleton<IIdGenerator>(sp => sp.GetRequiredService<RedisWorkerIdLease>().Generator));
+        }
+        return builder;
+    }
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using AspireChat.Messaging;
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Groups;
+using AspireChat.Tests.Client;
+
+namespace AspireChat.Tests.Delivery;
+
+/// <summary>
+/// The <see cref="IDeliveryRouter"/> contract (DESIGN §6 gateway delivery), run against every adapter: a node gets the
+/// entries routed to it and every broadcast, and nothing routed to another node.
+/// </summary>
+public abstract class DeliveryRouterContract
+{
+    private readonly string _run = Guid.NewGuid().ToString("n")[..8];
+
+    /// <summary>The router as gateway process <paramref name="process"/> sees it (each process has its own connection, where there is one).</summary>
+    protected abstract IDeliveryRouter Router(int process);
+
+    protected string Node(string name) => $"{name}-{_run}";
+
+    private static InboxEntry Entry(string user, long seq, string text = "hi") => new(user, seq, new ChatMessage(
+        1000 + seq, $"s:{user}:zed", seq, 0, "zed", user, 1, JsonDocument.Parse(JsonSerializer.Serialize(new { text })).RootElement, null, 1_700_000_000_000 + seq));
+
+    [Fact]
+    public async Task A_node_receives_the_entries_routed_to_it_and_every_broadcast_but_nothing_routed_elsewhere()
+    {
+        var (one, two) = (new RecordingSink(Node("gw1")), new RecordingSink(Node("gw2")));
+        using var r1 = Router(1).Register(one);
+        using var r2 = Router(2).Register(two);
+        var sent = new[] { Entry("alice", 1, "first"), Entry("alice", 2, "second") };
+
+        Assert.True(await Router(3).RouteAsync(one.Node, "alice", "phone", sent));
+        var notice = new GroupNotice("g1", null, [new MembershipChange("bob", GroupRoles.Member), new MembershipChange("carol", null)]);
+        await Router(3).BroadcastAsync(notice);
+
+        await Wait.UntilAsync(() => one.Notices.Count == 1 && two.Notices.Count == 1, "both nodes got the group notice");
+        await Wait.UntilAsync(() => one.Deliveries.Count == 1, "gw1 got its entries");
+        var (user, device, entries) = one.Deliveries.Single();
+        Assert.Equal(("alice", "phone"), (user, device));
+        Assert.Equal(sent.Select(e => (e.User, e.Seq, e.Message.Id, e.Message.Conv, e.Message.Ts, e.Message.Body.GetProperty("text").GetString())),
+            entries.Select(e => (e.User, e.Seq, e.Message.Id, e.Message.Conv, e.Message.Ts, e.Message.Body.GetProperty("text").GetString())));
+        var got = two.Notices.Single();
+        Assert.Equal("g1", got.Gid);
+        Assert.Null(got.Message);
+        Assert.Equal(notice.Changes, got.Changes);
+        Assert.Empty(two.Deliveries);
+    }
+
+    [Fact]
+    public async Task Routing_to_a_node_nobody_serves_answers_false()
+    {
+        var sink = new RecordingSink(Node("gw1"));
+
+        Assert.False(await Router(1).RouteAsync(Node("gone"), "alice", "phone", [Entry("alice", 1)]));
+        var registration = Router(2).Register(sink);
+        Assert.True(await Router(1).RouteAsync(sink.Node, "alice", "phone", [Entry("alice", 1)]));
+        registration.Dispose();
+        Assert.False(await Router(1).RouteAsync(sink.Node, "alice", "phone", [Entry("alice", 2)]));
+    }
+
+    [Fact]
+    public async Task Entries_routed_to_a_node_arrive_in_the_order_they_were_sent()
+    {
+        var sink = new RecordingSink(Node("gw1"));
+        using var registration = Router(1).Register(sink);
+
+        for (var seq = 1; seq <= 200; seq++) Assert.True(await Router(2).RouteAsync(sink.Node, "alice", "phone", [Entry("alice", seq)]));
+
+        await Wait.UntilAsync(() => sink.Deliveries.Count == 200, "every entry arrived");
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), sink.Deliveries.Select(d => d.Entries.Single().Seq));
+    }
+
+    /// <summary>A gateway node's sink that records what reaches it.</summary>
+    protected sealed class RecordingSink(string node) : IDeviceSink
+    {
+        public string Node => node;
+
+        public ConcurrentQueue<(string User, string Device, IReadOnlyList<InboxEntry> Entries)> Deliveries { get; } = new();
+
+        public ConcurrentQueue<GroupNotice> Notices { get; } = new();
+
+        public bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries)
+        {
+            Deliveries.Enqueue((user, device, entries));
+            return true;
+        }
+
+        public void OnGroupNotice(GroupNotice notice) => Notices.Enqueue(notice);
+    }
+}
