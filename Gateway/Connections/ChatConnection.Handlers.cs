@@ -38,7 +38,7 @@ public sealed partial class ChatConnection
         if (recorded is null) await node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
 
         _helloTimer?.Dispose();
-        _inboxOrder = new InboxOrder(cursor + 1, frame => _outbound.Writer.TryWrite(frame));
+        _inboxOrder = new InboxOrder(cursor + 1, frame => _output.TryWrite(frame));
         Send(new WelcomeFrame { User = user, Device = hello.Device, Node = node.Registry.Node, Head = head, Heartbeat = node.HeartbeatSeconds });
         _state = State.Welcomed;
         node.Registry.Add(user, hello.Device, this)?.Close(WebSocketCloseCodes.Replaced, "replaced by a newer connection of this device");
@@ -54,6 +54,7 @@ public sealed partial class ChatConnection
     private async ValueTask CatchUpGroupsAsync(HelloFrame hello, bool deviceKnown, CancellationToken cancellationToken)
     {
         var gids = await node.Groups.GetUserGroupsAsync(_user, cancellationToken).ConfigureAwait(false);
+        if (gids.Count == 0) return;
         _groupCatchUp.Begin(gids);
         node.Registry.JoinGroups(this, gids);
         foreach (var gid in gids)
@@ -80,7 +81,7 @@ public sealed partial class ChatConnection
             // What came before the group went large reached this device through its inbox.
             var after = Math.Max(cursor, group.FanoutSince - 1);
             var page = await node.Timeline.ReadAfterAsync(gid, _user, after, node.GroupOptions.HelloPage, cancellationToken).ConfigureAwait(false);
-            foreach (var message in page?.Items ?? []) _outbound.Writer.TryWrite(FrameCodec.Write(message.ToFrame()));
+            foreach (var message in page?.Items ?? []) _output.TryWrite(FrameCodec.Write(message.ToFrame()));
             // A page that is not the whole backlog ends before what arrived live: the client fills that gap with gsync.
             _groupCatchUp.End(gid, page is { Items.Count: > 0 } ? page.Items[^1].Cseq : after);
         }
@@ -128,7 +129,7 @@ public sealed partial class ChatConnection
 
     private void Answered()
     {
-        if (Interlocked.Decrement(ref _inflight) == 0 && Volatile.Read(ref _closeRequested) == 1) _outbound.Writer.TryComplete();
+        if (Interlocked.Decrement(ref _inflight) == 0 && Volatile.Read(ref _closeRequested) == 1) CompleteOutput();
     }
 
     private async ValueTask AckAsync(AckFrame ack, CancellationToken cancellationToken)

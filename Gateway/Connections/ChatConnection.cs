@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Json;
-using System.Threading.Channels;
 using System.Collections.Concurrent;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Groups;
@@ -19,8 +18,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
 {
     private enum State { AwaitingHello, Welcomed, Closed }
 
-    private readonly Channel<byte[]> _outbound = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _closing = new();
+    private FrameOutput _output = null!;
     private readonly AbuseCounter _badFrames = new(10, TimeSpan.FromSeconds(10), node.Time);
     private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), node.Time);
     private readonly SendRateLimiter _rate = new(node.Limits.SendsPerSecond, node.Limits.SendBurst, node.Time);
@@ -29,26 +27,40 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
     private Timer? _helloTimer;
     private int _inflight;
     private int _closeRequested;
-    private (int Code, string Reason)? _close;
     private string _user = "";
 
     private InboxOrder _inboxOrder = null!;
     private GroupCatchUp? _groupCatchUpField;
-    private GroupCatchUp _groupCatchUp => LazyInitializer.EnsureInitialized(ref _groupCatchUpField, () => new GroupCatchUp(frame => _outbound.Writer.TryWrite(frame)));
+    private GroupCatchUp _groupCatchUp => LazyInitializer.EnsureInitialized(ref _groupCatchUpField, () => new GroupCatchUp(frame => _output.TryWrite(frame)));
 
-    /// <summary>The groups whose local member map holds this connection (kept by the registry).</summary>
-    internal ConcurrentDictionary<string, byte> Groups { get; } = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, byte>? _groups;
+
+    /// <summary>The groups whose local member map holds this connection (kept by the registry); made on first use.</summary>
+    internal ConcurrentDictionary<string, byte> Groups => LazyInitializer.EnsureInitialized(ref _groups, () => new(StringComparer.Ordinal));
+
+    /// <summary>The groups this connection is in, without making the map for a connection in none.</summary>
+    internal IEnumerable<string> JoinedGroups => _groups?.Keys ?? (IEnumerable<string>)[];
     private string _device = "";
 
     public async Task RunAsync(CancellationToken aborted)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _closing.Token);
-        var writer = Task.Run(() => WriteLoopAsync(linked.Token), CancellationToken.None);
+        _output = new FrameOutput(socket, aborted)
+        {
+            // Let the client read the close frame and answer it; tearing the socket down at once could discard it.
+            AfterClose = () => _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default),
+        };
+        // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: stop it.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        _ = _output.Done.ContinueWith(_ =>
+        {
+            try { reading.Cancel(); }
+            catch (ObjectDisposedException) { } // the connection already ended
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         using var helloTimer = _helloTimer = new Timer(_ => { if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "no hello within 10 s"); },
             null, node.HelloTimeout, Timeout.InfiniteTimeSpan);
         try
         {
-            await ReadLoopAsync(linked.Token).ConfigureAwait(false);
+            await ReadLoopAsync(reading.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
@@ -58,7 +70,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
             _readerDone.TrySetResult();
             await LeaveAsync().ConfigureAwait(false);
             RequestClose();
-            await writer.ConfigureAwait(false);
+            await _output.Done.ConfigureAwait(false);
         }
     }
 
@@ -79,17 +91,19 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
     /// <summary>Ends the connection with a close code, after the frames already queued.</summary>
     public void Close(int code, string reason)
     {
-        _close ??= (code, reason);
+        _closeCode ??= (code, reason);
         _state = State.Closed;
         RequestClose();
     }
+
+    private (int Code, string Reason)? _closeCode;
 
     // Output ends once every send already taken has been answered, so an accepted send is never left
     // without its ack because the connection was closing.
     private void RequestClose()
     {
         Volatile.Write(ref _closeRequested, 1);
-        if (Volatile.Read(ref _inflight) == 0) _outbound.Writer.TryComplete();
+        if (Volatile.Read(ref _inflight) == 0) CompleteOutput();
     }
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
@@ -204,7 +218,13 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
         foreach (var entry in entries) _inboxOrder.Write(entry.Seq, FrameCodec.Write(entry.ToFrame()));
     }
 
-    private void Send<T>(T frame) where T : class => _outbound.Writer.TryWrite(FrameCodec.Write(frame));
+    private void Send<T>(T frame) where T : class => _output.TryWrite(FrameCodec.Write(frame));
+
+    private void CompleteOutput()
+    {
+        if (_closeCode is var (code, reason)) _output.Complete(code, reason);
+        else _output.Complete();
+    }
 
     private void BadFrame(FrameException e, long? req)
     {
@@ -236,34 +256,6 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
         {
         }
         return null;
-    }
-
-    private async Task WriteLoopAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await foreach (var frame in _outbound.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                await socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
-            }
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                var (code, reason) = _close ?? ((int)WebSocketCloseStatus.NormalClosure, "");
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token).ConfigureAwait(false);
-                // Let the client read the close frame and answer it; cancelling the read at once would abort
-                // the socket and could discard the close frame in flight.
-                await _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
-        {
-        }
-        finally
-        {
-            // The read loop may be blocked in ReceiveAsync: once output is done, stop it.
-            _closing.Cancel();
-        }
     }
 
     private async ValueTask LeaveAsync()

@@ -40,7 +40,7 @@ public sealed class ConnectionRegistry : IDeviceSink
     /// <summary>Removes the device's connection if it is still <paramref name="connection"/>, and its group entries.</summary>
     public bool Remove(string user, string device, ChatConnection connection)
     {
-        foreach (var gid in connection.Groups.Keys) LeaveGroup(gid, connection);
+        foreach (var gid in connection.JoinedGroups) LeaveGroup(gid, connection);
         if (!_users.TryGetValue(user, out var devices) || !devices.TryRemove(new KeyValuePair<string, ChatConnection>(device, connection))) return false;
         Interlocked.Decrement(ref _count);
         // An empty device map stays; removing it here could race with a concurrent Add for the same user.
