@@ -12,11 +12,13 @@ public static class ErrorCodes
     public const string Unavailable = "unavailable";
 }
 
-/// <summary>WebSocket close codes the server uses (DESIGN §3).</summary>
+/// <summary>WebSocket close codes the server uses (docs/protocol.md).</summary>
 public static class CloseCodes
 {
     public const int Protocol = 4400;
     public const int Unauthorized = 4401;
+    /// <summary>The client reads too slowly: more than <c>Gateway:MaxQueuedBytes</c> waited for it. Reconnect; nothing is lost.</summary>
+    public const int TooSlow = 4408;
     public const int TooLarge = 4413;
     public const int RateLimited = 4429;
 }

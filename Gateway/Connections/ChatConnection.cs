@@ -44,8 +44,9 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
 
     public async Task RunAsync(CancellationToken aborted)
     {
-        _output = new FrameOutput(socket, aborted)
+        _output = new FrameOutput(socket, node.Gateway.MaxQueuedBytes, aborted)
         {
+            Overflowed = () => Close(CloseCodes.TooSlow, "reading too slowly"),
             // Let the client read the close frame and answer it; tearing the socket down at once could discard it.
             AfterClose = () => _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default),
         };

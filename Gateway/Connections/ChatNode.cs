@@ -13,7 +13,7 @@ public sealed class ChatNode(
     ConnectionRegistry registry, TokenService tokens, SendQueue sends, InboxDelivery delivery,
     IChatStore store, IGroupStore groups, GroupTimeline timeline, IOptions<GroupOptions> groupOptions,
     IPresenceStore presence, IPendingAcks pending, CursorRecorder cursors, IOptions<LimitsOptions> limits,
-    TimeProvider time, ILoggerFactory loggers, IConfiguration configuration)
+    TimeProvider time, ILoggerFactory loggers, IOptions<GatewayOptions> gateway)
 {
     public ConnectionRegistry Registry { get; } = registry;
     public TokenService Tokens { get; } = tokens;
@@ -32,5 +32,6 @@ public sealed class ChatNode(
 
     /// <summary>Seconds between the pings a client should send (told in <c>welcome</c>).</summary>
     public int HeartbeatSeconds { get; } = 30;
-    public TimeSpan HelloTimeout { get; } = configuration.GetValue("Gateway:HelloTimeout", TimeSpan.FromSeconds(10));
+    public GatewayOptions Gateway { get; } = gateway.Value;
+    public TimeSpan HelloTimeout => Gateway.HelloTimeout;
 }

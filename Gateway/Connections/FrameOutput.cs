@@ -6,12 +6,15 @@ namespace AspireChat.Gateway.Connections;
 /// A socket's outgoing frames: a queue and a writer that runs only while there is something to write. An idle
 /// connection holds no write loop, no pending read of a channel and no cancellation registration — just this
 /// object. Frames go out in the order queued, one sender at a time; <see cref="Complete"/> lets the queued frames
-/// out and then closes the socket's output with the close code.
+/// out and then closes the socket's output with the close code. Past <c>maxQueuedBytes</c> waiting, the reader is too
+/// slow: what waits is dropped (it is in the inbox) and the socket is closed with 4408 (<see cref="Overflowed"/>).
 /// </summary>
-public sealed class FrameOutput(WebSocket socket, CancellationToken aborted)
+public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, CancellationToken aborted)
 {
     private readonly Lock _gate = new();
+    private readonly WebSocket _socket = socket;
     private Queue<byte[]>? _frames;
+    private long _queuedBytes;
     private bool _writing;
     private bool _completed;
     private (int Code, string Reason) _close = ((int)WebSocketCloseStatus.NormalClosure, "");
@@ -23,12 +26,24 @@ public sealed class FrameOutput(WebSocket socket, CancellationToken aborted)
     /// <summary>Called after the close frame is sent, to let the client answer it before the socket is torn down.</summary>
     public Func<Task>? AfterClose { get; set; }
 
+    /// <summary>Called once when the queue overflowed and the output was given up (the owner closes the connection).</summary>
+    public Action? Overflowed { get; set; }
+
+    /// <summary>Bytes of frames waiting now.</summary>
+    public long QueuedBytes { get { lock (_gate) return _queuedBytes; } }
+
     /// <summary>Queues a frame; false once the output is completed.</summary>
     public bool TryWrite(byte[] frame)
     {
         lock (_gate)
         {
             if (_completed) return false;
+            if (_queuedBytes + frame.Length > maxQueuedBytes)
+            {
+                GiveUpLocked();
+                return false;
+            }
+            _queuedBytes += frame.Length;
             (_frames ??= new Queue<byte[]>()).Enqueue(frame);
             if (_writing) return true;
             _writing = true;
@@ -55,6 +70,27 @@ public sealed class FrameOutput(WebSocket socket, CancellationToken aborted)
     // which must not spend their time framing and writing one socket's burst.
     private void Start() => ThreadPool.UnsafeQueueUserWorkItem(static output => _ = output.WriteAsync(), this, preferLocal: false);
 
+    // The reader is too slow: drop what waits and close after the frame in flight. A reader that does not take even
+    // that within a few seconds has its socket aborted, which ends the send that waits for it.
+    private void GiveUpLocked()
+    {
+        _frames?.Clear();
+        _queuedBytes = 0;
+        _completed = true;
+        _close = (Protocol.CloseCodes.TooSlow, "reading too slowly; reconnect and resume from your cursor");
+        if (!_writing)
+        {
+            _writing = true;
+            Start();
+        }
+        _ = Task.Delay(TimeSpan.FromSeconds(5)).ContinueWith(static (_, state) =>
+        {
+            var output = (FrameOutput)state!;
+            if (!output._done.Task.IsCompleted) output._socket.Abort();
+        }, this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        ThreadPool.UnsafeQueueUserWorkItem(static output => output.Overflowed?.Invoke(), this, preferLocal: false);
+    }
+
     private async Task WriteAsync()
     {
         try
@@ -64,7 +100,11 @@ public sealed class FrameOutput(WebSocket socket, CancellationToken aborted)
                 byte[]? frame = null;
                 lock (_gate)
                 {
-                    if (_frames is { Count: > 0 } queued) frame = queued.Dequeue();
+                    if (_frames is { Count: > 0 } queued)
+                    {
+                        frame = queued.Dequeue();
+                        _queuedBytes -= frame.Length;
+                    }
                     else if (!_completed)
                     {
                         _writing = false;
@@ -72,12 +112,12 @@ public sealed class FrameOutput(WebSocket socket, CancellationToken aborted)
                     }
                 }
                 if (frame is null) break;
-                await socket.SendAsync(frame, WebSocketMessageType.Text, true, aborted).ConfigureAwait(false);
+                await _socket.SendAsync(frame, WebSocketMessageType.Text, true, aborted).ConfigureAwait(false);
             }
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.CloseOutputAsync((WebSocketCloseStatus)_close.Code, _close.Reason, timeout.Token).ConfigureAwait(false);
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)_close.Code, _close.Reason, timeout.Token).ConfigureAwait(false);
                 if (AfterClose is { } after) await after().ConfigureAwait(false);
             }
         }

@@ -47,6 +47,10 @@ public static class GatewayExtensions
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJson.Default));
 
+        services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection("Gateway"))
+            .Validate(o => o.HelloTimeout > TimeSpan.Zero, "Gateway:HelloTimeout must be positive")
+            .Validate(o => o.MaxQueuedBytes >= GatewayOptions.MinQueuedBytes, $"Gateway:MaxQueuedBytes must be at least {GatewayOptions.MinQueuedBytes} (one largest frame)")
+            .ValidateOnStart();
         services.AddSingleton<TokenService>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ChatNode>();

@@ -111,6 +111,8 @@ public sealed class TestSocket : IAsyncDisposable
                 WebSocketReceiveResult result;
                 do
                 {
+                    // Replies (sync, gsync pages) may exceed any fixed buffer: grow it.
+                    if (length == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
                     result = await _socket.ReceiveAsync(buffer.AsMemory(length).ToArraySegment(), CancellationToken.None);
                     length += result.Count;
                 } while (!result.EndOfMessage);
