@@ -37,10 +37,12 @@ public sealed partial class ChatConnection
         // A device's first hello records it as seen (its cursor), so later hellos can tell a known device from a new one.
         if (recorded is null) await node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
 
-        _helloTimer?.Dispose();
         _inboxOrder = new InboxOrder(cursor + 1, frame => _output.TryWrite(frame));
+        // The hello timer, a shutdown or a replacement may have closed this connection while the reads above waited:
+        // then the hello is discarded — it must not register, and so replace, the device's live connection.
+        if (!TryMove(State.AwaitingHello, State.Welcomed)) return;
+        _helloTimer?.Dispose();
         Send(new WelcomeFrame { User = user, Device = hello.Device, Node = node.Registry.Node, Head = head, Heartbeat = node.HeartbeatSeconds });
-        _state = State.Welcomed;
         node.Registry.Add(user, hello.Device, this)?.Close(WebSocketCloseCodes.Replaced, "replaced by a newer connection of this device");
         await node.Pending.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         await node.Presence.ConnectAsync(user, hello.Device, node.Registry.Node, cancellationToken).ConfigureAwait(false);

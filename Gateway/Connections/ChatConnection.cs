@@ -18,13 +18,24 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
 {
     private enum State { AwaitingHello, Welcomed, Closed }
 
+    private int _stateValue = (int)State.AwaitingHello;
+
+    /// <summary>The connection's state; it changes only through <see cref="TryMove"/> and <see cref="MoveToClosed"/>.</summary>
+    private State _state => (State)Volatile.Read(ref _stateValue);
+
+    /// <summary>Moves from <paramref name="from"/> to <paramref name="to"/> if the connection is still in <paramref name="from"/>;
+    /// nothing leaves <see cref="State.Closed"/>. False when another transition came first.</summary>
+    private bool TryMove(State from, State to) =>
+        from != State.Closed && Interlocked.CompareExchange(ref _stateValue, (int)to, (int)from) == (int)from;
+
+    private void MoveToClosed() => Volatile.Write(ref _stateValue, (int)State.Closed);
+
     private FrameOutput _output = null!;
     private readonly AbuseCounter _badFrames = new(10, TimeSpan.FromSeconds(10), node.Time);
     private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), node.Time);
     private readonly SendRateLimiter _rate = new(node.Limits.SendsPerSecond, node.Limits.SendBurst, node.Time);
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private State _state = State.AwaitingHello;
-    private Timer? _helloTimer;
+    private ITimer? _helloTimer;
     private int _inflight;
     private int _closeRequested;
     private string _user = "";
@@ -57,7 +68,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
             try { reading.Cancel(); }
             catch (ObjectDisposedException) { } // the connection already ended
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        using var helloTimer = _helloTimer = new Timer(_ => { if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "no hello within 10 s"); },
+        using var helloTimer = _helloTimer = node.Time.CreateTimer(_ => { if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, $"no hello within {node.HelloTimeout.TotalSeconds:0.###} s"); },
             null, node.HelloTimeout, Timeout.InfiniteTimeSpan);
         try
         {
@@ -92,12 +103,15 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
     /// <summary>Ends the connection with a close code, after the frames already queued.</summary>
     public void Close(int code, string reason)
     {
-        _closeCode ??= (code, reason);
-        _state = State.Closed;
+        // The first reason given is the one the client sees.
+        Interlocked.CompareExchange(ref _closeCode, new CloseReason(code, reason), null);
+        MoveToClosed();
         RequestClose();
     }
 
-    private (int Code, string Reason)? _closeCode;
+    private sealed record CloseReason(int Code, string Reason);
+
+    private CloseReason? _closeCode;
 
     // Output ends once every send already taken has been answered, so an accepted send is never left
     // without its ack because the connection was closing.
@@ -223,7 +237,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
 
     private void CompleteOutput()
     {
-        if (_closeCode is var (code, reason)) _output.Complete(code, reason);
+        if (Volatile.Read(ref _closeCode) is { } close) _output.Complete(close.Code, close.Reason);
         else _output.Complete();
     }
 
@@ -262,7 +276,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
     private async ValueTask LeaveAsync()
     {
         var wasWelcomed = _user.Length > 0;
-        _state = State.Closed;
+        MoveToClosed();
         if (!wasWelcomed || !node.Registry.Remove(_user, _device, this)) return;
         await node.Pending.ForgetAsync(_user, _device).ConfigureAwait(false);
         await node.Presence.DisconnectAsync(_user, _device, node.Registry.Node).ConfigureAwait(false);
