@@ -15,6 +15,10 @@ public static class ErrorCodes
 /// <summary>WebSocket close codes the server uses (docs/protocol.md).</summary>
 public static class CloseCodes
 {
+    /// <summary>Another connection of the same device was welcomed; this one is closed normally (do not reconnect it).</summary>
+    public const int Replaced = 1000;
+    /// <summary>The server is stopping (after answering every send it took); reconnect with backoff.</summary>
+    public const int ServerStopping = 1001;
     public const int Protocol = 4400;
     public const int Unauthorized = 4401;
     /// <summary>The client reads too slowly: more than <c>Gateway:MaxQueuedBytes</c> waited for it. Reconnect; nothing is lost.</summary>

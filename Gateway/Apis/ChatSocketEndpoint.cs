@@ -1,3 +1,4 @@
+using AspireChat.Protocol;
 using AspireChat.Gateway.Connections;
 
 namespace AspireChat.Gateway.Apis;
@@ -15,7 +16,7 @@ public static class ChatSocketEndpoint
             var connection = new ChatConnection(socket, node);
             // A stopping node says goodbye (1001, after the answers it owes) so clients reconnect at once, rather than
             // holding every socket open until the host's shutdown timeout aborts it.
-            using var stopping = lifetime.ApplicationStopping.Register(() => connection.Close(1001, "server stopping"));
+            using var stopping = lifetime.ApplicationStopping.Register(() => connection.Close(CloseCodes.ServerStopping, "server stopping"));
             await connection.RunAsync(context.RequestAborted);
             return Results.Empty;
         });

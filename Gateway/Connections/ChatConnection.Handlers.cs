@@ -43,7 +43,7 @@ public sealed partial class ChatConnection
         if (!TryMove(State.AwaitingHello, State.Welcomed)) return;
         _helloTimer?.Dispose();
         Send(new WelcomeFrame { User = user, Device = hello.Device, Node = node.Registry.Node, Head = head, Heartbeat = node.HeartbeatSeconds });
-        node.Registry.Add(user, hello.Device, this)?.Close(WebSocketCloseCodes.Replaced, "replaced by a newer connection of this device");
+        node.Registry.Add(user, hello.Device, this)?.Close(CloseCodes.Replaced, "replaced by a newer connection of this device");
         await node.Pending.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         await node.Presence.ConnectAsync(user, hello.Device, node.Registry.Node, cancellationToken).ConfigureAwait(false);
         Push(await node.Delivery.ClaimBacklogAsync(user, hello.Device, cancellationToken).ConfigureAwait(false));

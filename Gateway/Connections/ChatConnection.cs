@@ -282,10 +282,3 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
         await node.Presence.DisconnectAsync(_user, _device, node.Registry.Node).ConfigureAwait(false);
     }
 }
-
-/// <summary>Close codes beyond the four of DESIGN §3.</summary>
-public static class WebSocketCloseCodes
-{
-    /// <summary>Another connection of the same device was welcomed; this one is closed normally.</summary>
-    public const int Replaced = 1000;
-}

@@ -92,10 +92,6 @@ public sealed class GroupService(IGroupStore groups, SendQueue queue, IIdGenerat
         return GroupResult<bool>.Ok(true);
     }
 
-    /// <summary>The periods in which <paramref name="user"/> may read the group's messages; empty for a non-member ever.</summary>
-    public ValueTask<IReadOnlyList<MembershipPeriod>> ReadableAsync(string gid, string user, CancellationToken cancellationToken = default) =>
-        groups.GetMembershipAsync(gid, user, cancellationToken);
-
     private async ValueTask AppendEventAsync(string gid, string actor, int type, System.Text.Json.JsonElement body, CancellationToken cancellationToken)
     {
         var id = new long[1];
@@ -104,13 +100,17 @@ public sealed class GroupService(IGroupStore groups, SendQueue queue, IIdGenerat
         await queue.SubmitEventAsync(accepted, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async ValueTask WaitUntilAsync(Func<ValueTask<bool>> condition, CancellationToken cancellationToken)
+    // The embedded composition answers an event once stage 1 applied it, so the first check holds; the distributed one
+    // answers when the log has it, and stage 1 applies it shortly after: checked with backoff on the TimeProvider.
+    private async ValueTask WaitUntilAsync(Func<ValueTask<bool>> condition, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + ApplyTimeout;
+        var deadline = time.GetUtcNow() + ApplyTimeout;
+        var pause = TimeSpan.FromMilliseconds(2);
         while (!await condition().ConfigureAwait(false))
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the membership change was not applied in time");
-            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+            if (time.GetUtcNow() > deadline) throw new TimeoutException("the membership change was not applied in time");
+            await Task.Delay(pause, time, cancellationToken).ConfigureAwait(false);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(50).Ticks));
         }
     }
 

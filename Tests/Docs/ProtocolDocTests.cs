@@ -17,7 +17,7 @@ public sealed partial class ProtocolDocTests
 
     public static TheoryData<string> FrameTypeNames => [.. Constants<string>(typeof(FrameTypes))];
     public static TheoryData<string> ErrorCodeNames => [.. Constants<string>(typeof(ErrorCodes))];
-    public static TheoryData<int> CloseCodeValues => [.. Constants<int>(typeof(CloseCodes)).Concat(Constants<int>(typeof(WebSocketCloseCodes))).Distinct()];
+    public static TheoryData<int> CloseCodeValues => [.. Constants<int>(typeof(CloseCodes)).Distinct()];
 
     [Theory]
     [MemberData(nameof(FrameTypeNames))]
@@ -41,7 +41,7 @@ public sealed partial class ProtocolDocTests
         Assert.Contains("gsync", Constants<string>(typeof(FrameTypes)));
         Assert.Contains("rate_limited", Constants<string>(typeof(ErrorCodes)));
         Assert.Contains(4429, Constants<int>(typeof(CloseCodes)));
-        Assert.Contains(1000, Constants<int>(typeof(WebSocketCloseCodes)));
+        Assert.Contains(1000, Constants<int>(typeof(CloseCodes)));
     }
 
     [Fact]
