@@ -16,9 +16,9 @@ public sealed class ConnectionRegistry : IDeviceSink
     private int _count;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<ChatConnection, byte>> _groups = new(StringComparer.Ordinal);
 
-    public ConnectionRegistry(IConfiguration configuration)
+    public ConnectionRegistry(Microsoft.Extensions.Options.IOptions<GatewayOptions> options)
     {
-        Node = configuration["Gateway:Node"] is { Length: > 0 } node
+        Node = options.Value.Node is { Length: > 0 } node
             ? node
             : $"{Environment.MachineName}-{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant()}";
     }

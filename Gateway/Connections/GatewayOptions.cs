@@ -3,6 +3,9 @@ namespace AspireChat.Gateway.Connections;
 /// <summary><c>Gateway:*</c> settings of a gateway node's connections; bound and validated at start.</summary>
 public sealed class GatewayOptions
 {
+    /// <summary>This node's id in presence and routing; empty: the machine name and a random suffix, new at every start.</summary>
+    public string? Node { get; set; }
+
     /// <summary>How long a socket may stay silent before its <c>hello</c>; then it is closed (4401).</summary>
     public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -5,6 +5,7 @@ using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Hosting;
 using AspireChat.Protocol;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AspireChat.Gateway.Extensions;
@@ -19,11 +20,15 @@ public static class GatewayExtensions
     {
         builder.AddChatPipeline();
         var services = builder.Services;
-        var auth = builder.Configuration.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions();
-        services.Configure<AuthOptions>(builder.Configuration.GetSection("Auth"));
+        services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection("Auth"))
+            .Validate(o => o.SigningKey is null || System.Text.Encoding.UTF8.GetByteCount(o.SigningKey) >= 32, "Auth:SigningKey must be at least 32 bytes")
+            .ValidateOnStart();
 
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // Configured from the bound options when first used: no configuration read or key file touched while registering.
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>>((options, authOptions) =>
         {
+            var auth = authOptions.Value;
             options.MapInboundClaims = false;
             if (!string.IsNullOrEmpty(auth.Authority) && string.IsNullOrEmpty(auth.SigningKey))
             {
@@ -71,7 +76,7 @@ public static class GatewayExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapChatSocket();
-        if (app.Configuration.GetValue<bool>("Auth:DevTokens")) app.MapDevTokenApi();
+        if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens) app.MapDevTokenApi();
         app.MapConversationsApi();
         app.MapGroupsApi();
         app.MapPresenceApi();

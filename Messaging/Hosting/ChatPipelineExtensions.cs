@@ -18,9 +18,6 @@ namespace AspireChat.Messaging.Hosting;
 /// <summary>Registers the pipeline and picks each port's adapter from configuration (DESIGN §9).</summary>
 public static class ChatPipelineExtensions
 {
-    /// <summary>Default folder of the embedded RocksDB store, relative to the working directory (<c>Storage:Path</c>).</summary>
-    public const string DefaultStoragePath = "data";
-
     /// <summary>
     /// The whole pipeline in this process (embedded mode): stages 0–2, the retry loop, the push consumer
     /// (<see cref="PushExtensions.AddPushService"/>), and the adapters of <see cref="AddChatAdapters"/>.
@@ -74,13 +71,14 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
         services.Configure<PresenceOptions>(configuration.GetSection("Presence"));
-        var synchronousFull = string.Equals(configuration["Storage:Synchronous"], "Full", StringComparison.OrdinalIgnoreCase);
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection("Storage"))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Path), "Storage:Path must name a folder").ValidateOnStart();
 
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
             builder.AddMongoChatStore();
         if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb)
         {
-            services.TryAddSingleton(_ => new SqliteDatabase(chatdb, synchronousFull));
+            services.TryAddSingleton(sp => new SqliteDatabase(chatdb, sp.GetRequiredService<IOptions<StorageOptions>>().Value.Synchronous == StorageSynchronous.Full));
             services.TryAddSingleton<IChatStore, SqliteChatStore>();
             services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
             services.TryAddSingleton<IPushSubscriptionStore, SqlitePushSubscriptionStore>();
@@ -88,7 +86,11 @@ public static class ChatPipelineExtensions
         else
         {
             // Also beside MongoDB: push subscriptions have no MongoDB adapter yet.
-            services.TryAddSingleton(_ => new RocksDbDatabase(configuration["Storage:Path"] is { Length: > 0 } path ? path : DefaultStoragePath, synchronousFull));
+            services.TryAddSingleton(sp =>
+            {
+                var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+                return new RocksDbDatabase(storage.Path, storage.Synchronous == StorageSynchronous.Full);
+            });
             services.TryAddSingleton<IChatStore, RocksDbChatStore>();
             services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
             services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();

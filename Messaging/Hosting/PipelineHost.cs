@@ -17,9 +17,6 @@ public sealed partial class PipelineHost(
     IChatStore store, Groups.IGroupStore groups, IMessageLog log, IPipelineComposition composition, SequenceStage sequence, InboxStage inbox,
     InboxDelivery delivery, CursorRecorder cursors, IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
 {
-    /// <summary>How long (re)sends are deduplicated by (user, device, req).</summary>
-    public static readonly TimeSpan SendDedupRetention = TimeSpan.FromDays(7);
-
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Tables exist before the first connection is accepted.
@@ -105,7 +102,7 @@ public sealed partial class PipelineHost(
             {
                 try
                 {
-                    await store.PurgeSendRecordsAsync((time.GetUtcNow() - SendDedupRetention).ToUnixTimeMilliseconds(), stoppingToken).ConfigureAwait(false);
+                    await store.PurgeSendRecordsAsync((time.GetUtcNow() - StorageOptions.SendDedupRetention).ToUnixTimeMilliseconds(), stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {

@@ -32,7 +32,7 @@ public sealed class MongoChatStore : IChatStore
     private readonly ConcurrentDictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
 
     /// <param name="database">The database holding the four collections.</param>
-    /// <param name="sendRecordRetention">TTL of send dedup records (PipelineHost.SendDedupRetention).</param>
+    /// <param name="sendRecordRetention">TTL of send dedup records (StorageOptions.SendDedupRetention).</param>
     public MongoChatStore(IMongoDatabase database, TimeSpan sendRecordRetention)
     {
         _messages = database.GetCollection<BsonDocument>(Messages);

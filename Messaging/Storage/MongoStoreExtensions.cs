@@ -1,4 +1,3 @@
-using AspireChat.Messaging.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -43,7 +42,7 @@ public static class MongoStoreExtensions
             return new MongoClient(settings);
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName ?? DefaultDatabase));
-        services.AddSingleton<IChatStore>(sp => new MongoChatStore(sp.GetRequiredService<IMongoDatabase>(), PipelineHost.SendDedupRetention));
+        services.AddSingleton<IChatStore>(sp => new MongoChatStore(sp.GetRequiredService<IMongoDatabase>(), StorageOptions.SendDedupRetention));
         services.AddSingleton<Groups.IGroupStore>(sp => new Groups.MongoGroupStore(sp.GetRequiredService<IMongoDatabase>()));
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(connectionName,

@@ -50,7 +50,11 @@ public sealed class KafkaAcceptTests
             Assert.Equal(ErrorCodes.Unavailable, refused.Rejected?.Code);
 
             cluster.SetBrokerUp();
+            // The sender retransmits with the same req until acked: the producer may need a moment to reconnect.
             var acked = await SendAsync(send).WaitAsync(TimeSpan.FromSeconds(30));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (acked.Accepted is null && acked.Rejected?.Code == ErrorCodes.Unavailable && DateTime.UtcNow < deadline)
+                acked = await SendAsync(send).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.NotNull(acked.Accepted);
 
             var logged = new ConcurrentQueue<MessageAccepted>();

@@ -23,7 +23,7 @@ public sealed class MongoChatStoreContractTests(MongoChatStoreContractTests.Temp
 
     protected override async Task<IChatStore> OpenStoreAsync()
     {
-        var store = new MongoChatStore(RequireDatabase(), PipelineHost.SendDedupRetention);
+        var store = new MongoChatStore(RequireDatabase(), StorageOptions.SendDedupRetention);
         await store.InitializeAsync();
         return store;
     }
@@ -42,7 +42,7 @@ public sealed class MongoChatStoreContractTests(MongoChatStoreContractTests.Temp
 
         var ttl = Assert.Single(indexes, i => i.Contains("expireAfterSeconds"));
         Assert.Equal(new BsonDocument("createdAt", 1), ttl["key"].AsBsonDocument);
-        Assert.Equal(PipelineHost.SendDedupRetention.TotalSeconds, ttl["expireAfterSeconds"].ToDouble());
+        Assert.Equal(StorageOptions.SendDedupRetention.TotalSeconds, ttl["expireAfterSeconds"].ToDouble());
     }
 
     [SkippableFact]
