@@ -13,21 +13,7 @@ namespace AspireChat.Messaging.Pipeline;
 public sealed partial class DistributedComposition(
     SendQueue queue, IChatStore store, IMessageLog log, AcceptStage accept, ILogger<DistributedComposition> logger) : IPipelineComposition
 {
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        var batch = new List<AcceptRequest>(AcceptStage.MaxBatch);
-        try
-        {
-            while (await queue.ReadBatchAsync(batch, AcceptStage.MaxBatch, cancellationToken).ConfigureAwait(false))
-            {
-                await CommitAsync(batch, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        queue.Drain(new SendRejection(ErrorCodes.Unavailable, "the server is stopping; retry with the same req"));
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => queue.ConsumeAsync(CommitAsync, cancellationToken);
 
     private async ValueTask CommitAsync(List<AcceptRequest> batch, CancellationToken cancellationToken)
     {
@@ -50,6 +36,11 @@ public sealed partial class DistributedComposition(
             LogAcceptFailed(logger, e, batch.Count);
             var unavailable = new SendRejection(ErrorCodes.Unavailable, "the message log is unavailable; retry with the same req");
             foreach (var request in unanswered) request.Reply.Rejected(request.Req, unavailable);
+        }
+        catch
+        {
+            foreach (var request in unanswered) request.Reply.Rejected(request.Req, SendQueue.Stopping);
+            throw;
         }
     }
 

@@ -15,21 +15,7 @@ public sealed partial class EmbeddedComposition(
     SendQueue queue, IChatStore store, AcceptStage accept, SequenceStage sequence, InboxStage inbox, ILogger<EmbeddedComposition> logger)
     : IPipelineComposition
 {
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        var batch = new List<AcceptRequest>(AcceptStage.MaxBatch);
-        try
-        {
-            while (await queue.ReadBatchAsync(batch, AcceptStage.MaxBatch, cancellationToken).ConfigureAwait(false))
-            {
-                await CommitAsync(batch, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        queue.Drain(Stopping);
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => queue.ConsumeAsync(CommitAsync, cancellationToken);
 
     private async ValueTask CommitAsync(List<AcceptRequest> batch, CancellationToken cancellationToken)
     {
@@ -59,7 +45,7 @@ public sealed partial class EmbeddedComposition(
         catch
         {
             sequence.Forget();
-            foreach (var request in unanswered) request.Reply.Rejected(request.Req, Stopping);
+            foreach (var request in unanswered) request.Reply.Rejected(request.Req, SendQueue.Stopping);
             throw;
         }
 
@@ -96,7 +82,6 @@ public sealed partial class EmbeddedComposition(
     }
 
     private static readonly SendRejection Unavailable = new(ErrorCodes.Unavailable, "the message store is unavailable; retry with the same req");
-    private static readonly SendRejection Stopping = new(ErrorCodes.Unavailable, "the server is stopping; retry with the same req");
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Commit of a batch of {Count} sends failed; answering unavailable")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int count);

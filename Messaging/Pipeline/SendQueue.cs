@@ -47,22 +47,31 @@ public sealed class SendQueue
         await reply.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    internal ChannelReader<AcceptRequest> Reader => _queue.Reader;
-
-    /// <summary>Takes the next batch in arrival order: waits for one item, then takes what is there, up to <paramref name="max"/>.</summary>
-    internal async ValueTask<bool> ReadBatchAsync(List<AcceptRequest> batch, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// The loop of a composition: takes batches in arrival order (waits for one item, then takes what is there, up to
+    /// <see cref="AcceptStage.MaxBatch"/>) and hands each to <paramref name="commit"/> until stopped; then answers what is
+    /// left with <c>unavailable</c>.
+    /// </summary>
+    internal async Task ConsumeAsync(Func<List<AcceptRequest>, CancellationToken, ValueTask> commit, CancellationToken cancellationToken)
     {
-        batch.Clear();
-        if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return false;
-        while (batch.Count < max && _queue.Reader.TryRead(out var item)) batch.Add(item);
-        return true;
+        var batch = new List<AcceptRequest>(AcceptStage.MaxBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < AcceptStage.MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
+                await commit(batch, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        while (_queue.Reader.TryRead(out var left)) left.Reply.Rejected(left.Req, Stopping);
     }
 
-    /// <summary>Answers everything still queued (the host is stopping).</summary>
-    internal void Drain(SendRejection rejection)
-    {
-        while (_queue.Reader.TryRead(out var left)) left.Reply.Rejected(left.Req, rejection);
-    }
+    /// <summary>What a send still queued when the host stops is answered.</summary>
+    internal static readonly SendRejection Stopping = new(ErrorCodes.Unavailable, "the server is stopping; retry with the same req");
 
     private sealed class EventReply : IAcceptReply
     {
