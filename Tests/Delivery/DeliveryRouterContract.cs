@@ -73,7 +73,7 @@ public abstract class DeliveryRouterContract
     }
 
     /// <summary>A gateway node's sink that records what reaches it.</summary>
-    protected sealed class RecordingSink(string node) : IDeviceSink
+    public sealed class RecordingSink(string node) : IDeviceSink
     {
         public string Node => node;
 
