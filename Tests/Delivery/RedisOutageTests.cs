@@ -45,8 +45,9 @@ public sealed class RedisOutageTests(RedisServerFixture fixture) : IClassFixture
             await call().WaitAsync(Bound);
             return true;
         }
-        catch (RedisConnectionException)
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
         {
+            // Still reconnecting.
             return false;
         }
     }, what, TimeSpan.FromSeconds(30));
@@ -118,7 +119,7 @@ public sealed class RedisOutageTests(RedisServerFixture fixture) : IClassFixture
             {
                 return await router.RouteAsync(sink.Node, "alice", "phone", [Entry(3)]).AsTask().WaitAsync(Bound);
             }
-            catch (RedisConnectionException)
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
                 return false;
             }
