@@ -59,6 +59,7 @@ public static class BenchCommands
         root.Add(CatchUp(args));
         root.Add(Ids(args));
         root.Add(KafkaCommand.Create(args));
+        root.Add(Redis(args));
         return root;
     }
 
@@ -154,6 +155,17 @@ public static class BenchCommands
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "none", (context, token) =>
             IdWorkload.RunAsync(context, new IdOptions(Ints(parse.GetValue(threads)!), Ints(parse.GetValue(batch)!), parse.GetValue(duration)), token), ct));
+        return command;
+    }
+
+    private static Command Redis(string[] args)
+    {
+        var callers = new Option<string>("--callers") { Description = "concurrent callers, comma-separated", DefaultValueFactory = _ => "1,16" };
+        var duration = DurationOption("--duration", "time per operation", "2s");
+        var command = new Command("redis", "latency of the Redis presence and pending-ack operations, on Garnet in-process and on redis-server") { callers, duration };
+        AddCommon(command);
+        command.SetAction((parse, ct) => RunAsync(parse, args, "none", (context, token) =>
+            RedisWorkload.RunAsync(context, new RedisOptions(Ints(parse.GetValue(callers)!), parse.GetValue(duration)), token), ct));
         return command;
     }
 

@@ -70,10 +70,19 @@ public sealed class RedisPendingAcks : IPendingAcks
         if room <= 0 or c >= head then return false end
         local from = c + 1
         local to = math.min(head, c + room)
-        for s = from, to do
-          local v = string.format('%d', s)
-          redis.call('ZADD', KEYS[2], v, v)
-          redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4] .. v)
+        local unpack = table.unpack or unpack
+        -- Variadic ZADDs, in chunks that stay within Lua's limit on unpacked arguments.
+        for chunk = from, to, 500 do
+          local seqs, due = {}, {}
+          for s = chunk, math.min(to, chunk + 499) do
+            local v = string.format('%d', s)
+            seqs[#seqs + 1] = v
+            seqs[#seqs + 1] = v
+            due[#due + 1] = ARGV[3]
+            due[#due + 1] = ARGV[4] .. v
+          end
+          redis.call('ZADD', KEYS[2], unpack(seqs))
+          redis.call('ZADD', KEYS[3], unpack(due))
         end
         redis.call('INCRBY', KEYS[4], to - from + 1)
         redis.call('HSET', KEYS[1], 'c', string.format('%d', to))
@@ -87,9 +96,16 @@ public sealed class RedisPendingAcks : IPendingAcks
         local c = redis.call('HGET', KEYS[1], 'c')
         if not c then return 0 end
         local acked = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-        for i = 1, #acked do
-          redis.call('ZREM', KEYS[3], ARGV[2] .. acked[i])
-          redis.call('HDEL', KEYS[1], acked[i])
+        local unpack = table.unpack or unpack
+        for chunk = 1, #acked, 1000 do
+          local due, fields = {}, {}
+          for i = chunk, math.min(#acked, chunk + 999) do
+            due[#due + 1] = ARGV[2] .. acked[i]
+            fields[#fields + 1] = acked[i]
+          end
+          redis.call('ZREM', KEYS[3], unpack(due))
+          -- The attempt counts of re-pushed entries.
+          redis.call('HDEL', KEYS[1], unpack(fields))
         end
         if #acked > 0 then
           redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
@@ -103,8 +119,11 @@ public sealed class RedisPendingAcks : IPendingAcks
     // ARGV: cursor (empty: forget the device), due member prefix, idle ttl ms.
     private const string ResetScript = """
         local old = redis.call('ZRANGE', KEYS[2], 0, -1)
-        for i = 1, #old do
-          redis.call('ZREM', KEYS[3], ARGV[2] .. old[i])
+        local unpack = table.unpack or unpack
+        for chunk = 1, #old, 1000 do
+          local due = {}
+          for i = chunk, math.min(#old, chunk + 999) do due[#due + 1] = ARGV[2] .. old[i] end
+          redis.call('ZREM', KEYS[3], unpack(due))
         end
         if #old > 0 then redis.call('DECRBY', KEYS[4], #old) end
         redis.call('DEL', KEYS[1], KEYS[2])

@@ -98,9 +98,9 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
                 }
                 while (Interlocked.CompareExchange(ref _state, SwitchingWorker, state) != state);
                 Volatile.Write(ref _workerBits, bits);
-                // Strictly above every state read before: a reservation begun under the old worker id fails its compare-and-swap,
-                // and the new worker id starts in a later millisecond than any id of the old one.
-                long next = (((state >> SequenceBits) + 1) << SequenceBits) | MaxSequence;
+                // Close the millisecond: the new worker id starts in a later one than any id of the old. A reservation that read
+                // the old worker id and wins its compare-and-swap after this sees the worker id changed, and drops it.
+                long next = state | MaxSequence;
                 // Fails only when a clock refusal came in meanwhile, which is for good.
                 Interlocked.CompareExchange(ref _state, next, SwitchingWorker);
             }

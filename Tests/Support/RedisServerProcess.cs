@@ -20,6 +20,8 @@ public sealed class RedisServerProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    public bool IsRunning => _process is { HasExited: false };
+
     /// <summary>
     /// For StackExchange.Redis: fails fast while the server is away and retries the connection every half second
     /// (the adapters' registration sets the same backlog policy).
