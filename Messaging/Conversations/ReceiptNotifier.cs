@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using AspireChat.Messaging.Storage;
+using AspireChat.Protocol;
+
+namespace AspireChat.Messaging.Conversations;
+
+/// <summary>
+/// Coalesces receipts: a (conv, user) whose delivered or read position moved is noted, and each flush (every
+/// <see cref="Window"/>) sends one <c>receipt</c> with its current positions to the online devices of the other
+/// members — however many acks and reads moved it meanwhile. One-to-one and small groups only.
+/// </summary>
+public sealed class ReceiptNotifier(IChatStore store, ConversationMembership membership, DeviceSignals signals)
+{
+    /// <summary>How long positions are gathered before their receipts go out.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);
+
+    private readonly ConcurrentDictionary<(string Conv, string User), byte> _changed = new();
+
+    /// <summary>Notes that <paramref name="user"/>'s position in <paramref name="conv"/> moved.</summary>
+    public void Changed(string conv, string user) => _changed.TryAdd((conv, user), 0);
+
+    /// <summary>Sends one receipt per noted (conv, user); returns how many (conv, user) were sent.</summary>
+    public async ValueTask<int> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (_changed.IsEmpty) return 0;
+        var sent = 0;
+        foreach (var key in _changed.Keys)
+        {
+            if (!_changed.TryRemove(key, out _)) continue;
+            var access = await membership.CheckAsync(key.User, key.Conv, cancellationToken).ConfigureAwait(false);
+            if (!access.Allowed || access.Large) continue;
+            var position = (await store.GetReceiptsAsync(key.Conv, [key.User], cancellationToken).ConfigureAwait(false))[0];
+            var frame = new ReceiptFrame
+            {
+                Conv = key.Conv, User = key.User,
+                Delivered = position.Delivered > 0 ? position.Delivered : null,
+                Read = position.Read > 0 ? position.Read : null,
+            };
+            foreach (var other in await membership.OthersAsync(access, key.User, cancellationToken).ConfigureAwait(false))
+                await signals.SendAsync(other, frame, cancellationToken: cancellationToken).ConfigureAwait(false);
+            sent++;
+        }
+        return sent;
+    }
+}
