@@ -25,7 +25,7 @@ public static class ConversationsApi
                 Items = [.. page.Items.Select(i => new ConversationItem
                 {
                     Conv = i.Conv, Ope = i.Ope, With = i.With, Gid = i.Group?.Gid, Name = i.Group?.Name,
-                    Last = i.Last.ToFrame(), Unread = i.Unread, Read = i.Read, Ts = i.Ts,
+                    Last = i.Last.ToFrame(), Unread = i.Unread, Read = i.Read, Ts = i.Last.Ts,
                 })],
                 Next = page.Next,
             }, ProtocolJson.Default.ConversationPage);
@@ -34,7 +34,7 @@ public static class ConversationsApi
             .WithName("ListConversations")
             .WithSummary("The caller's conversations, most recent activity first, with unread counts and read positions")
             .WithDescription("Served from the per-user conversation index. limit is 1–200 (default 50); before={ts} (Unix ms) gives the "
-                + "conversations whose last message is older; next is the before of the following page, absent on the last page. "
+                + "conversations whose last activity is older; next is the before of the following page, absent on the last page. "
                 + "unread counts the messages after read that others sent (membership events are not counted).")
             .Produces<ConversationPage>()
             .ProducesProblem(StatusCodes.Status400BadRequest)

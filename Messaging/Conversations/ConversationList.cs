@@ -7,8 +7,8 @@ namespace AspireChat.Messaging.Conversations;
 /// <summary>One page of <see cref="ConversationList.ListAsync"/>: rows most recent first, and the <c>before</c> of the next page.</summary>
 public sealed record ConversationListPage(IReadOnlyList<ConversationListItem> Items, long? Next);
 
-/// <summary>A conversation as the list shows it; <c>Group</c> is set for groups.</summary>
-public sealed record ConversationListItem(string Conv, int Ope, string? With, GroupRecord? Group, ChatMessage Last, long Unread, long Read, long Ts);
+/// <summary>A conversation as the list shows it; <c>Group</c> is set for groups; <c>Activity</c> orders the list (see <see cref="ConversationState"/>).</summary>
+public sealed record ConversationListItem(string Conv, int Ope, string? With, GroupRecord? Group, ChatMessage Last, long Unread, long Read, long Activity);
 
 /// <summary>
 /// The user's conversation list (DESIGN §3a): a page of the per-user index the pipeline maintains (stage 2), merged
@@ -35,21 +35,22 @@ public sealed class ConversationList(IChatStore store, IGroupStore groups, Group
                 group = await GroupAsync(last.To, known, cancellationToken).ConfigureAwait(false);
             }
             var with = last.Ope == Ope.OneToOne && Identifiers.TryParseConversation(state.Conv, out _, out var a, out var b) ? (a == user ? b : a) : null;
-            rows.Add(new ConversationListItem(state.Conv, last.Ope, with, group, last, state.Unread, state.Read, state.Ts));
+            rows.Add(new ConversationListItem(state.Conv, last.Ope, with, group, last, state.Unread, state.Read, state.Activity));
         }
         foreach (var group in large.Values)
         {
-            if (await LargeGroupRowAsync(user, group, cancellationToken).ConfigureAwait(false) is { } row && (before is null || row.Ts < before)) rows.Add(row);
+            if (await LargeGroupRowAsync(user, group, cancellationToken).ConfigureAwait(false) is { } row && (before is null || row.Activity < before)) rows.Add(row);
         }
-        rows.Sort((x, y) => y.Ts != x.Ts ? y.Ts.CompareTo(x.Ts) : string.CompareOrdinal(x.Conv, y.Conv));
+        rows.Sort((x, y) => y.Activity != x.Activity ? y.Activity.CompareTo(x.Activity) : string.CompareOrdinal(x.Conv, y.Conv));
         if (rows.Count <= limit) return new ConversationListPage(rows, null);
 
-        // next is a time: rows sharing the first left-out row's time go to the next page together, so none is skipped.
-        var boundary = rows[limit].Ts;
+        // next is an activity time, unique per user within the index; a large group's head can still share one with a
+        // row: rows sharing the first left-out row's time go to the next page together, so none is skipped.
+        var boundary = rows[limit].Activity;
         var cut = limit;
-        while (cut > 0 && rows[cut - 1].Ts == boundary) cut--;
-        if (cut == 0) cut = limit; // more than a page at one millisecond: the rest of that millisecond is not reachable by time
-        return new ConversationListPage(rows.GetRange(0, cut), rows[cut - 1].Ts);
+        while (cut > 0 && rows[cut - 1].Activity == boundary) cut--;
+        if (cut == 0) cut = limit;
+        return new ConversationListPage(rows.GetRange(0, cut), rows[cut - 1].Activity);
     }
 
     private async ValueTask<Dictionary<string, GroupRecord>> LargeGroupsAsync(string user, CancellationToken cancellationToken)

@@ -50,7 +50,7 @@ public interface IChatStore : IChatWrites
     }
 
     /// <summary>
-    /// A page of the user's conversation index, most recent activity first: rows whose last message is older than
+    /// A page of the user's conversation index, most recent activity first: rows whose activity is below
     /// <paramref name="before"/> (Unix ms; all when null), at most <paramref name="limit"/>. A read of the index, never
     /// of timelines.
     /// </summary>
@@ -100,9 +100,10 @@ public interface IChatWrites
     ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Moves each (user, conversation) row of the index to its message: last <c>cseq</c> and time, and one more in the
-    /// count of others' messages when someone else sent it with a type ≥ 0. A message at or below the row's last
-    /// <c>cseq</c> changes nothing, so a replay is harmless.
+    /// Moves each (user, conversation) row of the index to its message: last <c>cseq</c>, activity (the message's time,
+    /// or 1 ms past the user's latest activity when that is not below it), and one more in the count of others' messages
+    /// when someone else sent it with a type ≥ 0. A message at or below the row's last <c>cseq</c> changes nothing, so a
+    /// replay is harmless.
     /// </summary>
     ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
 }

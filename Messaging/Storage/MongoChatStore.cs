@@ -405,20 +405,32 @@ public sealed class MongoChatStore : IChatStore
             .ToListAsync(cancellationToken).ConfigureAwait(false))
             .ToDictionary(d => (d["user"].AsString, d["conv"].AsString), d => d["lastCseq"].AsInt64);
 
+        var activity = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var user in rows.Select(r => r.Key.User).Distinct(StringComparer.Ordinal))
+        {
+            var latest = await _conversations.Find(new BsonDocument("user", user)).Sort(new BsonDocument("ts", -1)).Limit(1)
+                .Project(new BsonDocument { { "_id", 0 }, { "ts", 1 } }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            activity[user] = latest?["ts"].AsInt64 ?? 0;
+        }
+
         var updates = new List<WriteModel<BsonDocument>>(rows.Count);
-        foreach (var row in rows)
+        // In the order the rows' last messages came, so each user's activity (ts) rises with them and stays unique.
+        var lastAt = new Dictionary<(string, string), int>();
+        for (var i = 0; i < appends.Count; i++) lastAt[(appends[i].User, appends[i].Message.Conv)] = i;
+        foreach (var row in rows.OrderBy(r => lastAt[r.Key]))
         {
             var last = stored.GetValueOrDefault(row.Key);
             var newer = row.Where(a => a.Message.Cseq > last).ToList();
             if (newer.Count == 0) continue;
             var top = newer.MaxBy(a => a.Message.Cseq)!.Message;
+            var ts = activity[row.Key.User] = Math.Max(top.Ts, activity[row.Key.User] + 1);
             var others = newer.DistinctBy(a => a.Message.Cseq).Count(a => a.Message.From != row.Key.User && a.Message.Type >= 0);
             // The filter on lastCseq makes a concurrent or replayed update a duplicate key on upsert, never a double count.
             updates.Add(new UpdateOneModel<BsonDocument>(
                 new BsonDocument { { "user", row.Key.User }, { "conv", row.Key.Conv }, { "lastCseq", new BsonDocument("$lt", new BsonInt64(top.Cseq)) } },
                 new BsonDocument
                 {
-                    { "$set", new BsonDocument { { "lastCseq", new BsonInt64(top.Cseq) }, { "ts", new BsonInt64(top.Ts) } } },
+                    { "$set", new BsonDocument { { "lastCseq", new BsonInt64(top.Cseq) }, { "ts", new BsonInt64(ts) } } },
                     { "$inc", new BsonDocument("others", new BsonInt64(others)) },
                 }) { IsUpsert = true });
         }

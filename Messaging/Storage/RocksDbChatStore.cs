@@ -17,8 +17,8 @@ namespace AspireChat.Messaging.Storage;
 /// <remarks>
 /// Key layout (docs/data-model.md): <c>S</c> send → (id, ts, conv); <c>T</c> (ts, send) purge index;
 /// <c>M</c> id → (cseq, conv); <c>C</c> (conv, cseq) → message; <c>I</c> (user, seq) → (id, cseq, conv);
-/// <c>J</c> (user, id) → seq; <c>D</c> (user, device) → cursor; <c>V</c> (user, conv) → index row (last cseq, ts,
-/// others' count); <c>L</c> (user, ts, conv) the index by last activity; <c>R</c> (user, conv) → read (cseq, others'
+/// <c>J</c> (user, id) → seq; <c>D</c> (user, device) → cursor; <c>V</c> (user, conv) → index row (last cseq, activity,
+/// others' count); <c>L</c> (user, activity, conv) the index by last activity; <c>R</c> (user, conv) → read (cseq, others'
 /// count at it); <c>E</c> (user, conv) → delivered cseq.
 /// </remarks>
 public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
@@ -157,8 +157,8 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
         foreach (var (key, _) in _database.Scan(prefix, from, reverse: true))
         {
             if (entries.Count >= limit) break;
-            var ts = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(prefix.Length));
-            if (before is { } below && ts >= below) continue;
+            var activity = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(prefix.Length));
+            if (before is { } below && activity >= below) continue;
             var conv = Encoding.UTF8.GetString(key.AsSpan(prefix.Length + 8, key.Length - prefix.Length - 9));
             var state = State(user, conv);
             if (_database.Get(ConversationKey(conv, state.LastCseq)) is not { } stored) continue;
@@ -270,6 +270,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
         private readonly Dictionary<string, long> _conversationHeads = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
         private readonly Dictionary<(string User, string Conv), IndexRow> _rows = [];
+        private readonly Dictionary<string, long> _activity = new(StringComparer.Ordinal);
         private RocksDbDatabase Database => store._database;
 
         // A (user, conv) row of the index as this batch leaves it; StoredTs is the time its by-time key has in the database.
@@ -399,11 +400,20 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
                 }
                 if (message.Cseq <= row.Last) continue;
                 row.Last = message.Cseq;
-                row.Ts = message.Ts;
+                row.Ts = _activity[user] = Math.Max(message.Ts, LatestActivity(user) + 1);
                 if (message.From != user && message.Type >= 0) row.Others++;
                 row.Changed = true;
             }
             return ValueTask.CompletedTask;
+        }
+
+        // The user's highest activity: this batch's, else the top of the user's by-time keys (one seek).
+        private long LatestActivity(string user)
+        {
+            if (_activity.TryGetValue(user, out var latest)) return latest;
+            foreach (var (key, _) in Database.Scan(new KeyBuilder(ConversationByTime).Text(user).ToArray(), reverse: true))
+                return BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(Encoding.UTF8.GetByteCount(user) + 2));
+            return 0;
         }
 
         // Each changed row once, however many messages moved it in this batch: one by-time key per row, never a stale one.

@@ -301,11 +301,23 @@ public sealed class SqliteChatStore(SqliteDatabase database) : IChatStore
                 """;
             var (u, conv, cseq, ts, others) = (upsert.Parameters.AddWithValue("$u", ""), upsert.Parameters.AddWithValue("$conv", ""),
                 upsert.Parameters.AddWithValue("$cseq", 0L), upsert.Parameters.AddWithValue("$ts", 0L), upsert.Parameters.AddWithValue("$others", 0L));
+            using var latest = c.CreateCommand();
+            latest.Transaction = tx;
+            latest.CommandText = "SELECT COALESCE(MAX(ts), 0) FROM conversations WHERE user = $u";
+            var latestUser = latest.Parameters.AddWithValue("$u", "");
+            var activity = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var (user, message) in appends)
             {
-                (u.Value, conv.Value, cseq.Value, ts.Value) = (user, message.Conv, message.Cseq, message.Ts);
+                if (!activity.TryGetValue(user, out var top))
+                {
+                    latestUser.Value = user;
+                    top = (long)latest.ExecuteScalar()!;
+                }
+                // The activity (ts column) is unique per user: a message in an earlier row's millisecond goes 1 ms past it.
+                var next = Math.Max(message.Ts, top + 1);
+                (u.Value, conv.Value, cseq.Value, ts.Value) = (user, message.Conv, message.Cseq, next);
                 others.Value = message.From != user && message.Type >= 0 ? 1L : 0L;
-                upsert.ExecuteNonQuery();
+                activity[user] = upsert.ExecuteNonQuery() == 1 ? next : top;
             }
             return appends.Count;
         }, cancellationToken).ConfigureAwait(false);

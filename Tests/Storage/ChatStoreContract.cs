@@ -357,7 +357,8 @@ public abstract class ChatStoreContract
         await store.UpdateConversationsAsync([.. messages.Select(m => To(me, m))]);
 
         var entry = Assert.Single(await store.ListConversationsAsync(me, null, 10));
-        Assert.Equal((conv, 4L, messages[3].Id, messages[3].Ts), (entry.State.Conv, entry.State.LastCseq, entry.Last.Id, entry.State.Ts));
+        Assert.Equal((conv, 4L, messages[3].Id), (entry.State.Conv, entry.State.LastCseq, entry.Last.Id));
+        Assert.True(entry.State.Activity >= messages[3].Ts);
         Assert.Equal("c", entry.Last.Body.GetProperty("text").GetString());
         Assert.Equal((2L, 0L), (entry.State.Unread, entry.State.Read));
         Assert.Equal(entry.State, await store.GetConversationAsync(me, conv));
@@ -417,6 +418,32 @@ public abstract class ChatStoreContract
         Assert.Empty(await store.ListConversationsAsync(me, at + 2, 10));
         Assert.Equal("newer", (await store.ListConversationsAsync(me, null, 1))[0].Last.Body.GetProperty("text").GetString());
         Assert.Empty(await store.ListConversationsAsync(User("nobody4"), null, 10));
+    }
+
+    [SkippableFact]
+    public async Task Conversations_whose_messages_share_a_millisecond_get_distinct_activities_and_page_without_loss()
+    {
+        var store = await OpenStoreAsync();
+        var me = User("ix8");
+        var at = Now - 50_000;
+        var convs = Enumerable.Range(0, 7).Select(i => Conversation($"ix8c{i}")).ToList();
+        var messages = await StoreAsync(store, [.. convs.Select(c => Accepted(c) with { Ts = at })]);
+        await store.UpdateConversationsAsync([.. messages.Take(4).Select(m => To(me, m))]);
+        await store.UpdateConversationsAsync([.. messages.Skip(4).Select(m => To(me, m))]);
+
+        var all = await store.ListConversationsAsync(me, null, 100);
+        Assert.Equal(Enumerable.Reverse(convs), all.Select(e => e.State.Conv));
+        Assert.Equal(7, all.Select(e => e.State.Activity).Distinct().Count());
+        Assert.All(all, e => Assert.Equal(at, e.Last.Ts));
+        var paged = new List<string>();
+        for (long? before = null; ;)
+        {
+            var page = await store.ListConversationsAsync(me, before, 3);
+            if (page.Count == 0) break;
+            paged.AddRange(page.Select(e => e.State.Conv));
+            before = page[^1].State.Activity;
+        }
+        Assert.Equal(Enumerable.Reverse(convs), paged);
     }
 
     [SkippableFact]
