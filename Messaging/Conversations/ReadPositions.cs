@@ -27,7 +27,7 @@ public sealed class ReadPositions(IChatStore store, ConversationMembership membe
         if (!await store.AdvanceReadAsync(user, conv, cseq, othersAtRead, cancellationToken).ConfigureAwait(false)) return access;
 
         await signals.SendAsync(user, new ReadFrame { Conv = conv, Cseq = cseq }, exceptDevice: device, cancellationToken).ConfigureAwait(false);
-        if (!access.Large) receipts.Changed(conv, user);
+        if (!access.Large) receipts.Changed(conv, user, read: true);
         return access;
     }
 
@@ -39,7 +39,7 @@ public sealed class ReadPositions(IChatStore store, ConversationMembership membe
         if (positions.Count == 0) return;
         var moved = await store.AdvanceDeliveredAsync(user, positions, cancellationToken).ConfigureAwait(false);
         // Inbox entries exist only for one-to-one and small groups: those are the conversations receipts are sent in.
-        foreach (var position in moved) receipts.Changed(position.Conv, user);
+        foreach (var position in moved) receipts.Changed(position.Conv, user, read: false);
     }
 
     /// <summary>A large group's <c>ack {group, cseq}</c>: recorded for the receipts query; large groups get no receipt frames.</summary>

@@ -7,17 +7,19 @@ namespace AspireChat.Messaging.Conversations;
 /// <summary>
 /// Coalesces receipts: a (conv, user) whose delivered or read position moved is noted, and each flush (every
 /// <see cref="Window"/>) sends one <c>receipt</c> with its current positions to the online devices of the other
-/// members — however many acks and reads moved it meanwhile. One-to-one and small groups only.
+/// members — however many acks and reads moved it meanwhile. One-to-one and small groups only; in a group only a
+/// moved read position is sent (decision 0010): every member's acks would otherwise cost a frame to every other member.
 /// </summary>
 public sealed class ReceiptNotifier(IChatStore store, ConversationMembership membership, DeviceSignals signals)
 {
     /// <summary>How long positions are gathered before their receipts go out.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);
 
-    private readonly ConcurrentDictionary<(string Conv, string User), byte> _changed = new();
+    // Value: whether the read position moved (not only the delivered one).
+    private readonly ConcurrentDictionary<(string Conv, string User), bool> _changed = new();
 
-    /// <summary>Notes that <paramref name="user"/>'s position in <paramref name="conv"/> moved.</summary>
-    public void Changed(string conv, string user) => _changed.TryAdd((conv, user), 0);
+    /// <summary>Notes that <paramref name="user"/>'s delivered (or, with <paramref name="read"/>, read) position in <paramref name="conv"/> moved.</summary>
+    public void Changed(string conv, string user, bool read) => _changed.AddOrUpdate((conv, user), read, (_, was) => was || read);
 
     /// <summary>Sends one receipt per noted (conv, user); returns how many (conv, user) were sent.</summary>
     public async ValueTask<int> FlushAsync(CancellationToken cancellationToken = default)
@@ -26,7 +28,8 @@ public sealed class ReceiptNotifier(IChatStore store, ConversationMembership mem
         var sent = 0;
         foreach (var key in _changed.Keys)
         {
-            if (!_changed.TryRemove(key, out _)) continue;
+            if (!_changed.TryRemove(key, out var read)) continue;
+            if (!read && key.Conv.StartsWith("g:", StringComparison.Ordinal)) continue;
             var access = await membership.CheckAsync(key.User, key.Conv, cancellationToken).ConfigureAwait(false);
             if (!access.Allowed || access.Large) continue;
             var position = (await store.GetReceiptsAsync(key.Conv, [key.User], cancellationToken).ConfigureAwait(false))[0];

@@ -179,6 +179,34 @@ public abstract class ConversationTests
     }
 
     [Fact]
+    public async Task In_a_small_group_a_members_read_sends_receipts_to_the_others_and_its_acks_alone_do_not()
+    {
+        await using var server = await StartServerAsync();
+        var gid = await server.CreateGroupAsync("alice", "bob", "carol");
+        await WaitForGroupHeadAsync(server, gid, 1);
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        await using var carol = await server.ConnectAsync("carol");
+        await alice.SendChatAsync(1, gid, "hello all", ope: 1);
+        await alice.ExpectAsync("ack");
+
+        var msg = await bob.ExpectAsync("msg");
+        while (msg.GetProperty("type").GetInt32() < 0) msg = await bob.ExpectAsync("msg");
+        await bob.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() });
+        Assert.True(await alice.StaysQuietAsync("receipt", TimeSpan.FromMilliseconds(400)));
+        var cseq = msg.GetProperty("cseq").GetInt64();
+        await bob.SendAsync(new { t = "read", conv = $"g:{gid}", cseq });
+
+        foreach (var other in new[] { alice, carol })
+        {
+            var receipt = await other.ExpectAsync("receipt");
+            Assert.Equal(($"g:{gid}", "bob", cseq, cseq), (receipt.GetProperty("conv").GetString(), receipt.GetProperty("user").GetString(),
+                receipt.GetProperty("delivered").GetInt64(), receipt.GetProperty("read").GetInt64()));
+        }
+        Assert.True(await bob.StaysQuietAsync("receipt", TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
     public async Task Typing_is_relayed_to_the_other_members_at_most_once_per_two_seconds_and_never_stored()
     {
         await using var server = await StartServerAsync();
