@@ -31,15 +31,15 @@ public sealed class ReadPositions(IChatStore store, ConversationMembership membe
         return access;
     }
 
-    /// <summary>A device's cumulative inbox ack from <paramref name="after"/> through <paramref name="through"/>: moves the delivered positions it covers.</summary>
+    /// <summary>
+    /// A device's cumulative inbox ack from <paramref name="after"/> through <paramref name="through"/>: the delivered
+    /// positions it covers, written (and sent as receipts) at the next flush of <see cref="ReceiptNotifier"/>.
+    /// </summary>
     public async ValueTask DeliveredAsync(string user, long after, long through, CancellationToken cancellationToken = default)
     {
         if (through <= after) return;
         var positions = await store.ReadInboxPositionsAsync(user, after, through, cancellationToken).ConfigureAwait(false);
-        if (positions.Count == 0) return;
-        var moved = await store.AdvanceDeliveredAsync(user, positions, cancellationToken).ConfigureAwait(false);
-        // Inbox entries exist only for one-to-one and small groups: those are the conversations receipts are sent in.
-        foreach (var position in moved) receipts.Changed(position.Conv, user, read: false);
+        foreach (var position in positions) receipts.Delivered(user, position.Conv, position.Cseq);
     }
 
     /// <summary>A large group's <c>ack {group, cseq}</c>: recorded for the receipts query; large groups get no receipt frames.</summary>

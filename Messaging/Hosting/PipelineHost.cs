@@ -118,6 +118,8 @@ public sealed partial class PipelineHost(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        // A clean stop writes the delivered positions gathered since the last flush.
+        await receipts.FlushDeliveredAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task PurgeLoopAsync(CancellationToken stoppingToken)
