@@ -33,6 +33,9 @@ public sealed class BenchContext : IAsyncDisposable
 
     /// <summary>The persisting hub's SQLite <c>synchronous</c> (<c>--hub-synchronous</c>); null leaves SQLite's default.</summary>
     public string? HubSynchronous { get; init; }
+
+    /// <summary>Every AspireChat device marks what it receives read (<c>--mark-read</c>): reads and receipts under load.</summary>
+    public bool MarkRead { get; init; }
     public MachineInfo Machine { get; } = MachineInfo.Read();
 
     /// <summary>A short random prefix for this run's user names, so repeated runs against one server never share an inbox.</summary>

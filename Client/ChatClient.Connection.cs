@@ -208,6 +208,15 @@ public sealed partial class ChatClient
                 case FrameTypes.Error:
                     OnError(connection, FrameCodec.Read<ErrorFrame>(utf8), surfaced);
                     break;
+                case FrameTypes.Read:
+                    Raise(ReadOnOtherDevice, FrameCodec.Read<ReadFrame>(utf8));
+                    break;
+                case FrameTypes.Receipt:
+                    Raise(ReceiptReceived, FrameCodec.Read<ReceiptFrame>(utf8));
+                    break;
+                case FrameTypes.Typing:
+                    Raise(TypingReceived, FrameCodec.Read<TypingFrame>(utf8));
+                    break;
                 // A repeated welcome and frame types of a later protocol version are ignored.
             }
         }

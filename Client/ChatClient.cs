@@ -235,6 +235,7 @@ public sealed partial class ChatClient : IAsyncDisposable
         _firstWelcome.TrySetException(new ObjectDisposedException(nameof(ChatClient)));
         _ = _firstWelcome.Task.Exception;
         _messages.Writer.TryComplete();
+        _ownHttp?.Dispose();
         SetState(ChatClientState.Closed, null);
     }
 

@@ -58,6 +58,15 @@ public sealed class ChatClientOptions
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// The HTTP client for the API calls (conversation list, receipts); its base address is ignored. A client of the
+    /// SDK's own (disposed with it) when null.
+    /// </summary>
+    public HttpClient? Http { get; init; }
+
+    /// <summary>Where the HTTP API is; when null, <see cref="Server"/> with http(s) for ws(s) and without its <c>/ws</c> path.</summary>
+    public Uri? ApiBase { get; init; }
+
     /// <summary>Optional hook to set proxy, headers or certificates on each socket.</summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
 

@@ -13,6 +13,8 @@ internal enum ReplyKind
     Pong,
     /// <summary><c>ack {group, cseq}</c>: nothing, or an <c>error</c> (not a member any more, no such group).</summary>
     GroupAck,
+    /// <summary><c>read</c> or <c>typing</c>: nothing, or an <c>error</c> (not a member, unknown conversation).</summary>
+    Signal,
 }
 
 /// <summary>
@@ -43,6 +45,9 @@ internal sealed class PendingReply
     public static PendingReply ForPong(TaskCompletionSource<TimeSpan>? waiter, long started) => new(ReplyKind.Pong) { Pong = waiter, Started = started };
 
     public static PendingReply ForGroupAck(string group) => new(ReplyKind.GroupAck) { Group = group };
+
+    /// <summary>A <c>read</c> or <c>typing</c> about <paramref name="conv"/> (kept in <see cref="Group"/>).</summary>
+    public static PendingReply ForSignal(string conv) => new(ReplyKind.Signal) { Group = conv };
 
     public void Fail(Exception error)
     {

@@ -14,4 +14,5 @@ namespace AspireChat.Messaging;
 [JsonSerializable(typeof(Push.PushSubscription))]
 [JsonSerializable(typeof(RoutedEntries))]
 [JsonSerializable(typeof(GroupNotice))]
+[JsonSerializable(typeof(DeviceSignal))]
 public sealed partial class MessagingJson : JsonSerializerContext;

@@ -16,6 +16,9 @@ public static class FrameTypes
     public const string Ping = "ping";
     public const string Pong = "pong";
     public const string Error = "error";
+    public const string Read = "read";
+    public const string Typing = "typing";
+    public const string Receipt = "receipt";
 }
 
 /// <summary>Conversation kinds carried in <c>ope</c>.</summary>
@@ -82,6 +85,28 @@ public sealed record PingFrame
     [JsonPropertyName("t")] public string T { get; init; } = FrameTypes.Ping;
 }
 
+/// <summary>
+/// Client → server: marks <c>conv</c> read through <c>cseq</c> (one position per user, never moving back).
+/// Server → client: the user read through <c>cseq</c> on another of its devices (DESIGN §3a).
+/// </summary>
+public sealed record ReadFrame
+{
+    [JsonPropertyName("t")] public string T { get; init; } = FrameTypes.Read;
+    [JsonPropertyName("conv"), JsonRequired] public string Conv { get; init; } = "";
+    [JsonPropertyName("cseq"), JsonRequired] public long Cseq { get; init; }
+}
+
+/// <summary>
+/// Client → server: the user is typing in <c>conv</c>. Server → client: <c>user</c> is typing there.
+/// Relayed only, never stored.
+/// </summary>
+public sealed record TypingFrame
+{
+    [JsonPropertyName("t")] public string T { get; init; } = FrameTypes.Typing;
+    [JsonPropertyName("conv"), JsonRequired] public string Conv { get; init; } = "";
+    [JsonPropertyName("user"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? User { get; init; }
+}
+
 // ---------------------------------------------------------------- server → client
 
 /// <summary>Answer to a good <c>hello</c>.</summary>
@@ -145,6 +170,19 @@ public sealed record GsyncReplyFrame
     [JsonPropertyName("items")] public required IReadOnlyList<MsgFrame> Items { get; init; }
     [JsonPropertyName("next")] public long Next { get; init; }
     [JsonPropertyName("more")] public bool More { get; init; }
+}
+
+/// <summary>
+/// Another member's progress in <c>conv</c>: <c>delivered</c> the highest <c>cseq</c> one of its devices acknowledged,
+/// <c>read</c> the highest it marked read; absent when unknown.
+/// </summary>
+public sealed record ReceiptFrame
+{
+    [JsonPropertyName("t")] public string T { get; init; } = FrameTypes.Receipt;
+    [JsonPropertyName("conv")] public required string Conv { get; init; }
+    [JsonPropertyName("user")] public required string User { get; init; }
+    [JsonPropertyName("delivered"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Delivered { get; init; }
+    [JsonPropertyName("read"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Read { get; init; }
 }
 
 /// <summary>Answer to <c>ping</c>.</summary>

@@ -20,6 +20,45 @@ public sealed record HistoryPage
     [JsonPropertyName("items")] public required IReadOnlyList<MsgFrame> Items { get; init; }
 }
 
+/// <summary>One conversation of <c>GET /api/conversations</c>: <c>with</c> for one-to-one, <c>gid</c> and <c>name</c> for groups.</summary>
+public sealed record ConversationItem
+{
+    [JsonPropertyName("conv")] public required string Conv { get; init; }
+    [JsonPropertyName("ope")] public int Ope { get; init; }
+    [JsonPropertyName("with"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? With { get; init; }
+    [JsonPropertyName("gid"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Gid { get; init; }
+    [JsonPropertyName("name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Name { get; init; }
+    /// <summary>The newest message (a <c>msg</c> without <c>seq</c>).</summary>
+    [JsonPropertyName("last")] public required MsgFrame Last { get; init; }
+    /// <summary>Messages after <c>read</c> that others sent (membership events not counted).</summary>
+    [JsonPropertyName("unread")] public long Unread { get; init; }
+    /// <summary>The user's read <c>cseq</c>.</summary>
+    [JsonPropertyName("read")] public long Read { get; init; }
+    /// <summary>The last message's time, Unix ms.</summary>
+    [JsonPropertyName("ts")] public long Ts { get; init; }
+}
+
+/// <summary><c>GET /api/conversations</c> answer: most recent activity first; <c>next</c> is the <c>before</c> of the next page.</summary>
+public sealed record ConversationPage
+{
+    [JsonPropertyName("items")] public required IReadOnlyList<ConversationItem> Items { get; init; }
+    [JsonPropertyName("next"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Next { get; init; }
+}
+
+/// <summary>A member's progress in <c>GET /api/conversations/{conv}/receipts</c> (0 = nothing yet).</summary>
+public sealed record ReceiptItem
+{
+    [JsonPropertyName("user")] public required string User { get; init; }
+    [JsonPropertyName("delivered")] public long Delivered { get; init; }
+    [JsonPropertyName("read")] public long Read { get; init; }
+}
+
+/// <summary><c>GET /api/conversations/{conv}/receipts</c> answer.</summary>
+public sealed record ReceiptsPage
+{
+    [JsonPropertyName("items")] public required IReadOnlyList<ReceiptItem> Items { get; init; }
+}
+
 /// <summary><c>POST /api/groups</c> request.</summary>
 public sealed record CreateGroupRequest
 {

@@ -49,6 +49,10 @@ public static class BenchCommands
     private static readonly Option<TimeSpan> DrainTimeout = DurationOption("--drain-timeout", "longest wait for every ack and delivery after the senders stop", "30s");
     private static readonly Option<bool> Poisson = new("--poisson") { Description = "open loop: Poisson arrivals instead of a fixed interval" };
     private static readonly Option<string?> HubSynchronous = HubSynchronousOption();
+    private static readonly Option<bool> MarkRead = new("--mark-read")
+    {
+        Description = "every AspireChat recipient also marks what it receives read (one read per conversation with each ack): reads and receipts under load",
+    };
 
     public static RootCommand Create(string[] args)
     {
@@ -57,6 +61,7 @@ public static class BenchCommands
         root.Add(Group(args));
         root.Add(Soak(args));
         root.Add(CatchUp(args));
+        root.Add(ConversationList(args));
         root.Add(Ids(args));
         root.Add(KafkaCommand.Create(args));
         root.Add(Redis(args));
@@ -75,7 +80,7 @@ public static class BenchCommands
         var peers = PeersOption("signalr,raw,hub", [SystemKind.SignalRRelay, SystemKind.RawRelay, SystemKind.PersistingHub]);
         var command = new Command("one-to-one", "pairs sending one-to-one: throughput at the maximum, latency at a fixed rate; AspireChat vs each peer")
         {
-            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous,
+            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous, MarkRead,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
@@ -123,6 +128,21 @@ public static class BenchCommands
         command.SetAction((parse, ct) => RunAsync(parse, args, "process", (context, token) =>
             SoakWorkload.RunAsync(context, new SoakOptions(parse.GetValue(connections), parse.GetValue(hold), parse.GetValue(parallel), parse.GetValue(settle)), token), ct,
             defaultSources: 4));
+        return command;
+    }
+
+    private static Command ConversationList(string[] args)
+    {
+        var conversations = new Option<int>("--conversations") { Description = "conversations the listing user has", DefaultValueFactory = _ => 1_000 };
+        var requests = new Option<int>("--requests") { Description = "first-page requests measured (one at a time)", DefaultValueFactory = _ => 500 };
+        var limit = new Option<int>("--limit") { Description = "page size of the measured first page", DefaultValueFactory = _ => 50 };
+        var command = new Command("conversations", "GET /api/conversations latency for a user with N conversations (first page, and the whole list paged)")
+        {
+            conversations, requests, limit,
+        };
+        AddCommon(command);
+        command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
+            ConversationListWorkload.RunAsync(context, new ConversationListOptions(parse.GetValue(conversations), parse.GetValue(requests), parse.GetValue(limit)), token), ct));
         return command;
     }
 
@@ -197,6 +217,7 @@ public static class BenchCommands
         await using (var context = new BenchContext(target, view, sources, parse.GetValue(BodyBytes), "dotnet run -c Release --project Bench -- " + string.Join(' ', args))
         {
             HubSynchronous = parse.GetResult(HubSynchronous) is null ? null : parse.GetValue(HubSynchronous),
+            MarkRead = parse.GetResult(MarkRead) is not null && parse.GetValue(MarkRead),
         })
         {
             result = await workload(context, cancellationToken).ConfigureAwait(false);

@@ -44,6 +44,8 @@ public sealed class BenchSocket : IAsyncDisposable
     private bool _ackForced;
     // Set by CloseAsync: the receive loop's failure after our own close is not a drop.
     private volatile bool _closing;
+    // With MarksRead: per conversation, the highest cseq others sent that is not marked read yet (guarded by _seqGate).
+    private readonly Dictionary<string, long> _unread = new(StringComparer.Ordinal);
 
     private BenchSocket(ClientWebSocket socket, string user, string device, IBenchSocketHandler handler) =>
         (_socket, User, Device, _handler) = (socket, user, device, handler);
@@ -56,6 +58,12 @@ public sealed class BenchSocket : IAsyncDisposable
     public Task Completion => _receive;
 
     public bool IsOpen => _socket.State == WebSocketState.Open;
+
+    /// <summary>
+    /// Marks what others sent read, as an app showing every conversation would: with each cumulative ack, one
+    /// <c>read {conv, cseq}</c> per conversation that received messages since the last one.
+    /// </summary>
+    public bool MarksRead { get; set; }
 
     /// <summary>Opens the socket (through <paramref name="invoker"/> when a source address is bound), says hello and waits for welcome.</summary>
     public static async Task<BenchSocket> ConnectAsync(Uri server, HttpMessageInvoker? invoker, string user, string device, string token,
@@ -247,6 +255,8 @@ public sealed class BenchSocket : IAsyncDisposable
                 }
                 if (_curMax - _ackedSeq >= AckEvery) ackNow = true;
                 else if (_curMax > _ackedSeq) ackLater = true;
+                if (MarksRead && isNew && frame.Type >= 0 && frame.From != User && frame.Conv is { } conv
+                    && (!_unread.TryGetValue(conv, out var known) || frame.Cseq > known)) _unread[conv] = frame.Cseq;
             }
         }
         _handler.OnMessage(this, new ReceivedMessage(frame.Seq, frame.Id ?? "", frame.Conv ?? "", frame.Cseq, frame.From ?? "", frame.Type,
@@ -260,6 +270,7 @@ public sealed class BenchSocket : IAsyncDisposable
     {
         Volatile.Write(ref _ackQueued, 0);
         long seq;
+        List<KeyValuePair<string, long>>? reads = null;
         lock (_seqGate)
         {
             if (_curMax <= _ackedSeq && !_ackForced) return;
@@ -267,10 +278,16 @@ public sealed class BenchSocket : IAsyncDisposable
             seq = _curMax;
             _ackedSeq = seq;
             _ackForced = false;
+            if (_unread.Count > 0)
+            {
+                reads = [.. _unread];
+                _unread.Clear();
+            }
         }
         try
         {
             await SendFrameAsync(FrameCodec.Write(new AckFrame { Seq = seq })).ConfigureAwait(false);
+            foreach (var (conv, cseq) in reads ?? []) await SendFrameAsync(FrameCodec.Write(new ReadFrame { Conv = conv, Cseq = cseq })).ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or IOException or OperationCanceledException)
         {

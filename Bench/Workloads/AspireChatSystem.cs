@@ -4,8 +4,11 @@ using AspireChat.Bench.Transport;
 
 namespace AspireChat.Bench.Workloads;
 
-/// <summary>AspireChat under load: one <see cref="BenchSocket"/> per user (device <c>bench</c>), every frame fed to the checker.</summary>
-public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker, SourceAddresses sources, string padding) : ILoadSystem
+/// <summary>
+/// AspireChat under load: one <see cref="BenchSocket"/> per user (device <c>bench</c>), every frame fed to the checker;
+/// with <paramref name="markRead"/> every device also marks what it receives read (<c>--mark-read</c>).
+/// </summary>
+public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker, SourceAddresses sources, string padding, bool markRead = false) : ILoadSystem
 {
     public const string DeviceName = "bench";
     private const int ConnectParallelism = 64;
@@ -38,6 +41,7 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
                 var token = await target.Tokens.TokenAsync(users[i], ct).ConfigureAwait(false);
                 var handler = new Handler(i, checker, sink);
                 var socket = await BenchSocket.ConnectAsync(target.WebSocketUri, sources.Next(), users[i], DeviceName, token, null, handler, ct).ConfigureAwait(false);
+                socket.MarksRead = markRead;
                 clients[i] = new Client(socket, padding, handler);
                 progress?.Report(Interlocked.Increment(ref connected));
             }).ConfigureAwait(false);

@@ -126,7 +126,7 @@ public static class MessagePhase
     private static async Task<ILoadSystem> CreateAsync(BenchContext context, SystemKind kind, DeliveryChecker checker, CancellationToken cancellationToken) =>
         kind switch
         {
-            SystemKind.AspireChat => new AspireChatSystem(context.Target, checker, context.Sources, context.Padding),
+            SystemKind.AspireChat => new AspireChatSystem(context.Target, checker, context.Sources, context.Padding, context.MarkRead),
             SystemKind.SignalRRelay => SignalRHubSystem.Relay(await context.PeerAsync(SignalRRelay.StartAsync, cancellationToken).ConfigureAwait(false),
                 checker, context.Padding),
             SystemKind.RawRelay => new RawWebSocketRelaySystem(await context.PeerAsync(RawWebSocketRelay.StartAsync, cancellationToken).ConfigureAwait(false),

@@ -1,16 +1,76 @@
 using AspireChat.Gateway.Auth;
 using AspireChat.Messaging;
+using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
 
 namespace AspireChat.Gateway.Apis;
 
-/// <summary>History (roaming): <c>GET /api/conversations/{conv}/messages</c>, members only.</summary>
+/// <summary>
+/// The conversation list (<c>GET /api/conversations</c>), history (roaming: <c>GET /api/conversations/{conv}/messages</c>)
+/// and receipts (<c>GET /api/conversations/{conv}/receipts</c>); members only.
+/// </summary>
 public static class ConversationsApi
 {
     public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
+        app.MapGet("/api/conversations", async (int? limit, long? before, HttpContext context, ConversationList list, CancellationToken cancellationToken) =>
+        {
+            if (limit is < 1 or > 200)
+                return Results.Problem("'limit' must be from 1 to 200", statusCode: StatusCodes.Status400BadRequest);
+            var page = await list.ListAsync(context.User.UserId()!, before, limit ?? 50, cancellationToken);
+            return Results.Json(new ConversationPage
+            {
+                Items = [.. page.Items.Select(i => new ConversationItem
+                {
+                    Conv = i.Conv, Ope = i.Ope, With = i.With, Gid = i.Group?.Gid, Name = i.Group?.Name,
+                    Last = i.Last.ToFrame(), Unread = i.Unread, Read = i.Read, Ts = i.Last.Ts,
+                })],
+                Next = page.Next,
+            }, ProtocolJson.Default.ConversationPage);
+        }).RequireAuthorization()
+            .WithTags("Conversations")
+            .WithName("ListConversations")
+            .WithSummary("The caller's conversations, most recent activity first, with unread counts and read positions")
+            .WithDescription("Served from the per-user conversation index. limit is 1–200 (default 50); before={ts} (Unix ms) gives the "
+                + "conversations whose last activity is older; next is the before of the following page, absent on the last page. "
+                + "unread counts the messages after read that others sent (membership events are not counted).")
+            .Produces<ConversationPage>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+
+        app.MapGet("/api/conversations/{conv}/receipts", async (string conv, HttpContext context, ConversationMembership membership, IChatStore store,
+            CancellationToken cancellationToken) =>
+        {
+            var user = context.User.UserId()!;
+            var access = await membership.CheckAsync(user, conv, cancellationToken);
+            if (!access.Allowed)
+            {
+                var status = access.Code switch
+                {
+                    ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+                    ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+                    _ => StatusCodes.Status400BadRequest,
+                };
+                return Results.Problem(access.Message, statusCode: status);
+            }
+            var others = await membership.OthersAsync(access, user, cancellationToken);
+            var receipts = await store.GetReceiptsAsync(conv, others, cancellationToken);
+            return Results.Json(new ReceiptsPage { Items = [.. receipts.Select(r => new ReceiptItem { User = r.User, Delivered = r.Delivered, Read = r.Read })] },
+                ProtocolJson.Default.ReceiptsPage);
+        }).RequireAuthorization()
+            .WithTags("Conversations")
+            .WithName("GetConversationReceipts")
+            .WithSummary("How far each other member got in a conversation: delivered and read cseq")
+            .WithDescription("delivered is the highest cseq one of the member's devices acknowledged, read the highest it marked read "
+                + "(0: nothing yet). Members only; large groups too (they get no receipt frames).")
+            .Produces<ReceiptsPage>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         app.MapGet("/api/conversations/{conv}/messages", async (string conv, long? before, long? after, int? limit,
             HttpContext context, IChatStore store, GroupTimeline timeline, CancellationToken cancellationToken) =>
         {

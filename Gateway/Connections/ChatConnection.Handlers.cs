@@ -38,6 +38,7 @@ public sealed partial class ChatConnection
         if (recorded is null) await node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
 
         _inboxOrder = new InboxOrder(cursor + 1, frame => _output.TryWrite(frame));
+        _acked = cursor;
         // The hello timer, a shutdown or a replacement may have closed this connection while the reads above waited:
         // then the hello is discarded — it must not register, and so replace, the device's live connection.
         if (!TryMove(State.AwaitingHello, State.Welcomed)) return;
@@ -146,6 +147,27 @@ public sealed partial class ChatConnection
         // Acked (or synced) entries need no ordering any more: a device that synced ahead is not held back.
         _inboxOrder.Acknowledged(seq);
         Push(await node.Delivery.AckAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false));
+        if (seq > _acked)
+        {
+            var after = _acked;
+            _acked = seq;
+            await node.Reads.DeliveredAsync(_user, after, seq, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ReadAsync(ReadFrame read, CancellationToken cancellationToken)
+    {
+        if (read.Cseq < 0) throw new FrameException(ErrorCodes.BadFrame, "'cseq' must not be negative");
+        var access = await node.Reads.MarkReadAsync(_user, _device, read.Conv, read.Cseq, cancellationToken).ConfigureAwait(false);
+        if (!access.Allowed) throw new FrameException(access.Code!, access.Message!);
+    }
+
+    private async ValueTask TypingAsync(TypingFrame typing, CancellationToken cancellationToken)
+    {
+        // Past the limit a typing frame is dropped silently (DESIGN §3a), before any lookup.
+        if (!_typing.TryTake(typing.Conv)) return;
+        var access = await node.Typing.RelayAsync(_user, typing.Conv, cancellationToken).ConfigureAwait(false);
+        if (!access.Allowed) throw new FrameException(access.Code!, access.Message!);
     }
 
     private async ValueTask SyncAsync(SyncFrame sync, CancellationToken cancellationToken)
@@ -167,6 +189,7 @@ public sealed partial class ChatConnection
         if (await node.Groups.GetRoleAsync(gid, _user, cancellationToken).ConfigureAwait(false) is null)
             throw new FrameException(ErrorCodes.Forbidden, $"you are not a member of group '{gid}'");
         await node.Groups.AdvanceGroupCursorAsync(_user, _device, gid, cseq, cancellationToken).ConfigureAwait(false);
+        await node.Reads.GroupDeliveredAsync(_user, gid, cseq, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask GsyncAsync(GsyncFrame gsync, CancellationToken cancellationToken)

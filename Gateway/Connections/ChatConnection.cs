@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Collections.Concurrent;
 using AspireChat.Messaging;
+using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Protocol;
@@ -41,6 +42,10 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
     private string _user = "";
 
     private InboxOrder _inboxOrder = null!;
+    // The inbox seq this connection's device acknowledged last: an ack delivers what lies after it.
+    private long _acked;
+    private TypingThrottle? _typingField;
+    private TypingThrottle _typing => LazyInitializer.EnsureInitialized(ref _typingField, () => new TypingThrottle(node.Time));
     private GroupCatchUp? _groupCatchUpField;
     private GroupCatchUp _groupCatchUp => LazyInitializer.EnsureInitialized(ref _groupCatchUpField, () => new GroupCatchUp(frame => _output.TryWrite(frame)));
 
@@ -93,6 +98,9 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
         Push(entries);
         return true;
     }
+
+    /// <summary>Queues a relayed frame (read, receipt, typing); false once the connection is closing.</summary>
+    public bool TrySignal(byte[] frame) => _state == State.Welcomed && _output.TryWrite(frame);
 
     /// <summary>Queues a large group's live message (its frame serialized once for every local member).</summary>
     public void PushGroupMessage(string gid, long cseq, byte[] frame)
@@ -207,6 +215,8 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
                 case FrameTypes.Ack: await AckAsync(FrameCodec.Read<AckFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
                 case FrameTypes.Sync: await SyncAsync(FrameCodec.Read<SyncFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
                 case FrameTypes.Gsync: await GsyncAsync(FrameCodec.Read<GsyncFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
+                case FrameTypes.Read: await ReadAsync(FrameCodec.Read<ReadFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
+                case FrameTypes.Typing: await TypingAsync(FrameCodec.Read<TypingFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
                 case FrameTypes.Ping: Send(new PongFrame()); break;
                 case FrameTypes.Hello: throw new FrameException(ErrorCodes.BadFrame, "already welcomed");
                 default: throw new FrameException(ErrorCodes.BadFrame, $"unknown frame type '{type}'");

@@ -1,4 +1,5 @@
 using AspireChat.Gateway.Auth;
+using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Pipeline;
@@ -12,7 +13,7 @@ namespace AspireChat.Gateway.Connections;
 public sealed class ChatNode(
     ConnectionRegistry registry, TokenService tokens, SendQueue sends, InboxDelivery delivery,
     IChatStore store, IGroupStore groups, GroupTimeline timeline, IOptions<GroupOptions> groupOptions,
-    IPresenceStore presence, IPendingAcks pending, CursorRecorder cursors, IOptions<LimitsOptions> limits,
+    IPresenceStore presence, IPendingAcks pending, CursorRecorder cursors, ReadPositions reads, TypingRelay typing, IOptions<LimitsOptions> limits,
     TimeProvider time, ILoggerFactory loggers, IOptions<GatewayOptions> gateway)
 {
     public ConnectionRegistry Registry { get; } = registry;
@@ -26,6 +27,8 @@ public sealed class ChatNode(
     public IPresenceStore Presence { get; } = presence;
     public IPendingAcks Pending { get; } = pending;
     public CursorRecorder Cursors { get; } = cursors;
+    public ReadPositions Reads { get; } = reads;
+    public TypingRelay Typing { get; } = typing;
     public LimitsOptions Limits { get; } = limits.Value;
     public TimeProvider Time { get; } = time;
     public ILogger Logger { get; } = loggers.CreateLogger("AspireChat.Gateway.Connections");

@@ -72,6 +72,9 @@ public sealed class ConnectionRegistry : IDeviceSink
     public bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries) =>
         _users.TryGetValue(user, out var devices) && devices.TryGetValue(device, out var connection) && connection.TryPush(entries);
 
+    public bool TrySignal(DeviceSignal signal) =>
+        _users.TryGetValue(signal.User, out var devices) && devices.TryGetValue(signal.Device, out var connection) && connection.TrySignal(signal.Frame);
+
     public void OnGroupNotice(GroupNotice notice)
     {
         foreach (var change in notice.Changes)

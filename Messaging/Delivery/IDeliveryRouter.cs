@@ -8,7 +8,13 @@ namespace AspireChat.Messaging.Delivery;
 /// </summary>
 public sealed record GroupNotice(string Gid, ChatMessage? Message, IReadOnlyList<MembershipChange> Changes);
 
-/// <summary>A gateway node's side of routing: writes inbox entries to the devices connected to it.</summary>
+/// <summary>
+/// A frame for one device that is relayed, never stored or retried: <c>read</c>, <c>receipt</c>, <c>typing</c>
+/// (DESIGN §3a). <paramref name="Frame"/> is the serialized server → client frame.
+/// </summary>
+public sealed record DeviceSignal(string User, string Device, byte[] Frame);
+
+/// <summary>A gateway node's side of routing: writes inbox entries and signals to the devices connected to it.</summary>
 public interface IDeviceSink
 {
     /// <summary>The node id devices register in presence.</summary>
@@ -19,6 +25,9 @@ public interface IDeviceSink
 
     /// <summary>Delivers a group notice to the members connected to this node.</summary>
     void OnGroupNotice(GroupNotice notice);
+
+    /// <summary>Queues a signal's frame for its device; false when it is not connected here.</summary>
+    bool TrySignal(DeviceSignal signal);
 }
 
 /// <summary>The routing port: hands inbox entries to the gateway node that holds a device.</summary>
@@ -32,6 +41,9 @@ public interface IDeliveryRouter
 
     /// <summary>Sends a group notice to every gateway node (one notice per node, not one per member).</summary>
     ValueTask BroadcastAsync(GroupNotice notice, CancellationToken cancellationToken = default);
+
+    /// <summary>Sends a signal to the device on <paramref name="node"/> (the route <c>msg</c> takes); false when the node cannot be reached.</summary>
+    ValueTask<bool> SignalAsync(string node, DeviceSignal signal, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Routing inside one process (embedded mode): node id → the sink registered for it.</summary>
@@ -53,6 +65,9 @@ public sealed class InProcessDeliveryRouter : IDeliveryRouter
         foreach (var sink in _sinks.Values) sink.OnGroupNotice(notice);
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask<bool> SignalAsync(string node, DeviceSignal signal, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_sinks.TryGetValue(node, out var sink) && sink.TrySignal(signal));
 
     private sealed class Registration(Action dispose) : IDisposable
     {

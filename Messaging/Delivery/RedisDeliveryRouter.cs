@@ -9,7 +9,8 @@ public sealed record RoutedEntries(string User, string Device, IReadOnlyList<Inb
 
 /// <summary>
 /// Routing between processes through Redis pub/sub: each gateway node subscribes to its own channel
-/// (<c>route:node:{node}</c>), which carries the inbox entries for the devices it holds, and to one broadcast channel for
+/// (<c>route:node:{node}</c>), which carries the inbox entries for the devices it holds, to its signal channel
+/// (<c>route:signal:{node}</c>: read, receipt and typing frames), and to one broadcast channel for
 /// group notices; so a node receives only its own traffic and the broadcasts. A node's messages are handed to its sink
 /// one at a time, in the order published. Pub/sub keeps nothing: what a node misses while it is away is pushed again by the
 /// retry loop or synced by the device (DESIGN §4).
@@ -34,6 +35,18 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
                 LogHandlingFailed(logger, e, sink.Node);
             }
         });
+        var signals = subscriber.Subscribe(SignalChannel(sink.Node));
+        signals.OnMessage(message =>
+        {
+            try
+            {
+                sink.TrySignal(JsonSerializer.Deserialize((byte[])message.Message!, MessagingJson.Default.DeviceSignal)!);
+            }
+            catch (Exception e)
+            {
+                LogHandlingFailed(logger, e, sink.Node);
+            }
+        });
         var groups = subscriber.Subscribe(_broadcast);
         groups.OnMessage(message =>
         {
@@ -46,7 +59,7 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
                 LogHandlingFailed(logger, e, sink.Node);
             }
         });
-        return new Registration(own, groups);
+        return new Registration(own, signals, groups);
     }
 
     public async ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default)
@@ -62,16 +75,25 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
         await redis.GetSubscriber().PublishAsync(_broadcast, payload).ConfigureAwait(false);
     }
 
+    public async ValueTask<bool> SignalAsync(string node, DeviceSignal signal, CancellationToken cancellationToken = default)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(signal, MessagingJson.Default.DeviceSignal);
+        return await redis.GetSubscriber().PublishAsync(SignalChannel(node), payload).ConfigureAwait(false) > 0;
+    }
+
     private RedisChannel NodeChannel(string node) => RedisChannel.Literal($"{channelPrefix}:node:{node}");
+
+    private RedisChannel SignalChannel(string node) => RedisChannel.Literal($"{channelPrefix}:signal:{node}");
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handing a routed message to node {Node} failed")]
     private static partial void LogHandlingFailed(ILogger logger, Exception exception, string node);
 
-    private sealed class Registration(ChannelMessageQueue own, ChannelMessageQueue groups) : IDisposable
+    private sealed class Registration(ChannelMessageQueue own, ChannelMessageQueue signals, ChannelMessageQueue groups) : IDisposable
     {
         public void Dispose()
         {
             own.Unsubscribe();
+            signals.Unsubscribe();
             groups.Unsubscribe();
         }
     }

@@ -1,3 +1,4 @@
+using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Ids;
@@ -34,6 +35,12 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<GroupService>();
         services.TryAddSingleton<GroupTimeline>();
 
+        services.TryAddSingleton<ConversationMembership>();
+        services.TryAddSingleton<ConversationList>();
+        services.TryAddSingleton<DeviceSignals>();
+        services.TryAddSingleton<ReceiptNotifier>();
+        services.TryAddSingleton<ReadPositions>();
+        services.TryAddSingleton<TypingRelay>();
         services.TryAddSingleton<CursorRecorder>();
         services.TryAddSingleton<InboxDelivery>();
         services.TryAddSingleton<SendQueue>();

@@ -1,3 +1,4 @@
+using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Log;
 using AspireChat.Messaging.Pipeline;
@@ -10,12 +11,12 @@ namespace AspireChat.Messaging.Hosting;
 
 /// <summary>
 /// Runs the pipeline in this process: the composition of the stages (embedded: stages 0–2 in one write per batch;
-/// distributed: stage 0 to the log, and stages 1 and 2 as its consumers), the retry loop, the cursor flush and the
-/// purge of old send records. Embedded mode runs all of them in the Gateway.
+/// distributed: stage 0 to the log, and stages 1 and 2 as its consumers), the retry loop, the cursor flush, the
+/// receipt flush and the purge of old send records. Embedded mode runs all of them in the Gateway.
 /// </summary>
 public sealed partial class PipelineHost(
     IChatStore store, Groups.IGroupStore groups, IMessageLog log, IPipelineComposition composition, SequenceStage sequence, InboxStage inbox,
-    InboxDelivery delivery, CursorRecorder cursors, IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
+    InboxDelivery delivery, CursorRecorder cursors, ReceiptNotifier receipts, IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -32,6 +33,7 @@ public sealed partial class PipelineHost(
             Task.Run(() => composition.RunAsync(stoppingToken), CancellationToken.None),
             RetryLoopAsync(stoppingToken),
             CursorFlushLoopAsync(stoppingToken),
+            ReceiptLoopAsync(stoppingToken),
             PurgeLoopAsync(stoppingToken),
         };
         if (composition is DistributedComposition)
@@ -93,6 +95,30 @@ public sealed partial class PipelineHost(
         await cursors.FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
+    private async Task ReceiptLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(ReceiptNotifier.Window, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await receipts.FlushAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogReceiptFlushFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        // A clean stop writes the delivered positions gathered since the last flush.
+        await receipts.FlushDeliveredAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
     private async Task PurgeLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromHours(1), time);
@@ -120,6 +146,9 @@ public sealed partial class PipelineHost(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing acknowledged cursors failed; they stay queued")]
     private static partial void LogCursorFlushFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending receipts failed; the positions are stored and can be queried")]
+    private static partial void LogReceiptFlushFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Purge of old send records failed")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);

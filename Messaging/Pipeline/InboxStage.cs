@@ -15,10 +15,15 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
 {
     public const string ConsumerGroup = "inbox";
 
-    /// <summary>The stage's store rule: the inbox entries, with their <c>seq</c>, through <paramref name="writes"/>.</summary>
+    /// <summary>
+    /// The stage's store rule: the inbox entries, with their <c>seq</c>, and the users' conversation index rows, through
+    /// <paramref name="writes"/> (in the embedded composition, the same atomic write).
+    /// </summary>
     public async ValueTask<IReadOnlyList<InboxEntry>> AppendAsync(IChatWrites writes, IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken)
     {
         var entries = await writes.AppendInboxAsync(appends, cancellationToken).ConfigureAwait(false);
+        // All of them, replays too: a row at or past a message ignores it, and one whose update was lost catches up.
+        await writes.UpdateConversationsAsync(appends, cancellationToken).ConfigureAwait(false);
         ChatTelemetry.InboxAppended.Add(entries.Count);
         return entries;
     }

@@ -1,7 +1,10 @@
+using AspireChat.Messaging.Conversations;
+
 namespace AspireChat.Messaging.Storage;
 
 /// <summary>
-/// The chat store port: conversation timelines, inboxes, device cursors and send dedup.
+/// The chat store port: conversation timelines, inboxes, device cursors, send dedup, and the per-user conversation
+/// index with read and delivered positions (DESIGN §3a).
 /// Every write is idempotent, so an at-least-once log yields exactly-once state (DESIGN §5).
 /// Sequence numbers are assigned here under the single-writer rule: only the owner of a
 /// conversation's (or user's) log partition calls the append methods for it.
@@ -45,9 +48,37 @@ public interface IChatStore : IChatWrites
     {
         foreach (var (user, device, seq) in cursors) await AdvanceCursorAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A page of the user's conversation index, most recent activity first: rows whose activity is below
+    /// <paramref name="before"/> (Unix ms; all when null), at most <paramref name="limit"/>. A read of the index, never
+    /// of timelines.
+    /// </summary>
+    ValueTask<IReadOnlyList<ConversationEntry>> ListConversationsAsync(string user, long? before, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's index row and read position of <paramref name="conv"/> (zeros where there is none).</summary>
+    ValueTask<ConversationState> GetConversationAsync(string user, string conv, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves the user's read position of <paramref name="conv"/> to <paramref name="cseq"/> with the count of others'
+    /// messages up to it; never backwards (a position at or past <paramref name="cseq"/> stays). True when it moved.
+    /// </summary>
+    ValueTask<bool> AdvanceReadAsync(string user, string conv, long cseq, long othersAtRead, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves the user's delivered positions forward (each never backwards); returns those that moved.</summary>
+    ValueTask<IReadOnlyList<ConversationPosition>> AdvanceDeliveredAsync(string user, IReadOnlyList<ConversationPosition> positions, CancellationToken cancellationToken = default);
+
+    /// <summary>The delivered and read positions of <paramref name="users"/> in <paramref name="conv"/> (0 where none), in order.</summary>
+    ValueTask<IReadOnlyList<ReceiptPosition>> GetReceiptsAsync(string conv, IReadOnlyList<string> users, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The conversations of the user's inbox entries with <c>seq</c> in (<paramref name="after"/>, <paramref name="through"/>],
+    /// each with the highest <c>cseq</c> among them (what a cumulative ack delivered).
+    /// </summary>
+    ValueTask<IReadOnlyList<ConversationPosition>> ReadInboxPositionsAsync(string user, long after, long through, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The writes the pipeline stages make: send dedup (stage 0), timelines (stage 1), inboxes (stage 2).</summary>
+/// <summary>The writes the pipeline stages make: send dedup (stage 0), timelines (stage 1), inboxes and the conversation index (stage 2).</summary>
 public interface IChatWrites
 {
     /// <summary>
@@ -67,6 +98,14 @@ public interface IChatWrites
     /// already present keeps its original <c>seq</c> and comes back with <c>IsNew = false</c>.
     /// </summary>
     ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves each (user, conversation) row of the index to its message: last <c>cseq</c>, activity (the message's time,
+    /// or 1 ms past the user's latest activity when that is not below it), and one more in the count of others' messages
+    /// when someone else sent it with a type ≥ 0. A message at or below the row's last <c>cseq</c> changes nothing, so a
+    /// replay is harmless.
+    /// </summary>
+    ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Writes of one pipeline pass made durable together; reads inside the batch see its own writes.</summary>
@@ -87,6 +126,9 @@ internal sealed class ImmediateChatStoreBatch(IChatStore store) : IChatStoreBatc
 
     public ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) =>
         store.AppendInboxAsync(appends, cancellationToken);
+
+    public ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) =>
+        store.UpdateConversationsAsync(appends, cancellationToken);
 
     public ValueTask CommitAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using AspireChat.Messaging.Conversations;
 using RocksDbSharp;
 
 namespace AspireChat.Messaging.Storage;
@@ -16,20 +17,25 @@ namespace AspireChat.Messaging.Storage;
 /// <remarks>
 /// Key layout (docs/data-model.md): <c>S</c> send → (id, ts, conv); <c>T</c> (ts, send) purge index;
 /// <c>M</c> id → (cseq, conv); <c>C</c> (conv, cseq) → message; <c>I</c> (user, seq) → (id, cseq, conv);
-/// <c>J</c> (user, id) → seq; <c>D</c> (user, device) → cursor.
+/// <c>J</c> (user, id) → seq; <c>D</c> (user, device) → cursor; <c>V</c> (user, conv) → index row (last cseq, activity,
+/// others' count); <c>L</c> (user, activity, conv) the index by last activity; <c>R</c> (user, conv) → read (cseq, others'
+/// count at it); <c>E</c> (user, conv) → delivered cseq.
 /// </remarks>
 public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
 {
     private readonly RocksDbDatabase _database = database;
 
     internal const byte Send = (byte)'S', SendTime = (byte)'T', MessageId = (byte)'M', Conversation = (byte)'C',
-        Inbox = (byte)'I', InboxMessage = (byte)'J', Cursor = (byte)'D';
+        Inbox = (byte)'I', InboxMessage = (byte)'J', Cursor = (byte)'D', ConversationRow = (byte)'V', ConversationByTime = (byte)'L',
+        ReadPosition = (byte)'R', DeliveredPosition = (byte)'E';
 
     // Heads are cached because this process is the single writer of the conversations and inboxes it appends to;
     // they move only after the batch that moved them is written.
     private readonly ConcurrentDictionary<string, long> _conversationHeads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
     private readonly Lock _cursorLock = new();
+    // Read and delivered positions are read-compare-written by connections, concurrently with each other.
+    private readonly Lock _positionLock = new();
 
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
@@ -136,6 +142,102 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
         return ValueTask.CompletedTask;
     }
 
+    public async ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default)
+    {
+        using var batch = new Batch(this);
+        await batch.UpdateConversationsAsync(appends, cancellationToken).ConfigureAwait(false);
+        await batch.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask<IReadOnlyList<ConversationEntry>> ListConversationsAsync(string user, long? before, int limit, CancellationToken cancellationToken = default)
+    {
+        var prefix = new KeyBuilder(ConversationByTime).Text(user).ToArray();
+        var from = before is { } b ? new KeyBuilder(ConversationByTime).Text(user).Number(Math.Max(0, b)).ToArray() : null;
+        var entries = new List<ConversationEntry>(Math.Min(limit, 256));
+        foreach (var (key, _) in _database.Scan(prefix, from, reverse: true))
+        {
+            if (entries.Count >= limit) break;
+            var activity = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(prefix.Length));
+            if (before is { } below && activity >= below) continue;
+            var conv = Encoding.UTF8.GetString(key.AsSpan(prefix.Length + 8, key.Length - prefix.Length - 9));
+            var state = State(user, conv);
+            if (_database.Get(ConversationKey(conv, state.LastCseq)) is not { } stored) continue;
+            entries.Add(new ConversationEntry(state, MessageCodec.Decode(conv, state.LastCseq, stored)));
+        }
+        return ValueTask.FromResult<IReadOnlyList<ConversationEntry>>(entries);
+    }
+
+    public ValueTask<ConversationState> GetConversationAsync(string user, string conv, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(State(user, conv));
+
+    private ConversationState State(string user, string conv)
+    {
+        var (last, ts, others) = _database.Get(PositionKey(ConversationRow, user, conv)) is { } row
+            ? (BinaryPrimitives.ReadInt64BigEndian(row), BinaryPrimitives.ReadInt64BigEndian(row.AsSpan(8)), BinaryPrimitives.ReadInt64BigEndian(row.AsSpan(16)))
+            : (0L, 0L, 0L);
+        var (read, othersAtRead) = _database.Get(PositionKey(ReadPosition, user, conv)) is { } r
+            ? (BinaryPrimitives.ReadInt64BigEndian(r), BinaryPrimitives.ReadInt64BigEndian(r.AsSpan(8)))
+            : (0L, 0L);
+        return new ConversationState(user, conv, last, ts, others, read, othersAtRead);
+    }
+
+    public ValueTask<bool> AdvanceReadAsync(string user, string conv, long cseq, long othersAtRead, CancellationToken cancellationToken = default)
+    {
+        var key = PositionKey(ReadPosition, user, conv);
+        lock (_positionLock)
+        {
+            if (_database.Get(key) is { } stored && BinaryPrimitives.ReadInt64BigEndian(stored) >= cseq) return ValueTask.FromResult(false);
+            _database.Put(key, (byte[])[.. Int64(cseq), .. Int64(othersAtRead)]);
+        }
+        return ValueTask.FromResult(true);
+    }
+
+    public ValueTask<IReadOnlyList<ConversationPosition>> AdvanceDeliveredAsync(string user, IReadOnlyList<ConversationPosition> positions, CancellationToken cancellationToken = default)
+    {
+        var moved = new List<ConversationPosition>(positions.Count);
+        using var batch = new WriteBatch();
+        lock (_positionLock)
+        {
+            foreach (var position in positions)
+            {
+                var key = PositionKey(DeliveredPosition, user, position.Conv);
+                if (_database.Get(key) is { } stored && BinaryPrimitives.ReadInt64BigEndian(stored) >= position.Cseq) continue;
+                batch.Put(key, Int64(position.Cseq));
+                moved.Add(position);
+            }
+            if (moved.Count > 0) _database.Write(batch);
+        }
+        return ValueTask.FromResult<IReadOnlyList<ConversationPosition>>(moved);
+    }
+
+    public ValueTask<IReadOnlyList<ReceiptPosition>> GetReceiptsAsync(string conv, IReadOnlyList<string> users, CancellationToken cancellationToken = default)
+    {
+        var receipts = new ReceiptPosition[users.Count];
+        for (var i = 0; i < users.Count; i++)
+        {
+            var delivered = _database.Get(PositionKey(DeliveredPosition, users[i], conv)) is { } d ? BinaryPrimitives.ReadInt64BigEndian(d) : 0;
+            var read = _database.Get(PositionKey(ReadPosition, users[i], conv)) is { } r ? BinaryPrimitives.ReadInt64BigEndian(r) : 0;
+            receipts[i] = new ReceiptPosition(users[i], delivered, read);
+        }
+        return ValueTask.FromResult<IReadOnlyList<ReceiptPosition>>(receipts);
+    }
+
+    public ValueTask<IReadOnlyList<ConversationPosition>> ReadInboxPositionsAsync(string user, long after, long through, CancellationToken cancellationToken = default)
+    {
+        var highest = new Dictionary<string, long>(StringComparer.Ordinal);
+        var prefix = new KeyBuilder(Inbox).Text(user).ToArray();
+        foreach (var (key, value) in _database.Scan(prefix, new KeyBuilder(Inbox).Text(user).Number(after + 1).ToArray()))
+        {
+            if (KeyBuilder.LastNumber(key) > through) break;
+            var cseq = BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(8));
+            var conv = Encoding.UTF8.GetString(value.AsSpan(16));
+            if (!highest.TryGetValue(conv, out var seen) || cseq > seen) highest[conv] = cseq;
+        }
+        return ValueTask.FromResult<IReadOnlyList<ConversationPosition>>([.. highest.Select(h => new ConversationPosition(h.Key, h.Value))]);
+    }
+
+    private static byte[] PositionKey(byte kind, string user, string conv) => new KeyBuilder(kind).Text(user).Text(conv).ToArray();
+
     private long ConversationHead(string conv) =>
         _conversationHeads.TryGetValue(conv, out var head) ? head : LastNumberUnder(new KeyBuilder(Conversation).Text(conv).ToArray());
 
@@ -167,7 +269,17 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
         private readonly Dictionary<(string, long), long> _inbox = [];
         private readonly Dictionary<string, long> _conversationHeads = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string User, string Conv), IndexRow> _rows = [];
+        private readonly Dictionary<string, long> _activity = new(StringComparer.Ordinal);
         private RocksDbDatabase Database => store._database;
+
+        // A (user, conv) row of the index as this batch leaves it; StoredTs is the time its by-time key has in the database.
+        private sealed class IndexRow
+        {
+            public long Last, Ts, Others;
+            public long? StoredTs;
+            public bool Changed;
+        }
 
         public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default)
         {
@@ -270,8 +382,56 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
             return ValueTask.FromResult<IReadOnlyList<InboxEntry>>(result);
         }
 
+        public ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default)
+        {
+            foreach (var (user, message) in appends)
+            {
+                if (!_rows.TryGetValue((user, message.Conv), out var row))
+                {
+                    row = new IndexRow();
+                    if (Database.Get(PositionKey(ConversationRow, user, message.Conv)) is { } stored)
+                    {
+                        row.Last = BinaryPrimitives.ReadInt64BigEndian(stored);
+                        row.Ts = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(8));
+                        row.Others = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(16));
+                        row.StoredTs = row.Ts;
+                    }
+                    _rows[(user, message.Conv)] = row;
+                }
+                if (message.Cseq <= row.Last) continue;
+                row.Last = message.Cseq;
+                row.Ts = _activity[user] = Math.Max(message.Ts, LatestActivity(user) + 1);
+                if (message.From != user && message.Type >= 0) row.Others++;
+                row.Changed = true;
+            }
+            return ValueTask.CompletedTask;
+        }
+
+        // The user's highest activity: this batch's, else the top of the user's by-time keys (one seek).
+        private long LatestActivity(string user)
+        {
+            if (_activity.TryGetValue(user, out var latest)) return latest;
+            foreach (var (key, _) in Database.Scan(new KeyBuilder(ConversationByTime).Text(user).ToArray(), reverse: true))
+                return BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(Encoding.UTF8.GetByteCount(user) + 2));
+            return 0;
+        }
+
+        // Each changed row once, however many messages moved it in this batch: one by-time key per row, never a stale one.
+        private void WriteRows()
+        {
+            foreach (var ((user, conv), row) in _rows)
+            {
+                if (!row.Changed) continue;
+                if (row.StoredTs is { } old && old != row.Ts) _batch.Delete(new KeyBuilder(ConversationByTime).Text(user).Number(old).Text(conv).ToArray());
+                _batch.Put(new KeyBuilder(ConversationByTime).Text(user).Number(row.Ts).Text(conv).ToArray(), Array.Empty<byte>());
+                _batch.Put(PositionKey(ConversationRow, user, conv), (byte[])[.. Int64(row.Last), .. Int64(row.Ts), .. Int64(row.Others)]);
+                (row.StoredTs, row.Changed) = (row.Ts, false);
+            }
+        }
+
         public ValueTask CommitAsync(CancellationToken cancellationToken = default)
         {
+            WriteRows();
             if (_batch.Count() > 0) Database.Write(_batch);
             foreach (var (conv, head) in _conversationHeads) store._conversationHeads[conv] = head;
             foreach (var (user, head) in _inboxHeads) store._inboxHeads[user] = head;

@@ -1,12 +1,15 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using AspireChat.Messaging.Conversations;
 using Microsoft.Data.Sqlite;
 
 namespace AspireChat.Messaging.Storage;
 
 /// <summary>
 /// The embedded chat store: SQLite in WAL mode. Unique keys — messages(id), (conv, cseq),
-/// inbox(user, seq), (user, msg_id), sends(sender, device, req) — make every write idempotent.
+/// inbox(user, seq), (user, msg_id), sends(sender, device, req) — make every write idempotent. The conversation index
+/// (<c>conversations</c>, ordered by <c>ix_conversations_user_ts</c>) and the read and delivered positions are rows
+/// updated only forward.
 /// </summary>
 public sealed class SqliteChatStore(SqliteDatabase database) : IChatStore
 {
@@ -35,6 +38,15 @@ public sealed class SqliteChatStore(SqliteDatabase database) : IChatStore
             sender TEXT NOT NULL, device TEXT NOT NULL, req INTEGER NOT NULL, id INTEGER NOT NULL,
             conv TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (sender, device, req)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS ix_sends_ts ON sends(ts);
+        CREATE TABLE IF NOT EXISTS conversations (
+            user TEXT NOT NULL, conv TEXT NOT NULL, last_cseq INTEGER NOT NULL, ts INTEGER NOT NULL, others INTEGER NOT NULL,
+            PRIMARY KEY (user, conv)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS ix_conversations_user_ts ON conversations(user, ts);
+        CREATE TABLE IF NOT EXISTS read_positions (
+            user TEXT NOT NULL, conv TEXT NOT NULL, cseq INTEGER NOT NULL, others_at INTEGER NOT NULL,
+            PRIMARY KEY (user, conv)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS delivered_positions (
+            user TEXT NOT NULL, conv TEXT NOT NULL, cseq INTEGER NOT NULL, PRIMARY KEY (user, conv)) WITHOUT ROWID;
         """;
 
     public async ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default)
@@ -272,6 +284,158 @@ public sealed class SqliteChatStore(SqliteDatabase database) : IChatStore
             }
             return cursors.Count;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default)
+    {
+        if (appends.Count == 0) return;
+        await database.WriteAsync((c, tx) =>
+        {
+            using var upsert = c.CreateCommand();
+            upsert.Transaction = tx;
+            // A message at or below the row's last cseq changes nothing (a replay).
+            upsert.CommandText = """
+                INSERT INTO conversations(user, conv, last_cseq, ts, others) VALUES ($u, $conv, $cseq, $ts, $others)
+                ON CONFLICT(user, conv) DO UPDATE SET last_cseq = excluded.last_cseq, ts = excluded.ts, others = others + excluded.others
+                WHERE excluded.last_cseq > last_cseq
+                """;
+            var (u, conv, cseq, ts, others) = (upsert.Parameters.AddWithValue("$u", ""), upsert.Parameters.AddWithValue("$conv", ""),
+                upsert.Parameters.AddWithValue("$cseq", 0L), upsert.Parameters.AddWithValue("$ts", 0L), upsert.Parameters.AddWithValue("$others", 0L));
+            using var latest = c.CreateCommand();
+            latest.Transaction = tx;
+            latest.CommandText = "SELECT COALESCE(MAX(ts), 0) FROM conversations WHERE user = $u";
+            var latestUser = latest.Parameters.AddWithValue("$u", "");
+            var activity = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (user, message) in appends)
+            {
+                if (!activity.TryGetValue(user, out var top))
+                {
+                    latestUser.Value = user;
+                    top = (long)latest.ExecuteScalar()!;
+                }
+                // The activity (ts column) is unique per user: a message in an earlier row's millisecond goes 1 ms past it.
+                var next = Math.Max(message.Ts, top + 1);
+                (u.Value, conv.Value, cseq.Value, ts.Value) = (user, message.Conv, message.Cseq, next);
+                others.Value = message.From != user && message.Type >= 0 ? 1L : 0L;
+                activity[user] = upsert.ExecuteNonQuery() == 1 ? next : top;
+            }
+            return appends.Count;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask<IReadOnlyList<ConversationEntry>> ListConversationsAsync(string user, long? before, int limit, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = c.CreateCommand();
+        select.CommandText = $"""
+            SELECT x.last_cseq, x.ts, x.others, COALESCE(r.cseq, 0), COALESCE(r.others_at, 0), {MessageColumns}
+            FROM conversations x
+            JOIN messages m ON m.conv = x.conv AND m.cseq = x.last_cseq
+            LEFT JOIN read_positions r ON r.user = x.user AND r.conv = x.conv
+            WHERE x.user = $u AND x.ts < $before ORDER BY x.ts DESC LIMIT $limit
+            """;
+        select.Parameters.AddWithValue("$u", user);
+        select.Parameters.AddWithValue("$before", before ?? long.MaxValue);
+        select.Parameters.AddWithValue("$limit", limit);
+        using var reader = select.ExecuteReader();
+        var entries = new List<ConversationEntry>();
+        while (reader.Read())
+        {
+            var message = ReadMessage(reader, 5);
+            entries.Add(new ConversationEntry(
+                new ConversationState(user, message.Conv, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)), message));
+        }
+        return ValueTask.FromResult<IReadOnlyList<ConversationEntry>>(entries);
+    }
+
+    public ValueTask<ConversationState> GetConversationAsync(string user, string conv, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = c.CreateCommand();
+        select.CommandText = """
+            SELECT (SELECT last_cseq FROM conversations WHERE user = $u AND conv = $conv), (SELECT ts FROM conversations WHERE user = $u AND conv = $conv),
+                (SELECT others FROM conversations WHERE user = $u AND conv = $conv),
+                (SELECT cseq FROM read_positions WHERE user = $u AND conv = $conv), (SELECT others_at FROM read_positions WHERE user = $u AND conv = $conv)
+            """;
+        select.Parameters.AddWithValue("$u", user);
+        select.Parameters.AddWithValue("$conv", conv);
+        using var reader = select.ExecuteReader();
+        reader.Read();
+        long At(int i) => reader.IsDBNull(i) ? 0 : reader.GetInt64(i);
+        return ValueTask.FromResult(new ConversationState(user, conv, At(0), At(1), At(2), At(3), At(4)));
+    }
+
+    public async ValueTask<bool> AdvanceReadAsync(string user, string conv, long cseq, long othersAtRead, CancellationToken cancellationToken = default) =>
+        await database.WriteAsync((c, tx) =>
+        {
+            using var upsert = c.CreateCommand();
+            upsert.Transaction = tx;
+            upsert.CommandText = """
+                INSERT INTO read_positions(user, conv, cseq, others_at) VALUES ($u, $conv, $cseq, $others)
+                ON CONFLICT(user, conv) DO UPDATE SET cseq = excluded.cseq, others_at = excluded.others_at WHERE excluded.cseq > cseq
+                """;
+            upsert.Parameters.AddWithValue("$u", user);
+            upsert.Parameters.AddWithValue("$conv", conv);
+            upsert.Parameters.AddWithValue("$cseq", cseq);
+            upsert.Parameters.AddWithValue("$others", othersAtRead);
+            return upsert.ExecuteNonQuery() == 1;
+        }, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<IReadOnlyList<ConversationPosition>> AdvanceDeliveredAsync(string user, IReadOnlyList<ConversationPosition> positions, CancellationToken cancellationToken = default)
+    {
+        if (positions.Count == 0) return [];
+        return await database.WriteAsync((c, tx) =>
+        {
+            using var upsert = c.CreateCommand();
+            upsert.Transaction = tx;
+            upsert.CommandText = """
+                INSERT INTO delivered_positions(user, conv, cseq) VALUES ($u, $conv, $cseq)
+                ON CONFLICT(user, conv) DO UPDATE SET cseq = excluded.cseq WHERE excluded.cseq > cseq
+                """;
+            var (u, conv, cseq) = (upsert.Parameters.AddWithValue("$u", user), upsert.Parameters.AddWithValue("$conv", ""), upsert.Parameters.AddWithValue("$cseq", 0L));
+            var moved = new List<ConversationPosition>(positions.Count);
+            foreach (var position in positions)
+            {
+                (conv.Value, cseq.Value) = (position.Conv, position.Cseq);
+                if (upsert.ExecuteNonQuery() == 1) moved.Add(position);
+            }
+            return (IReadOnlyList<ConversationPosition>)moved;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask<IReadOnlyList<ReceiptPosition>> GetReceiptsAsync(string conv, IReadOnlyList<string> users, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = c.CreateCommand();
+        select.CommandText = """
+            SELECT COALESCE((SELECT cseq FROM delivered_positions WHERE user = $u AND conv = $conv), 0),
+                COALESCE((SELECT cseq FROM read_positions WHERE user = $u AND conv = $conv), 0)
+            """;
+        var u = select.Parameters.AddWithValue("$u", "");
+        select.Parameters.AddWithValue("$conv", conv);
+        var receipts = new ReceiptPosition[users.Count];
+        for (var i = 0; i < users.Count; i++)
+        {
+            u.Value = users[i];
+            using var reader = select.ExecuteReader();
+            reader.Read();
+            receipts[i] = new ReceiptPosition(users[i], reader.GetInt64(0), reader.GetInt64(1));
+        }
+        return ValueTask.FromResult<IReadOnlyList<ReceiptPosition>>(receipts);
+    }
+
+    public ValueTask<IReadOnlyList<ConversationPosition>> ReadInboxPositionsAsync(string user, long after, long through, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = c.CreateCommand();
+        select.CommandText = "SELECT conv, MAX(cseq) FROM inbox WHERE user = $u AND seq > $after AND seq <= $through GROUP BY conv";
+        select.Parameters.AddWithValue("$u", user);
+        select.Parameters.AddWithValue("$after", after);
+        select.Parameters.AddWithValue("$through", through);
+        using var reader = select.ExecuteReader();
+        var positions = new List<ConversationPosition>();
+        while (reader.Read()) positions.Add(new ConversationPosition(reader.GetString(0), reader.GetInt64(1)));
+        return ValueTask.FromResult<IReadOnlyList<ConversationPosition>>(positions);
     }
 
     private const string MessageColumns = "m.id, m.conv, m.cseq, m.ope, m.sender, m.recipient, m.type, m.body, m.ex, m.ts";

@@ -74,6 +74,24 @@ public abstract class DeliveryRouterContract
         Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), sink.Deliveries.Select(d => d.Entries.Single().Seq));
     }
 
+    [Fact]
+    public async Task A_signal_reaches_the_node_it_is_routed_to_byte_for_byte_and_no_other()
+    {
+        var (one, two) = (new RecordingSink(Node("gw1")), new RecordingSink(Node("gw2")));
+        using var r1 = Router(1).Register(one);
+        using var r2 = Router(2).Register(two);
+        var frame = """{"t":"receipt","conv":"s:alice:bob","user":"bob","read":7}"""u8.ToArray();
+
+        Assert.True(await Router(3).SignalAsync(one.Node, new DeviceSignal("alice", "phone", frame)));
+        Assert.False(await Router(3).SignalAsync(Node("gone"), new DeviceSignal("alice", "phone", frame)));
+
+        await Wait.UntilAsync(() => one.Signals.Count == 1, "gw1 got the signal");
+        var got = one.Signals.Single();
+        Assert.Equal(("alice", "phone"), (got.User, got.Device));
+        Assert.Equal(frame, got.Frame);
+        Assert.Empty(two.Signals);
+    }
+
     /// <summary>A gateway node's sink that records what reaches it.</summary>
     public sealed class RecordingSink(string node) : IDeviceSink
     {
@@ -90,5 +108,13 @@ public abstract class DeliveryRouterContract
         }
 
         public void OnGroupNotice(GroupNotice notice) => Notices.Enqueue(notice);
+
+        public ConcurrentQueue<DeviceSignal> Signals { get; } = new();
+
+        public bool TrySignal(DeviceSignal signal)
+        {
+            Signals.Enqueue(signal);
+            return true;
+        }
     }
 }

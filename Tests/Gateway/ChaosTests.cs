@@ -163,6 +163,8 @@ public sealed class ChaosTests
     }
 
     // The server was killed (socket errors, a closed channel) or the round is over.
+    // A send into a socket the kill broke can surface as a cancellation wrapping the broken pipe, before the round's stop.
     private static bool IsConnectionEnd(Exception e, CancellationToken stop) =>
-        stop.IsCancellationRequested || e is System.Net.WebSockets.WebSocketException or InvalidOperationException or HttpRequestException or IOException or JsonException;
+        stop.IsCancellationRequested || e is System.Net.WebSockets.WebSocketException or InvalidOperationException or HttpRequestException or IOException or JsonException
+            or OperationCanceledException { InnerException: IOException };
 }

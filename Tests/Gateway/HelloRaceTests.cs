@@ -19,7 +19,12 @@ public sealed class HelloRaceTests
         GatedStore? gated = null;
         await using var server = await GatewayServer.StartAsync(
             new Dictionary<string, string?> { ["Gateway:HelloTimeout"] = "00:00:00.500" },
-            configure: builder => builder.Services.AddSingleton<IChatStore>(sp => gated = new GatedStore(new RocksDbChatStore(sp.GetRequiredService<RocksDbDatabase>()))));
+            configure: builder => builder.Services.AddSingleton<IChatStore>(sp =>
+            {
+                var (store, gate) = GatedStore.Over(new RocksDbChatStore(sp.GetRequiredService<RocksDbDatabase>()));
+                gated = gate;
+                return store;
+            }));
         await using var live = await server.ConnectAsync("bob", "d1");
         await using var alice = await server.ConnectAsync("alice");
 
@@ -40,18 +45,29 @@ public sealed class HelloRaceTests
         Assert.False(live.Closed.IsCompleted, "the live connection was closed by a hello that had already timed out");
     }
 
-    /// <summary>The store, except that <see cref="GetInboxHeadAsync"/> can be held at a gate the test opens.</summary>
-    private sealed class GatedStore(IChatStore inner) : IChatStore
+    /// <summary>
+    /// The store, except that <c>GetInboxHeadAsync</c> can be held at a gate the test opens. Every other call goes to the real
+    /// store unchanged (a <see cref="System.Reflection.DispatchProxy"/>, so the port can grow without this test following it).
+    /// </summary>
+    private sealed class GatedStore
     {
         private TaskCompletionSource? _gate;
         private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _passed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        public static (IChatStore Store, GatedStore Gate) Over(IChatStore inner)
+        {
+            var gate = new GatedStore();
+            var proxy = System.Reflection.DispatchProxy.Create<IChatStore, Proxy>();
+            ((Proxy)(object)proxy).Init(inner, gate);
+            return (proxy, gate);
+        }
+
         public Task Held => _held.Task;
 
         public TaskCompletionSource Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Opens the gate; the returned task completes once the held call has returned to its caller's next step.</summary>
+        /// <summary>Opens the gate; the returned task completes once the held call has returned to its caller.</summary>
         public Task Release(TaskCompletionSource gate)
         {
             _gate = null;
@@ -59,29 +75,35 @@ public sealed class HelloRaceTests
             return _passed.Task;
         }
 
-        public async ValueTask<long> GetInboxHeadAsync(string user, CancellationToken cancellationToken = default)
+        private async Task<long> HeldHeadAsync(IChatStore inner, string user, TaskCompletionSource gate, CancellationToken cancellationToken)
         {
-            if (_gate is { } gate)
-            {
-                _held.TrySetResult();
-                await gate.Task.ConfigureAwait(false);
-                var head = await inner.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
-                _passed.TrySetResult();
-                return head;
-            }
-            return await inner.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+            _held.TrySetResult();
+            await gate.Task.ConfigureAwait(false);
+            var head = await inner.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+            _passed.TrySetResult();
+            return head;
         }
 
-        public IChatStoreBatch BeginBatch() => inner.BeginBatch();
-        public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
-        public ValueTask<long> PurgeSendRecordsAsync(long olderThan, CancellationToken cancellationToken = default) => inner.PurgeSendRecordsAsync(olderThan, cancellationToken);
-        public ValueTask<IReadOnlyList<InboxEntry>> ReadInboxAsync(string user, long after, int limit, CancellationToken cancellationToken = default) => inner.ReadInboxAsync(user, after, limit, cancellationToken);
-        public ValueTask<IReadOnlyList<ChatMessage>> ReadConversationAsync(string conv, long? before, long? after, int limit, CancellationToken cancellationToken = default) => inner.ReadConversationAsync(conv, before, after, limit, cancellationToken);
-        public ValueTask<long?> GetCursorAsync(string user, string device, CancellationToken cancellationToken = default) => inner.GetCursorAsync(user, device, cancellationToken);
-        public ValueTask AdvanceCursorAsync(string user, string device, long seq, CancellationToken cancellationToken = default) => inner.AdvanceCursorAsync(user, device, seq, cancellationToken);
-        public ValueTask AdvanceCursorsAsync(IReadOnlyList<(string User, string Device, long Seq)> cursors, CancellationToken cancellationToken = default) => inner.AdvanceCursorsAsync(cursors, cancellationToken);
-        public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default) => inner.ReserveSendsAsync(candidates, cancellationToken);
-        public ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default) => inner.AppendMessagesAsync(accepted, cancellationToken);
-        public ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) => inner.AppendInboxAsync(appends, cancellationToken);
+        public class Proxy : System.Reflection.DispatchProxy
+        {
+            private IChatStore _inner = null!;
+            private GatedStore _owner = null!;
+
+            internal void Init(IChatStore inner, GatedStore owner) => (_inner, _owner) = (inner, owner);
+
+            protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args)
+            {
+                if (method!.Name == nameof(IChatStore.GetInboxHeadAsync) && _owner._gate is { } gate)
+                    return new ValueTask<long>(_owner.HeldHeadAsync(_inner, (string)args![0]!, gate, (CancellationToken)args[1]!));
+                try
+                {
+                    return method.Invoke(_inner, args);
+                }
+                catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+                {
+                    throw e.InnerException;
+                }
+            }
+        }
     }
 }

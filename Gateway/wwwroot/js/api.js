@@ -39,6 +39,20 @@ export class ChatApi {
     return page.items;
   }
 
+  /** `GET /api/conversations` — {items: [{conv, ope, with?, gid?, name?, last, unread, read, ts}], next?}, most recent first. */
+  async conversations({ limit = 50, before } = {}) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before !== undefined && before !== null) query.set('before', String(before));
+    const page = await this.#json('GET', `/api/conversations?${query}`);
+    for (const item of page.items) item.last.id = String(item.last.id);
+    return page;
+  }
+
+  /** `GET /api/conversations/{conv}/receipts` — [{user, delivered, read}] of the other members. */
+  async receipts(conv) {
+    return (await this.#json('GET', `/api/conversations/${encodeURIComponent(conv)}/receipts`)).items;
+  }
+
   async createGroup(name, members) {
     return (await this.#json('POST', '/api/groups', { name, members })).gid;
   }

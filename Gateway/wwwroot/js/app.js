@@ -10,10 +10,12 @@ import { offerNotifications } from './push.js';
 const UserId = /^[A-Za-z0-9_.-]{1,64}$/;
 const PresenceEveryMs = 15000;
 const HistoryPage = 50;
+const TypingShownMs = 3000;
 
 const device = deviceName();
 /** @type {null | {user: string, token: string, store: ChatStore, api: ChatApi, connection: ChatConnection,
- *   active: string|null, presence: Map<string, object>, exhausted: Set<string>, timers: number[]}} */
+ *   active: string|null, presence: Map<string, object>, exhausted: Set<string>, timers: number[],
+ *   typing: Map<string, Map<string, number>>}} */
 let session = null;
 
 const view = new ChatView({
@@ -54,13 +56,18 @@ const view = new ChatView({
     await refreshGroup(gid);
   },
   reconnect: () => session?.connection.reconnectNow(),
+  typing() {
+    // A conversation without messages is not known to the server yet: nobody to tell.
+    const s = session;
+    if (s?.active && s.store.newestCseq(s.active) !== null) s.connection.typing(s.active);
+  },
 });
 
 function start({ user, token }) {
   stop();
   const store = new ChatStore(user, device);
   const s = {
-    user, token, store, active: null, presence: new Map(), exhausted: new Set(), timers: [],
+    user, token, store, active: null, presence: new Map(), exhausted: new Set(), timers: [], typing: new Map(),
     api: new ChatApi(() => s.token),
     connection: new ChatConnection({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
@@ -95,7 +102,22 @@ function start({ user, token }) {
     for (const m of detail.items) {
       // Someone changed a group's membership: its member list is stale.
       if (m.type < 0 && m.conv === s.active) refreshGroup(m.conv.slice(2));
+      // A message from someone ends their typing.
+      s.typing.get(m.conv)?.delete(m.from);
     }
+    readActive();
+  });
+  connection.addEventListener('welcome', () => refreshConversations());
+  // Read on another device of this user: its badge clears here too.
+  connection.addEventListener('read', ({ detail }) => store.applyRemoteRead(detail.conv, detail.cseq));
+  connection.addEventListener('receipt', ({ detail }) => store.applyReceipt(detail));
+  connection.addEventListener('typing', ({ detail }) => {
+    if (detail.user === s.user) return;
+    let users = s.typing.get(detail.conv);
+    if (!users) s.typing.set(detail.conv, users = new Map());
+    users.set(detail.user, Date.now() + TypingShownMs);
+    render();
+    setTimeout(() => { if (session === s) render(); }, TypingShownMs + 50);
   });
   connection.addEventListener('history', ({ detail }) => store.addHistory(detail.items));
   connection.addEventListener('send', ({ detail }) => store.applySendStatus(detail));
@@ -133,10 +155,13 @@ function render() {
   view.renderConversations(conversations, s.active, s.presence);
   const info = s.active ? s.store.conversation(s.active) : null;
   const oldest = info ? s.store.oldestCseq(info.conv) : null;
+  const now = Date.now();
+  const typing = [...(s.typing.get(s.active) ?? new Map())].filter(([, until]) => until > now).map(([user]) => user);
   view.renderConversation(info, info ? s.store.messages(info.conv) : [], {
     me: s.user,
     hasEarlier: Boolean(info) && oldest !== null && oldest > 1 && !s.exhausted.has(info.conv),
     presence: s.presence,
+    typing,
   });
   const unread = conversations.reduce((sum, c) => sum + (c.unread || 0), 0);
   document.title = unread > 0 ? `(${unread}) AspireChat` : 'AspireChat';
@@ -147,7 +172,7 @@ async function open(conv) {
   if (!s || !/^(s:[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.-]{1,64}|g:[A-Za-z0-9_.-]{1,64})$/.test(conv)) return;
   s.active = conv;
   s.store.ensureConversation(conv);
-  s.store.markRead(conv);
+  readActive();
   history.replaceState(null, '', `#${encodeURIComponent(conv)}`);
   render();
   view.focusComposer();
@@ -158,11 +183,48 @@ async function open(conv) {
     if (session !== s) return;
     s.store.addHistory(items);
     if (items.length < HistoryPage) s.exhausted.add(conv);
+    readActive();
   } catch (e) {
     if (!(e instanceof ApiError)) return; // offline: what this device holds is shown
     if (e.status === 403) s.exhausted.add(conv);
   }
+  refreshReceipts(conv);
   refreshPresence();
+}
+
+/** The open conversation, while the page is visible, is read through its newest message: on every device of this user. */
+function readActive() {
+  const s = session;
+  if (!s?.active || document.visibilityState !== 'visible') return;
+  const cseq = s.store.markRead(s.active);
+  if (cseq !== null) s.connection.markRead(s.active, cseq);
+}
+
+/** The conversation list and unread badges from the server's index (on every welcome: reads elsewhere, offline gaps). */
+async function refreshConversations() {
+  const s = session;
+  if (!s) return;
+  try {
+    const page = await s.api.conversations({ limit: 50 });
+    if (session !== s) return;
+    s.store.applyConversationList(page.items);
+    readActive();
+  } catch {
+    // offline or refused: the locally kept list stays
+  }
+}
+
+/** Where the other members are in a conversation: "Delivered" and "Seen" on this user's messages. */
+async function refreshReceipts(conv) {
+  const s = session;
+  if (!s) return;
+  try {
+    const items = await s.api.receipts(conv);
+    if (session !== s) return;
+    for (const item of items) s.store.applyReceipt({ conv, ...item });
+  } catch {
+    // not a member, no messages yet, or offline
+  }
 }
 
 /** History scroll-back: the page of messages before the oldest one held. */
@@ -240,9 +302,7 @@ window.addEventListener('hashchange', () => {
   const conv = decodeURIComponent(location.hash.slice(1));
   if (session && conv && conv !== session.active) open(conv);
 });
-document.addEventListener('visibilitychange', () => {
-  if (session?.active && document.visibilityState === 'visible') session.store.markRead(session.active);
-});
+document.addEventListener('visibilitychange', () => readActive());
 navigator.serviceWorker?.addEventListener('message', event => {
   if (typeof event.data?.open === 'string') open(event.data.open);
 });

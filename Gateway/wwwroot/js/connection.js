@@ -14,6 +14,9 @@
 //   history  {items}                              recent inbox entries of a device seen for the first time
 //   send     {req, status, late?, ack?, error?}   pending (late: no ack within the timeout) | sent | failed
 //   problem  {code, message}                      a server error that answers nothing this client asked for
+//   read     {conv, cseq}                         this user read conv through cseq on another device
+//   receipt  {conv, user, delivered?, read?}      another member's progress in conv
+//   typing   {conv, user}                         another member is typing in conv
 
 export const SendStatus = Object.freeze({ Pending: 'pending', Sent: 'sent', Failed: 'failed' });
 
@@ -32,6 +35,7 @@ const Defaults = Object.freeze({
 });
 
 const RecentPositionsLimit = 4096;
+const TypingIntervalMs = 2000; // the server relays one typing per conversation per 2 s of a connection
 const ReplacedReason = 'replaced by a newer connection of this device';
 
 export class ChatConnection extends EventTarget {
@@ -69,6 +73,9 @@ export class ChatConnection extends EventTarget {
 
   // Sends without an ack, by req.
   #outbox = new Map();
+
+  // When this connection last sent typing, by conversation.
+  #typingSent = new Map();
 
   /**
    * @param {{url: string, device: string, getToken: (opts: {refresh: boolean}) => Promise<string>,
@@ -160,6 +167,21 @@ export class ChatConnection extends EventTarget {
     this.#outbox.set(req, entry);
     if (this.#welcome) this.#transmit(entry, Date.now());
     this.#scheduleSends();
+  }
+
+  /** Marks `conv` read through `cseq` for this user on every device (never moves back); false when offline. */
+  markRead(conv, cseq) {
+    if (!this.#welcome || !Number.isSafeInteger(cseq) || cseq < 0) return false;
+    return this.#write({ t: 'read', conv, cseq });
+  }
+
+  /** Tells the other members this user is typing in `conv`; at most one frame per conversation per 2 s. */
+  typing(conv) {
+    if (!this.#welcome) return false;
+    const now = Date.now();
+    if (now - (this.#typingSent.get(conv) ?? 0) < TypingIntervalMs) return false;
+    this.#typingSent.set(conv, now);
+    return this.#write({ t: 'typing', conv });
   }
 
   // ------------------------------------------------------------------ socket lifecycle
@@ -286,6 +308,11 @@ export class ChatConnection extends EventTarget {
       case 'gsync': this.#onGsyncReply(frame); break;
       case 'error': this.#onError(frame); break;
       case 'pong': break;
+      case 'read':
+      case 'receipt':
+      case 'typing':
+        this.dispatchEvent(new CustomEvent(frame.t, { detail: frame }));
+        break;
       default: break; // frame types of a later protocol version
     }
   }

@@ -219,12 +219,67 @@ export class ChatStore extends EventTarget {
     return added;
   }
 
+  /**
+   * The user is looking at `conv`: nothing in it is unread. Returns the cseq to tell the server (the newest held,
+   * when it is past the read position the server knows), or null when there is nothing new to mark.
+   */
   markRead(conv) {
     const info = this.#conversations.get(conv);
-    if (info && info.unread) {
+    if (!info) return null;
+    if (info.unread) {
       info.unread = 0;
       this.#touch(conv);
     }
+    const newest = this.newestCseq(conv);
+    if (newest === null || newest <= (info.readCseq ?? 0)) return null;
+    info.readCseq = newest;
+    this.#touch(conv);
+    return newest;
+  }
+
+  /** The highest cseq held for a conversation, or null. */
+  newestCseq(conv) {
+    let newest = null;
+    for (const m of this.#messages.get(conv) ?? []) {
+      if (Number.isSafeInteger(m.cseq) && (newest === null || m.cseq > newest)) newest = m.cseq;
+    }
+    return newest;
+  }
+
+  /** This user read `conv` through `cseq` on another device: what is held up to there is no longer unread. */
+  applyRemoteRead(conv, cseq) {
+    const info = this.#conversations.get(conv);
+    if (!info || cseq <= (info.readCseq ?? 0)) return;
+    info.readCseq = cseq;
+    info.unread = (this.#messages.get(conv) ?? [])
+      .filter(m => Number.isSafeInteger(m.cseq) && m.cseq > cseq && m.from !== this.user && m.type >= 0).length;
+    this.#touch(conv);
+  }
+
+  /**
+   * A page of `GET /api/conversations`: the server's index is the truth for each listed conversation's unread count,
+   * read position, title and last message.
+   */
+  applyConversationList(items) {
+    for (const item of items) {
+      this.addHistory([item.last]);
+      const patch = { unread: item.unread, readCseq: item.read, lastTs: item.ts, preview: preview(item.last) };
+      if (item.ope === 1 && item.name) Object.assign(patch, { title: item.name, titled: true });
+      this.ensureConversation(item.conv, patch);
+    }
+  }
+
+  /** Another member's delivered and read cseq in `conv` (a `receipt` frame, or the receipts API); never moves back. */
+  applyReceipt({ conv, user, delivered, read }) {
+    const info = this.#conversations.get(conv);
+    if (!info || user === this.user) return;
+    const receipts = (info.receipts ??= {});
+    const known = receipts[user] ?? { delivered: 0, read: 0 };
+    receipts[user] = {
+      delivered: Math.max(known.delivered, Number.isSafeInteger(delivered) ? delivered : 0),
+      read: Math.max(known.read, Number.isSafeInteger(read) ? read : 0),
+    };
+    this.#touch(conv);
   }
 
   /** Name and members from `GET /api/groups/{gid}`. */
@@ -298,10 +353,14 @@ export class ChatStore extends EventTarget {
 
   #noteLast(record) {
     const info = this.#conversations.get(record.conv);
-    if ((record.ts ?? 0) >= (info.lastTs ?? 0)) {
-      info.lastTs = record.ts ?? Date.now();
-      info.preview = preview(record);
-    }
+    // Within a conversation cseq is the order (several messages can share a millisecond); a send not yet sequenced goes by time.
+    const newer = Number.isSafeInteger(record.cseq) && Number.isSafeInteger(info.lastCseq)
+      ? record.cseq > info.lastCseq
+      : (record.ts ?? 0) >= (info.lastTs ?? 0);
+    if (!newer) return;
+    info.lastTs = Math.max(record.ts ?? Date.now(), info.lastTs ?? 0);
+    info.preview = preview(record);
+    if (Number.isSafeInteger(record.cseq)) info.lastCseq = record.cseq;
   }
 
   #touch(conv) {

@@ -17,6 +17,7 @@ const $ = id => document.getElementById(id);
  * @property {() => Promise<void>} loadEarlier
  * @property {(user: string) => Promise<void>} addMember
  * @property {() => void} reconnect
+ * @property {() => void} typing
  */
 
 export class ChatView {
@@ -83,6 +84,7 @@ export class ChatView {
         this.#submit();
       }
     });
+    $('composer-text').addEventListener('input', () => this.#h.typing());
     $('load-earlier').addEventListener('click', () => this.#loadEarlier());
     $('messages').addEventListener('scroll', () => {
       const box = $('messages');
@@ -174,7 +176,7 @@ export class ChatView {
   }
 
   /** The open conversation: header, members, and its messages reconciled by key (the log announces only what is new). */
-  renderConversation(info, messages, { me, hasEarlier, presence }) {
+  renderConversation(info, messages, { me, hasEarlier, presence, typing = [] }) {
     const box = $('messages');
     if (this.#renderedConv !== info?.conv) {
       this.#items.clear();
@@ -189,8 +191,11 @@ export class ChatView {
       $('conversation-subtitle').textContent = 'Pick a conversation, or start one with a user id.';
       $('members').hidden = true;
       $('load-earlier').hidden = true;
+      $('typing').textContent = '';
       return;
     }
+    $('typing').textContent = typing.length === 0 ? ''
+      : typing.length === 1 ? `${typing[0]} is typing…` : `${typing.join(', ')} are typing…`;
 
     $('conversation-title').textContent = info.title;
     $('conversation-subtitle').replaceChildren(...this.#subtitle(info, presence));
@@ -300,6 +305,8 @@ function fillMessage(li, message, info, me) {
     : message.status === 'sent' ? 'sent'
       : message.status === 'failed' || message.late ? 'failed' : 'pending';
   if (status) li.dataset.status = status; else delete li.dataset.status;
+  const receipt = status === 'sent' ? receiptOf(message, info) : null;
+  if (receipt) li.dataset.receipt = receipt.state; else delete li.dataset.receipt;
 
   const bubble = document.createElement('div');
   bubble.className = 'bubble';
@@ -315,16 +322,31 @@ function fillMessage(li, message, info, me) {
   const text = document.createElement('p');
   text.className = 'text';
   text.textContent = typeof message.body?.text === 'string' ? message.body.text : `[message of type ${message.type}]`;
-  if (status) meta.append(statusLine(status, message));
+  if (status) meta.append(statusLine(status, message, receipt));
   bubble.append(text, meta);
   li.replaceChildren(bubble);
 }
 
-function statusLine(status, message) {
+/**
+ * How far the other members got with one of my sent messages, from their receipts: seen (read through its cseq),
+ * delivered (a device of theirs has it), or null. In a group, by how many.
+ */
+function receiptOf(message, info) {
+  if (!Number.isSafeInteger(message.cseq) || !info.receipts) return null;
+  const others = info.ope === 0 ? [info.receipts[info.peer]].filter(Boolean) : Object.values(info.receipts);
+  const seen = others.filter(r => r.read >= message.cseq).length;
+  if (seen > 0) return { state: 'seen', count: seen };
+  const delivered = others.filter(r => r.delivered >= message.cseq).length;
+  return delivered > 0 ? { state: 'delivered', count: delivered } : null;
+}
+
+function statusLine(status, message, receipt) {
   const line = document.createElement('span');
   line.className = 'status';
   if (status === 'sent') {
-    line.textContent = '✓ Sent';
+    if (receipt?.state === 'seen') line.textContent = message.ope === 1 ? `✓✓ Seen by ${receipt.count}` : '✓✓ Seen';
+    else if (receipt?.state === 'delivered') line.textContent = '✓✓ Delivered';
+    else line.textContent = '✓ Sent';
     return line;
   }
   if (status === 'pending') {
