@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace AspireChat.AppHost;
 
-/// <summary>Whether backing services can run as containers on this machine (DESIGN §9).</summary>
+/// <summary>Whether backing services can run as containers on this machine (docs/configuration.md).</summary>
 internal static class ContainerRuntime
 {
     /// <summary>

@@ -511,7 +511,7 @@ public sealed partial class ChatClient
     /// <summary>
     /// Asks <c>gsync {group, after: group cursor}</c> for every large group with messages held behind a <c>cseq</c> gap,
     /// and for every large group pushed to this connection until a page says there is no more (the hello page is at
-    /// most one page: DESIGN §3).
+    /// most one page: docs/protocol.md).
     /// </summary>
     private async Task FillGroupsAsync(Connection connection)
     {

@@ -4,7 +4,7 @@ using AspireChat.Protocol;
 
 namespace AspireChat.Client;
 
-/// <summary>DESIGN §3a on the client: read positions, typing, receipts, and the conversation list over HTTP.</summary>
+/// <summary>docs/protocol.md §12.8 on the client: read positions, typing, receipts, and the conversation list over HTTP.</summary>
 public sealed partial class ChatClient
 {
     private readonly Dictionary<string, long> _typingSent = new(StringComparer.Ordinal);

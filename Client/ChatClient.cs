@@ -6,7 +6,7 @@ using AspireChat.Protocol;
 namespace AspireChat.Client;
 
 /// <summary>
-/// The client half of protocol v1 (DESIGN §3–§5): sends with timeout and same-<c>req</c> retransmission, inbox
+/// The client half of protocol v1 (docs/protocol.md §3–§9): sends with timeout and same-<c>req</c> retransmission, inbox
 /// messages surfaced exactly once in <c>seq</c> order with gap-filling <c>sync</c> and batched cumulative acks,
 /// group messages exactly once in <c>cseq</c> order per group whichever path brings them (inbox, large-group push,
 /// <c>gsync</c>) with per-group cursors and acks, heartbeats, and reconnection with backoff. One receive loop and one

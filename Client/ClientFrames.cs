@@ -7,7 +7,7 @@ namespace AspireChat.Client;
 
 /// <summary>
 /// Writes client → server frames with absent optional fields left out (<c>hello</c> without <c>cursor</c>,
-/// <c>send</c> without <c>ex</c>/<c>from</c>, <c>ack</c> without <c>group</c>), as DESIGN §3 describes them; the
+/// <c>send</c> without <c>ex</c>/<c>from</c>, <c>ack</c> without <c>group</c>), as docs/protocol.md describes them; the
 /// protocol's own metadata otherwise writes them as <c>null</c>.
 /// </summary>
 internal static class ClientFrames

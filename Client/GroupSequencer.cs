@@ -16,7 +16,7 @@ internal enum GroupOutcome
 /// <summary>
 /// Surfaces each group message once and in <c>cseq</c> order per group conversation, whichever path brought it: the
 /// inbox (groups up to the write-diffusion limit, with <c>seq</c>), live pushes and hello pages of large groups (no
-/// <c>seq</c>), and <c>gsync</c> pages (DESIGN §3, §6). A group that crosses the limit delivers one stretch of its
+/// <c>seq</c>), and <c>gsync</c> pages (docs/protocol.md, decision 0009). A group that crosses the limit delivers one stretch of its
 /// timeline through one path and the next through the other, and the two race; deduplicating on (group, <c>cseq</c>)
 /// and holding what comes ahead of a gap makes the crossing invisible. Per group it tracks the highest contiguous
 /// <c>cseq</c> surfaced — the group cursor of <c>hello.groups</c> and of <c>ack {group, cseq}</c>.

@@ -15,7 +15,7 @@ internal enum InboxOutcome
 
 /// <summary>
 /// Turns the at-least-once, possibly gapped stream of inbox messages into an exactly-once, <c>seq</c>-ordered one
-/// (DESIGN §4–§5). Tracks cur_max, the highest contiguous <c>seq</c> surfaced. Used by the receive loop only.
+/// (docs/protocol.md §8–§9). Tracks cur_max, the highest contiguous <c>seq</c> surfaced. Used by the receive loop only.
 /// </summary>
 internal sealed class InboxSequencer
 {

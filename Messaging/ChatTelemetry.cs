@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 
 namespace AspireChat.Messaging;
 
-/// <summary>The "AspireChat" activity source and meter every stage reports through (DESIGN §10).</summary>
+/// <summary>The "AspireChat" activity source and meter every stage reports through (docs/configuration.md).</summary>
 public static class ChatTelemetry
 {
     public const string Name = "AspireChat";

@@ -1,6 +1,6 @@
 namespace AspireChat.Protocol;
 
-/// <summary>The <c>code</c> values of an <see cref="ErrorFrame"/> (DESIGN §3).</summary>
+/// <summary>The <c>code</c> values of an <see cref="ErrorFrame"/> (docs/protocol.md).</summary>
 public static class ErrorCodes
 {
     public const string BadFrame = "bad_frame";

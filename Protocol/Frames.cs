@@ -87,7 +87,7 @@ public sealed record PingFrame
 
 /// <summary>
 /// Client → server: marks <c>conv</c> read through <c>cseq</c> (one position per user, never moving back).
-/// Server → client: the user read through <c>cseq</c> on another of its devices (DESIGN §3a).
+/// Server → client: the user read through <c>cseq</c> on another of its devices (docs/protocol.md §12.8).
 /// </summary>
 public sealed record ReadFrame
 {

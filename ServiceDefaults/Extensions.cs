@@ -16,7 +16,7 @@ public static class Extensions
     /// <summary>
     /// Name of the <see cref="System.Diagnostics.ActivitySource"/> and
     /// <see cref="System.Diagnostics.Metrics.Meter"/> the messaging pipeline reports through,
-    /// so one trace follows a message across every hop (DESIGN.md §10).
+    /// so one trace follows a message across every hop (docs/configuration.md).
     /// </summary>
     public const string TelemetryName = "AspireChat";
 

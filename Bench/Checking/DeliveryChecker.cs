@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 
 namespace AspireChat.Bench.Checking;
 
-/// <summary>A device: the unit that receives (DESIGN §4: inbox cursors are per user and device).</summary>
+/// <summary>A device: the unit that receives (docs/protocol.md §8: inbox cursors are per user and device).</summary>
 public readonly record struct DeviceKey(string User, string Device)
 {
     public override string ToString() => $"{User}/{Device}";
@@ -10,7 +10,7 @@ public readonly record struct DeviceKey(string User, string Device)
 
 /// <summary>
 /// The built-in checker of every Bench run. It is fed what the load clients saw — sends, acks, errors and raw
-/// deliveries, exactly as they came off the wire — and says whether the promises of DESIGN §4–§5 held:
+/// deliveries, exactly as they came off the wire — and says whether the promises of docs/protocol.md §8–§9 held:
 /// every send acknowledged or reported failed; every acknowledged message delivered to every expected device
 /// exactly once; per-conversation order intact (cseq ascending, each sender's messages in its req order);
 /// inbox seq contiguous. A plain class: no server, no clock, so tests can feed it anything.

@@ -12,7 +12,7 @@ public sealed record BenchResult
     public required DateTimeOffset StartedUtc { get; init; }
     public required MachineInfo Machine { get; init; }
     public List<PhaseResult> Phases { get; init; } = [];
-    /// <summary>AspireChat against each peer, and against the DESIGN §11 targets.</summary>
+    /// <summary>AspireChat against each peer, and against the docs/benchmarks.md targets.</summary>
     public List<Comparison> Comparisons { get; init; } = [];
     public List<TargetCheck> Targets { get; init; } = [];
     public List<string> Notes { get; init; } = [];
@@ -71,5 +71,5 @@ public sealed record CheckSummary
 /// <summary>AspireChat ÷ peer for one measure; <paramref name="PeerName"/> says which peer (<c>SignalR relay</c>, <c>raw WebSocket relay</c> …).</summary>
 public sealed record Comparison(string Measure, string Unit, double AspireChat, double Peer, double Ratio, string PeerName);
 
-/// <summary>A DESIGN §11 target and whether this run met it.</summary>
+/// <summary>A docs/benchmarks.md target and whether this run met it.</summary>
 public sealed record TargetCheck(string Measure, string Target, string Measured, bool Met);

@@ -49,7 +49,7 @@ public static class Reports
         }
         if (result.Targets.Count > 0)
         {
-            var table = new Table().Border(TableBorder.Rounded).Title("DESIGN §11 targets").AddColumn("measure").AddColumn("target").AddColumn("measured").AddColumn("");
+            var table = new Table().Border(TableBorder.Rounded).Title("docs/benchmarks.md targets").AddColumn("measure").AddColumn("target").AddColumn("measured").AddColumn("");
             foreach (var t in result.Targets)
                 table.AddRow(Markup.Escape(t.Measure), Markup.Escape(t.Target), Markup.Escape(t.Measured), t.Met ? "[green]met[/]" : "[red]missed[/]");
             AnsiConsole.Write(table);
@@ -132,7 +132,7 @@ public static class Reports
         }
         if (result.Targets.Count > 0)
         {
-            md.AppendLine("| DESIGN §11 target | target | measured | |").AppendLine("|---|---|---|---|");
+            md.AppendLine("| docs/benchmarks.md target | target | measured | |").AppendLine("|---|---|---|---|");
             foreach (var t in result.Targets) md.AppendLine(Invariant, $"| {t.Measure} | {t.Target} | {t.Measured} | {(t.Met ? "met" : "**missed**")} |");
             md.AppendLine();
         }

@@ -11,7 +11,7 @@ namespace AspireChat.Bench.Workloads;
 public sealed record ConversationListOptions(int Conversations, int Requests, int PageSize);
 
 /// <summary>
-/// <c>GET /api/conversations</c> for a user with N conversations (DESIGN §3a): the user sends one message to each of
+/// <c>GET /api/conversations</c> for a user with N conversations (docs/protocol.md §12.8): the user sends one message to each of
 /// N others, so its index holds N rows; then the first page (<c>limit</c> = page size) is asked for repeatedly, one
 /// request at a time, and the whole list is walked with <c>before</c>/<c>next</c> pages of 200. Reported, never asserted.
 /// </summary>

@@ -15,7 +15,7 @@ public sealed record OneToOneOptions(int Pairs, double? Rate, bool Auto, int Win
 /// </summary>
 public static class OneToOneWorkload
 {
-    /// <summary>DESIGN §11: one-to-one throughput AspireChat must reach, as a multiple of each peer's.</summary>
+    /// <summary>docs/benchmarks.md: one-to-one throughput AspireChat must reach, as a multiple of each peer's.</summary>
     private static readonly Dictionary<SystemKind, (double Ratio, string Target)> ThroughputTargets = new()
     {
         [SystemKind.SignalRRelay] = (0.5, "≥ 0.5×"),

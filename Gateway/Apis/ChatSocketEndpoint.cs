@@ -3,7 +3,7 @@ using AspireChat.Gateway.Connections;
 
 namespace AspireChat.Gateway.Apis;
 
-/// <summary><c>GET /ws</c>: protocol v1 over WebSocket (DESIGN §3).</summary>
+/// <summary><c>GET /ws</c>: protocol v1 over WebSocket (docs/protocol.md).</summary>
 public static class ChatSocketEndpoint
 {
     public static IEndpointRouteBuilder MapChatSocket(this IEndpointRouteBuilder app)

@@ -4,7 +4,7 @@ using AspireChat.Protocol;
 
 namespace AspireChat.Gateway.Apis;
 
-/// <summary>Group management (DESIGN §3): create, read, add members, remove a member or leave.</summary>
+/// <summary>Group management (docs/protocol.md): create, read, add members, remove a member or leave.</summary>
 public static class GroupsApi
 {
     public static IEndpointRouteBuilder MapGroupsApi(this IEndpointRouteBuilder app)

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace AspireChat.Gateway.Apis;
 
 /// <summary>
-/// Push subscriptions of the caller's devices (DESIGN §3, §7): <c>POST</c> registers one, <c>GET</c> lists the
+/// Push subscriptions of the caller's devices (docs/protocol.md, docs/configuration.md): <c>POST</c> registers one, <c>GET</c> lists the
 /// caller's own, <c>DELETE ?device=…</c> and/or <c>&amp;endpoint=…</c> removes the caller's own — never another
 /// user's. <c>GET /api/push/vapid</c> gives browsers the application server key, 404 when Web Push is off.
 /// </summary>

@@ -1,6 +1,6 @@
 namespace AspireChat.Gateway.Auth;
 
-/// <summary><c>Auth:*</c> settings (DESIGN §3, §9).</summary>
+/// <summary><c>Auth:*</c> settings (docs/protocol.md, docs/configuration.md).</summary>
 public sealed class AuthOptions
 {
     /// <summary>Serve <c>POST /api/dev/token</c> (local runs and tests only).</summary>

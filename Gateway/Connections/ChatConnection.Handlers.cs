@@ -5,7 +5,7 @@ using AspireChat.Protocol;
 
 namespace AspireChat.Gateway.Connections;
 
-/// <summary>The frame handlers of a welcomed connection (and its hello): what each client frame of DESIGN §3 does.</summary>
+/// <summary>The frame handlers of a welcomed connection (and its hello): what each client frame of docs/protocol.md does.</summary>
 public sealed partial class ChatConnection
 {
     private async ValueTask HelloAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
@@ -73,7 +73,7 @@ public sealed partial class ChatConnection
             else
             {
                 // The device is here for the group the first time. A device seen before was away when its user joined:
-                // it gets the group from the join on. A new device starts live from the head (DESIGN §3). Recorded, so
+                // it gets the group from the join on. A new device starts live from the head (docs/protocol.md). Recorded, so
                 // that if it goes away before there is anything to acknowledge, it resumes here and not from a later head.
                 var periods = deviceKnown ? await node.Groups.GetMembershipAsync(gid, _user, cancellationToken).ConfigureAwait(false) : [];
                 cursor = periods.Count > 0 && periods[^1].Left is null
@@ -164,7 +164,7 @@ public sealed partial class ChatConnection
 
     private async ValueTask TypingAsync(TypingFrame typing, CancellationToken cancellationToken)
     {
-        // Past the limit a typing frame is dropped silently (DESIGN §3a), before any lookup.
+        // Past the limit a typing frame is dropped silently (docs/protocol.md §12.8), before any lookup.
         if (!_typing.TryTake(typing.Conv)) return;
         var access = await node.Typing.RelayAsync(_user, typing.Conv, cancellationToken).ConfigureAwait(false);
         if (!access.Allowed) throw new FrameException(access.Code!, access.Message!);

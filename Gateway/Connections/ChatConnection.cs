@@ -11,7 +11,7 @@ using AspireChat.Protocol;
 namespace AspireChat.Gateway.Connections;
 
 /// <summary>
-/// One client WebSocket, as a state machine: awaiting hello → welcomed → closed (DESIGN §3).
+/// One client WebSocket, as a state machine: awaiting hello → welcomed → closed (docs/protocol.md).
 /// One loop reads frames; one loop writes them from a queue, so frames never interleave and a slow
 /// socket never blocks the pipeline.
 /// </summary>
@@ -133,7 +133,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
     {
         while (_state != State.Closed && socket.State == WebSocketState.Open)
         {
-            // Wait for data with no buffer: an idle connection holds no receive memory (DESIGN §11).
+            // Wait for data with no buffer: an idle connection holds no receive memory (docs/benchmarks.md).
             var ready = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
             if (ready.MessageType == WebSocketMessageType.Close) return;
 
@@ -228,7 +228,7 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A backing service failed: the client retries later; the connection stays (DESIGN §3 `unavailable`).
+            // A backing service failed: the client retries later; the connection stays (docs/protocol.md `unavailable`).
             LogFrameFailed(node.Logger, e, type);
             Send(new ErrorFrame { Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later", Req = type == FrameTypes.Send ? TryReadReq(frame.Span) : null });
             if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "hello failed");

@@ -8,7 +8,7 @@ namespace AspireChat.Gateway.Connections;
 /// <summary>
 /// This node's welcomed connections by (user, device) — the sink routed inbox entries arrive at — and
 /// the local map group → connected members, so one notice per node reaches every local member of a
-/// large group without a lookup per member (DESIGN §6).
+/// large group without a lookup per member (decision 0009).
 /// </summary>
 public sealed class ConnectionRegistry : IDeviceSink
 {

@@ -64,7 +64,7 @@ public static class GatewayExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/ws</c>, the HTTP API of DESIGN §3 and the web client (<c>wwwroot</c>) at <c>/</c>.</summary>
+    /// <summary>Maps <c>/ws</c>, the HTTP API of docs/protocol.md and the web client (<c>wwwroot</c>) at <c>/</c>.</summary>
     public static WebApplication MapGatewayApi(this WebApplication app)
     {
         app.UseExceptionHandler();

@@ -1,4 +1,4 @@
-// Service worker of the web client: shows Web Push notifications (DESIGN §7) and opens the conversation on click.
+// Service worker of the web client: shows Web Push notifications (docs/configuration.md) and opens the conversation on click.
 // It lives at the site root so its scope covers the whole client.
 
 self.addEventListener('push', event => {

@@ -11,7 +11,7 @@ public sealed record ConversationListPage(IReadOnlyList<ConversationListItem> It
 public sealed record ConversationListItem(string Conv, int Ope, string? With, GroupRecord? Group, ChatMessage Last, long Unread, long Read, long Activity);
 
 /// <summary>
-/// The user's conversation list (DESIGN §3a): a page of the per-user index the pipeline maintains (stage 2), merged
+/// The user's conversation list (docs/protocol.md §12.8): a page of the per-user index the pipeline maintains (stage 2), merged
 /// with the user's large groups, which have no index rows and are read at their heads (decision 0010).
 /// </summary>
 public sealed class ConversationList(IChatStore store, IGroupStore groups, GroupTimeline timeline)

@@ -5,7 +5,7 @@ using AspireChat.Protocol;
 namespace AspireChat.Messaging.Conversations;
 
 /// <summary>
-/// What a user may do in one conversation (DESIGN §3a): <see cref="Code"/> is null when it is a member, else
+/// What a user may do in one conversation (docs/protocol.md §12.8): <see cref="Code"/> is null when it is a member, else
 /// <c>bad_frame</c> (not a conversation id), <c>not_found</c> (unknown conversation) or <c>forbidden</c> (not a member).
 /// <see cref="Head"/> is the conversation's newest <c>cseq</c>.
 /// </summary>

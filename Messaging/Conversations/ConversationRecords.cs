@@ -1,7 +1,7 @@
 namespace AspireChat.Messaging.Conversations;
 
 /// <summary>
-/// A user's row of the conversation index with its read position (DESIGN §3a). <c>Activity</c> orders the user's list:
+/// A user's row of the conversation index with its read position (docs/protocol.md §12.8). <c>Activity</c> orders the user's list:
 /// the last message's time, moved past the user's previous activity when messages share a millisecond, so it is unique
 /// per user and a page boundary never falls inside a tie. <c>Others</c> counts the messages
 /// others sent (types ≥ 0) that reached the user's inbox up to <c>LastCseq</c>; <c>OthersAtRead</c> the same count up

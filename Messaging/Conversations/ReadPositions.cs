@@ -4,7 +4,7 @@ using AspireChat.Protocol;
 namespace AspireChat.Messaging.Conversations;
 
 /// <summary>
-/// The read and delivered positions of DESIGN §3a. A read position is one per (user, conversation), shared by the
+/// The read and delivered positions of docs/protocol.md §12.8. A read position is one per (user, conversation), shared by the
 /// user's devices, durable and never moving back; marking read tells the user's other devices (<c>read</c>) and the
 /// other members (a coalesced <c>receipt</c>). A delivered position follows the user's devices' acks.
 /// </summary>

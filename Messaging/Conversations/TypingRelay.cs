@@ -4,7 +4,7 @@ namespace AspireChat.Messaging.Conversations;
 
 /// <summary>
 /// Relays <c>typing {conv}</c> to the other members' online devices as <c>typing {conv, user}</c>: never stored,
-/// never retried, not in large groups (DESIGN §3a). The per-connection limit is <see cref="TypingThrottle"/>.
+/// never retried, not in large groups (docs/protocol.md §12.8). The per-connection limit is <see cref="TypingThrottle"/>.
 /// </summary>
 public sealed class TypingRelay(ConversationMembership membership, DeviceSignals signals)
 {

@@ -7,7 +7,7 @@ namespace AspireChat.Messaging.Delivery;
 /// Records devices' cursors from their cumulative acks. Acks arrive often (a client acks every few dozen
 /// milliseconds under load), so the newest cursor of each device is kept in memory and written in one batch
 /// per flush instead of one write per ack. A crash loses at most the last flush interval of cursor advance:
-/// those entries are pushed again after the device's next hello, and the client drops a seq it holds (DESIGN §4).
+/// those entries are pushed again after the device's next hello, and the client drops a seq it holds (docs/protocol.md §8).
 /// </summary>
 public sealed class CursorRecorder(IChatStore store)
 {

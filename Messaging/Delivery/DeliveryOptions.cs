@@ -1,6 +1,6 @@
 namespace AspireChat.Messaging.Delivery;
 
-/// <summary><c>Delivery:*</c> settings (DESIGN §9).</summary>
+/// <summary><c>Delivery:*</c> settings (docs/configuration.md).</summary>
 public sealed class DeliveryOptions
 {
     /// <summary>How long a pushed entry waits for the device's ack before it is pushed again.</summary>

@@ -6,7 +6,7 @@ public sealed record PendingDelivery(string User, string Device, long Seq, int A
 /// <summary>
 /// The pending-ack port: per device, the highest <c>seq</c> pushed ("claimed") and the pushed entries
 /// awaiting the device's cumulative ack, each with a deadline. Claims are contiguous, so a device is
-/// pushed its inbox in <c>seq</c> order and never more than a window ahead of its acks (DESIGN §4).
+/// pushed its inbox in <c>seq</c> order and never more than a window ahead of its acks (docs/protocol.md §8).
 /// </summary>
 public interface IPendingAcks
 {

@@ -6,7 +6,7 @@ namespace AspireChat.Messaging.Delivery;
 
 /// <summary>
 /// Moves inbox entries to devices: live pushes from stage 2, window fills after hello and acks, and
-/// re-pushes of entries past their ack deadline (DESIGN §4, §6). Every push goes through a
+/// re-pushes of entries past their ack deadline (docs/protocol.md §8, decision 0009). Every push goes through a
 /// contiguous claim in <see cref="IPendingAcks"/>, so a device gets its inbox in <c>seq</c> order.
 /// </summary>
 public sealed class InboxDelivery(

@@ -13,7 +13,7 @@ public sealed record RoutedEntries(string User, string Device, IReadOnlyList<Inb
 /// (<c>route:signal:{node}</c>: read, receipt and typing frames), and to one broadcast channel for
 /// group notices; so a node receives only its own traffic and the broadcasts. A node's messages are handed to its sink
 /// one at a time, in the order published. Pub/sub keeps nothing: what a node misses while it is away is pushed again by the
-/// retry loop or synced by the device (DESIGN §4).
+/// retry loop or synced by the device (docs/protocol.md §8).
 /// </summary>
 public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, ILogger<RedisDeliveryRouter> logger, string channelPrefix = "route") : IDeliveryRouter
 {

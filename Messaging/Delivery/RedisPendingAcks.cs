@@ -297,7 +297,7 @@ public sealed class RedisPendingAcks : IPendingAcks
         return _redis.GetDatabase().ScriptEvaluateAsync(script, keys, args);
     }
 
-    // User ids cannot hold the separator (DESIGN §2), and the seq after the last one is a number: the device between may be anything.
+    // User ids cannot hold the separator (docs/protocol.md §2), and the seq after the last one is a number: the device between may be anything.
     private static string Prefix(string user, string device) => $"{user}{Separator}{device}{Separator}";
 
     private string ShardPrefix(int shard) => $"{_options.KeyPrefix}:{{s{shard}}}:";

@@ -10,7 +10,7 @@ public static class GroupRoles
     public static bool CanManage(string role) => role is Owner or Admin;
 }
 
-/// <summary>How a group's messages reach its members (DESIGN §6).</summary>
+/// <summary>How a group's messages reach its members (decision 0009).</summary>
 public enum GroupFanout
 {
     /// <summary>One inbox entry per member (groups of at most <c>Groups:WriteDiffusionLimit</c>).</summary>
@@ -38,7 +38,7 @@ public sealed record MembershipChange(string User, string? Role)
     public bool Removes => Role is null;
 }
 
-/// <summary>Server-reserved message types: membership events in the group timeline (DESIGN §2 allows the server these).</summary>
+/// <summary>Server-reserved message types: membership events in the group timeline (docs/protocol.md §2 allows the server these).</summary>
 public static class SystemMessageTypes
 {
     public const int GroupCreated = -1;

@@ -17,7 +17,7 @@ public readonly record struct GroupResult<T>(T? Value, GroupRefusal Refusal, str
 }
 
 /// <summary>
-/// Group management (DESIGN §3): checks who may do what, then writes the change as an event into the
+/// Group management (docs/protocol.md): checks who may do what, then writes the change as an event into the
 /// group's timeline through stage 0 (like a send), and answers once stage 1 has applied it.
 /// </summary>
 public sealed class GroupService(IGroupStore groups, SendQueue queue, IIdGenerator ids, IOptions<GroupOptions> options, TimeProvider time)

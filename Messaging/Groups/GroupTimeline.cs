@@ -8,7 +8,7 @@ public sealed record GroupPage(IReadOnlyList<ChatMessage> Items, long Next, bool
 
 /// <summary>
 /// Reads a group's timeline for a member, within its membership periods: a new member does not see
-/// what came before it joined, a removed member nothing after its removal (DESIGN §3 history, gsync).
+/// what came before it joined, a removed member nothing after its removal (docs/protocol.md history, gsync).
 /// </summary>
 public sealed class GroupTimeline(IChatStore store, IGroupStore groups)
 {

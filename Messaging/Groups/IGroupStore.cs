@@ -3,7 +3,7 @@ namespace AspireChat.Messaging.Groups;
 /// <summary>
 /// The group part of the chat store port: groups, members with their join points, users, and
 /// per-device group cursors. Membership changes are applied by stage 1 only, at the <c>cseq</c> of
-/// the event that carries them, so membership and message order agree (DESIGN §5).
+/// the event that carries them, so membership and message order agree (docs/protocol.md §9).
 /// </summary>
 public interface IGroupStore
 {

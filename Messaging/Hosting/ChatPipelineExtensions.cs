@@ -16,7 +16,7 @@ using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Hosting;
 
-/// <summary>Registers the pipeline and picks each port's adapter from configuration (DESIGN §9).</summary>
+/// <summary>Registers the pipeline and picks each port's adapter from configuration (docs/configuration.md).</summary>
 public static class ChatPipelineExtensions
 {
     /// <summary>

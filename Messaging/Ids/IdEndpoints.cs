@@ -15,7 +15,7 @@ public sealed record IdBatch
 [JsonSerializable(typeof(IdBatch))]
 internal sealed partial class IdJson : JsonSerializerContext;
 
-/// <summary><c>GET /ids?count=N</c>: the IdService's batch endpoint (DESIGN §7).</summary>
+/// <summary><c>GET /ids?count=N</c>: the IdService's batch endpoint (docs/configuration.md).</summary>
 public static class IdEndpoints
 {
     public const int MaxBatch = 4096;

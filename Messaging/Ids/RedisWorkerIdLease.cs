@@ -28,7 +28,7 @@ public sealed class WorkerIdLeaseOptions
 }
 
 /// <summary>
-/// Leases a Snowflake worker id 0..1023 in Redis (DESIGN §7) and drives <see cref="Generator"/> by it: a free id is taken
+/// Leases a Snowflake worker id 0..1023 in Redis (docs/configuration.md) and drives <see cref="Generator"/> by it: a free id is taken
 /// with <c>SET key owner NX PX ttl</c> (the id held before first, else the lowest free one), renewed by compare-and-extend
 /// while this instance still owns it, and released at stop. The generator issues ids only within the lease's term
 /// (the renewal time plus the TTL, less <see cref="WorkerIdLeaseOptions.SafetyMargin"/>): a renewal that fails or cannot reach

@@ -23,7 +23,7 @@ public sealed class SnowflakeIdGenerator : IIdGenerator
     private long _state = NotStarted;
     private string? _refusal;
 
-    // A leased worker id (DESIGN §7) lets ids be issued only for milliseconds before the lease's term ends; without a
+    // A leased worker id (docs/configuration.md) lets ids be issued only for milliseconds before the lease's term ends; without a
     // lease (a fixed worker id) the term never ends. One compare on the hot path, no lock: the lease sets these fields.
     private long _leaseEndMillis = long.MaxValue;
     private string? _leaseRefusal;

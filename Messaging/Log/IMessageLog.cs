@@ -5,7 +5,7 @@ namespace AspireChat.Messaging.Log;
 /// <summary>A topic of the message log: its name, how a record is keyed (partitioned), and its JSON form.</summary>
 public sealed record LogTopic<T>(string Name, Func<T, string> KeyOf, JsonTypeInfo<T> Json);
 
-/// <summary>The three topics of the pipeline (DESIGN §6).</summary>
+/// <summary>The three topics of the pipeline (decision 0009).</summary>
 public static class LogTopics
 {
     public static readonly LogTopic<MessageAccepted> Accepted = new("chat.accepted", m => m.Conv, MessagingJson.Default.MessageAccepted);

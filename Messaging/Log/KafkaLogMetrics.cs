@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 
 namespace AspireChat.Messaging.Log;
 
-/// <summary>The Kafka log's instruments on the <c>AspireChat</c> meter (DESIGN §10): produce latency and consumer lag.</summary>
+/// <summary>The Kafka log's instruments on the <c>AspireChat</c> meter (docs/configuration.md): produce latency and consumer lag.</summary>
 internal static class KafkaLogMetrics
 {
     public static readonly Histogram<double> ProduceDuration = ChatTelemetry.Meter.CreateHistogram<double>("aspirechat.log.produce.duration", unit: "ms",

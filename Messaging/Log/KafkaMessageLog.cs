@@ -11,7 +11,7 @@ using OpenTelemetry.Context.Propagation;
 namespace AspireChat.Messaging.Log;
 
 /// <summary>
-/// The message log on Kafka (DESIGN §6, §8): an idempotent producer with <c>acks=all</c>, so an append completes
+/// The message log on Kafka (decision 0009, docs/data-model.md): an idempotent producer with <c>acks=all</c>, so an append completes
 /// only when every record is replicated; one consumer-group member per <see cref="ConsumeAsync{T}"/>, committing a
 /// batch's offsets only after its handler returned. Records carry the W3C trace context in a <c>traceparent</c> header.
 /// </summary>

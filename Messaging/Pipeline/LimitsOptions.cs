@@ -1,6 +1,6 @@
 namespace AspireChat.Messaging.Pipeline;
 
-/// <summary><c>Limits:*</c> settings (DESIGN §9).</summary>
+/// <summary><c>Limits:*</c> settings (docs/configuration.md).</summary>
 public sealed class LimitsOptions
 {
     /// <summary>Largest WebSocket frame accepted; a larger one closes the connection (4413).</summary>

@@ -6,7 +6,7 @@ namespace AspireChat.Messaging.Pipeline;
 /// <summary>A refusal of a send: the error code and message the sender is answered with.</summary>
 public sealed record SendRejection(string Code, string Message);
 
-/// <summary>Envelope rules of DESIGN §2 for a <c>send</c> by an authenticated user.</summary>
+/// <summary>Envelope rules of docs/protocol.md §2 for a <c>send</c> by an authenticated user.</summary>
 public static class SendValidator
 {
     /// <summary>Null when the send is well-formed for <paramref name="user"/>; otherwise why not.</summary>

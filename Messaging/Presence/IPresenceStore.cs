@@ -9,7 +9,7 @@ public sealed record UserPresence(string User, bool Online, IReadOnlyList<string
 /// <summary>
 /// The presence (online status) port: which devices of a user are online, and where. A device counts only
 /// while its gateway node is alive: a node that has not heartbeated within <see cref="PresenceOptions.NodeTtl"/>
-/// is gone, and its devices with it (DESIGN §7).
+/// is gone, and its devices with it (docs/configuration.md).
 /// </summary>
 public interface IPresenceStore
 {

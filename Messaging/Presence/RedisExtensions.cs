@@ -10,7 +10,7 @@ using StackExchange.Redis;
 
 namespace AspireChat.Messaging.Presence;
 
-/// <summary>Registers the Redis adapters of presence, routing, pending acks and worker-id leases (DESIGN §8, §9).</summary>
+/// <summary>Registers the Redis adapters of presence, routing, pending acks and worker-id leases (docs/data-model.md, docs/configuration.md).</summary>
 public static class RedisExtensions
 {
     /// <summary>

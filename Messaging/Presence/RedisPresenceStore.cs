@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace AspireChat.Messaging.Presence;
 
 /// <summary>
-/// Presence in Redis, shared by every gateway node (DESIGN §7, decision 0006).
+/// Presence in Redis, shared by every gateway node (docs/configuration.md, decision 0006).
 /// <list type="bullet">
 /// <item>A node is alive while its key <c>presence:n:{node}</c> exists: each heartbeat sets it with a TTL of
 /// <see cref="PresenceOptions.NodeTtl"/>, so liveness runs on Redis' clock. The key holds the node's current <em>life</em>,
@@ -217,7 +217,7 @@ public sealed class RedisPresenceStore(IConnectionMultiplexer redis, TimeProvide
             for (var d = 0; d < devices.Length; d++)
             {
                 var member = (string)devices[d]!;
-                // User ids cannot hold the separator (DESIGN §2); a device name may.
+                // User ids cannot hold the separator (docs/protocol.md §2); a device name may.
                 var cut = member.IndexOf(Separator);
                 var (user, device) = (member[..cut], member[(cut + 1)..]);
                 drops[d] = db.ScriptEvaluateAsync(DropScript, [DevicesKey(user), SeenKey(user)], [device, node, life, beat]);

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 namespace AspireChat.Messaging.Push;
 
 /// <summary>
-/// The push consumer (DESIGN §7): reads <c>chat.push</c> and hands each request to the <see cref="PushCollapser"/>.
+/// The push consumer (docs/configuration.md): reads <c>chat.push</c> and hands each request to the <see cref="PushCollapser"/>.
 /// The gateway runs it in-process in embedded mode; the PushService host runs it in the distributed topology.
 /// </summary>
 public sealed class PushHost(IPushSubscriptionStore subscriptions, IMessageLog log, PushCollapser collapser) : BackgroundService

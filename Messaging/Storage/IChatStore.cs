@@ -4,8 +4,8 @@ namespace AspireChat.Messaging.Storage;
 
 /// <summary>
 /// The chat store port: conversation timelines, inboxes, device cursors, send dedup, and the per-user conversation
-/// index with read and delivered positions (DESIGN §3a).
-/// Every write is idempotent, so an at-least-once log yields exactly-once state (DESIGN §5).
+/// index with read and delivered positions (docs/protocol.md §12.8).
+/// Every write is idempotent, so an at-least-once log yields exactly-once state (docs/protocol.md §9).
 /// Sequence numbers are assigned here under the single-writer rule: only the owner of a
 /// conversation's (or user's) log partition calls the append methods for it.
 /// </summary>

@@ -8,7 +8,7 @@ namespace AspireChat.Messaging.Storage;
 
 /// <summary>
 /// One client span per MongoDB command on the <c>AspireChat</c> activity source, built from the driver's
-/// command events, so store calls appear inside the message's trace (DESIGN §10).
+/// command events, so store calls appear inside the message's trace (docs/configuration.md).
 /// </summary>
 internal sealed class MongoCommandTracing
 {

@@ -4,7 +4,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace AspireChat.Tests.Browser;
 
-/// <summary>The web client's conversation list, unread badges, receipts and typing indicator (DESIGN §3a) in headless Chromium.</summary>
+/// <summary>The web client's conversation list, unread badges, receipts and typing indicator (docs/protocol.md §12.8) in headless Chromium.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class WebClientConversationTests(Chromium chromium)
 {

@@ -7,7 +7,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace AspireChat.Tests.Browser;
 
-/// <summary>The web client's half of DESIGN §4: offline catch-up from its cursor, retransmission under the same req, outages.</summary>
+/// <summary>The web client's half of docs/protocol.md §8: offline catch-up from its cursor, retransmission under the same req, outages.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class WebClientReliabilityTests(Chromium chromium, ITestOutputHelper output)
 {

@@ -6,7 +6,7 @@ using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Client;
 
-/// <summary>The client SDK's read positions, receipts, typing and conversation list against the real Gateway (DESIGN §3a).</summary>
+/// <summary>The client SDK's read positions, receipts, typing and conversation list against the real Gateway (docs/protocol.md §12.8).</summary>
 public sealed class ChatClientConversationTests : IAsyncLifetime
 {
     private readonly List<ChatClient> _clients = [];

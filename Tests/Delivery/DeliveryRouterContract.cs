@@ -8,7 +8,7 @@ using AspireChat.Tests.Client;
 namespace AspireChat.Tests.Delivery;
 
 /// <summary>
-/// The <see cref="IDeliveryRouter"/> contract (DESIGN §6 gateway delivery), run against every adapter: a node gets the
+/// The <see cref="IDeliveryRouter"/> contract (decision 0009 gateway delivery), run against every adapter: a node gets the
 /// entries routed to it and every broadcast, and nothing routed to another node.
 /// </summary>
 public abstract class DeliveryRouterContract

@@ -4,7 +4,7 @@ using AspireChat.Tests.Client;
 namespace AspireChat.Tests.Delivery;
 
 /// <summary>
-/// The <see cref="IPendingAcks"/> contract (DESIGN §4), run against every adapter. Deadlines and "now" are plain numbers
+/// The <see cref="IPendingAcks"/> contract (docs/protocol.md §8), run against every adapter. Deadlines and "now" are plain numbers
 /// the caller passes, so no clock is involved. Each test gets adapters of its own (see <see cref="Create"/>).
 /// </summary>
 public abstract class PendingAcksContract

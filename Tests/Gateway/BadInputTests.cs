@@ -4,7 +4,7 @@ using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Gateway;
 
-/// <summary>Every bad input of DESIGN §3 gets its error code, and nothing already accepted is lost.</summary>
+/// <summary>Every bad input of docs/protocol.md gets its error code, and nothing already accepted is lost.</summary>
 public sealed class BadInputTests
 {
     private static async Task AssertErrorAndStillServingAsync(TestSocket socket, string code, long? req = null)

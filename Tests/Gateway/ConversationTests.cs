@@ -6,7 +6,7 @@ using AspireChat.Tests.Support;
 namespace AspireChat.Tests.Gateway;
 
 /// <summary>
-/// DESIGN §3a over real sockets: the conversation list, read positions shared by a user's devices, receipts and typing.
+/// docs/protocol.md §12.8 over real sockets: the conversation list, read positions shared by a user's devices, receipts and typing.
 /// Runs against both compositions of the stages: <see cref="EmbeddedConversationTests"/> and <see cref="DistributedConversationTests"/>.
 /// </summary>
 public abstract class ConversationTests

@@ -3,7 +3,7 @@ using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Gateway;
 
-/// <summary>The acknowledgement means durable: kill -9 loses nothing that was acknowledged (DESIGN §4, §9).</summary>
+/// <summary>The acknowledgement means durable: kill -9 loses nothing that was acknowledged (docs/protocol.md §8, docs/configuration.md).</summary>
 public sealed class DurabilityTests
 {
     [Fact]

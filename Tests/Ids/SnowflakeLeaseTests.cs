@@ -3,7 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace AspireChat.Tests.Ids;
 
-/// <summary>How a worker id lease switches a <see cref="SnowflakeIdGenerator"/> on and off (DESIGN §7), on a fake clock.</summary>
+/// <summary>How a worker id lease switches a <see cref="SnowflakeIdGenerator"/> on and off (docs/configuration.md), on a fake clock.</summary>
 public sealed class SnowflakeLeaseTests
 {
     private static readonly DateTimeOffset Start = SnowflakeId.DefaultEpoch + TimeSpan.FromDays(300);

@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace AspireChat.Tests.Ids;
 
 /// <summary>
-/// Leased Snowflake worker ids (DESIGN §7) against a Redis protocol server the subclass provides. Lease TTLs are real and
+/// Leased Snowflake worker ids (docs/configuration.md) against a Redis protocol server the subclass provides. Lease TTLs are real and
 /// short (Redis expires keys on its own clock); the tests wait for conditions with a deadline.
 /// </summary>
 public abstract class WorkerIdLeaseContract(IConnectionMultiplexer redis) : IAsyncLifetime

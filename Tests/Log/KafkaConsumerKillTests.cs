@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AspireChat.Tests.Log;
 
 /// <summary>
-/// DESIGN §12 faults on the Kafka log: a consumer-group member killed with SIGKILL mid-batch. Its partitions move to
+/// README.md faults on the Kafka log: a consumer-group member killed with SIGKILL mid-batch. Its partitions move to
 /// the group's other member, which starts at the committed offsets: every record is handled by someone (at least
 /// once; what the dead member handled but had not committed is handled again), in key order within each member.
 /// </summary>

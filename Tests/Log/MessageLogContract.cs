@@ -12,7 +12,7 @@ public sealed record LogTestRecord(string Key, int N);
 internal sealed partial class LogTestJson : JsonSerializerContext;
 
 /// <summary>
-/// The <see cref="IMessageLog"/> contract (DESIGN §6, §8, §12): every adapter runs these same tests. Each test uses a
+/// The <see cref="IMessageLog"/> contract (decision 0009, docs/data-model.md, README.md): every adapter runs these same tests. Each test uses a
 /// topic and consumer group of its own, so tests may share the subclass's log.
 /// </summary>
 public abstract class MessageLogContract

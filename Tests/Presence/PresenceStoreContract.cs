@@ -6,7 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace AspireChat.Tests.Presence;
 
 /// <summary>
-/// The <see cref="IPresenceStore"/> contract (DESIGN §7, decision 0006), run against every adapter. Times the store writes
+/// The <see cref="IPresenceStore"/> contract (docs/configuration.md, decision 0006), run against every adapter. Times the store writes
 /// come from <see cref="Clock"/>, a fake clock; how a node's TTL passes is the adapter's (<see cref="PassNodeTtlAsync"/>):
 /// the in-memory store counts it on that clock, Redis on its own (key TTLs), so there the test waits for it.
 /// </summary>

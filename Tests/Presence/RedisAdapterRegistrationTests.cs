@@ -12,7 +12,7 @@ using StackExchange.Redis;
 
 namespace AspireChat.Tests.Presence;
 
-/// <summary><see cref="RedisExtensions.AddRedisAdapters"/>: configuration picks the Redis adapters (DESIGN §9), here on Garnet.</summary>
+/// <summary><see cref="RedisExtensions.AddRedisAdapters"/>: configuration picks the Redis adapters (docs/configuration.md), here on Garnet.</summary>
 public sealed class RedisAdapterRegistrationTests(GarnetFixture garnet) : IClassFixture<GarnetFixture>
 {
     private HostApplicationBuilder Builder(bool withRedis = true, bool withIdService = false)

@@ -6,7 +6,7 @@ using AspireChat.Messaging.Storage;
 namespace AspireChat.Tests.Storage;
 
 /// <summary>
-/// The <see cref="IChatStore"/> contract (DESIGN §5, §8, §12): every adapter runs these same tests.
+/// The <see cref="IChatStore"/> contract (docs/protocol.md §9, docs/data-model.md, README.md): every adapter runs these same tests.
 /// A subclass supplies store instances over one database per test class; tests keep apart by using
 /// their own conversations, users and ids, so they may share that database.
 /// </summary>
@@ -342,7 +342,7 @@ public abstract class ChatStoreContract
         Assert.Empty(await store.ReserveSendsAsync([]));
     }
 
-    // --- the conversation index, read and delivered positions (DESIGN §3a) ---
+    // --- the conversation index, read and delivered positions (docs/protocol.md §12.8) ---
 
     private static async Task<ChatMessage[]> StoreAsync(IChatStore store, params MessageAccepted[] accepted) => [.. await store.AppendMessagesAsync(accepted)];
 

@@ -10,7 +10,7 @@ using MongoDB.Driver;
 namespace AspireChat.Tests.Storage;
 
 /// <summary>
-/// <c>AddChatPipeline</c> picks the store from configuration (DESIGN §9). The MongoDB driver connects lazily,
+/// <c>AddChatPipeline</c> picks the store from configuration (docs/configuration.md). The MongoDB driver connects lazily,
 /// so choosing and building the MongoDB store needs no server.
 /// </summary>
 public sealed class StoreSelectionTests

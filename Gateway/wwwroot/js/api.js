@@ -1,4 +1,4 @@
-// The Gateway's HTTP API (DESIGN §3) with the bearer token. Errors are RFC 7807 problem details: they surface as
+// The Gateway's HTTP API (docs/protocol.md) with the bearer token. Errors are RFC 7807 problem details: they surface as
 // ApiError with the server's `detail`. Optional features (presence, Web Push) answer null when the server has none.
 
 export class ApiError extends Error {

@@ -1,4 +1,4 @@
-// Protocol v1 (DESIGN §3–§5) over one WebSocket at a time — the client half, as the .NET SDK does it:
+// Protocol v1 (docs/protocol.md §3–§9) over one WebSocket at a time — the client half, as the .NET SDK does it:
 // sends with a timeout and retransmission under the SAME req; inbox messages surfaced exactly once in seq order,
 // with gap-filling `sync` and batched cumulative acks; large-group messages (no seq) deduplicated by (conv, cseq)
 // and caught up with `gsync`; heartbeats; reconnection with backoff and `hello {cursor}`; unacknowledged sends
@@ -50,7 +50,7 @@ export class ChatConnection extends EventTarget {
   #timers = { reconnect: 0, hello: 0, heartbeat: 0, send: 0, ack: 0 };
   #lastReceived = 0;
 
-  // Inbox (DESIGN §4–§5): cur_max = highest contiguous seq surfaced; messages past a gap wait in #ahead.
+  // Inbox (docs/protocol.md §8–§9): cur_max = highest contiguous seq surfaced; messages past a gap wait in #ahead.
   #curMax = null;
   #ahead = new Map();
   #ackedSeq = 0;
@@ -247,7 +247,7 @@ export class ChatConnection extends EventTarget {
     this.#teardown();
     if (this.#stopped) return;
 
-    // DESIGN decision 0004: a newer socket of this device won; reconnecting would only take it back.
+    // decision 0004: a newer socket of this device won; reconnecting would only take it back.
     if (code === 1000 && reason === ReplacedReason) {
       this.#setState('replaced', { code, reason });
       return;
@@ -339,7 +339,7 @@ export class ChatConnection extends EventTarget {
       else this.#write({ t: 'ping' });
     }, heartbeatMs);
 
-    // First pass: every unacknowledged send again, in req order, before anything new (DESIGN §3 "order").
+    // First pass: every unacknowledged send again, in req order, before anything new (docs/protocol.md "order").
     const now = Date.now();
     for (const entry of [...this.#outbox.values()].sort((a, b) => a.req - b.req)) this.#transmit(entry, now);
     this.#scheduleSends();
@@ -559,7 +559,7 @@ export class ChatConnection extends EventTarget {
     }
   }
 
-  /** Asks `sync {after: cur_max}` until the messages behind the gap can be surfaced (DESIGN §5). */
+  /** Asks `sync {after: cur_max}` until the messages behind the gap can be surfaced (docs/protocol.md §9). */
   async #fillGap() {
     if (this.#gapFilling) return;
     this.#gapFilling = true;

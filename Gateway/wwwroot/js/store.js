@@ -35,7 +35,7 @@ export function saveSession(session) {
   else localStorage.removeItem(`${Prefix}.session`);
 }
 
-/** The conversation id of a send (DESIGN §2): `s:{a}:{b}` with a < b (ordinal), or `g:{gid}`. */
+/** The conversation id of a send (docs/protocol.md §2): `s:{a}:{b}` with a < b (ordinal), or `g:{gid}`. */
 export function conversationOf(me, ope, to) {
   if (ope === 1) return `g:${to}`;
   return me < to ? `s:${me}:${to}` : `s:${to}:${me}`;
