@@ -75,7 +75,7 @@ public sealed class RocksDbGroupStore(RocksDbDatabase database) : IGroupStore
                     if (member is null || member.Joined > cseq) continue;
                     batch.Delete(MemberKey(gid, change.User));
                     batch.Delete(new KeyBuilder(UserGroup).Text(change.User).Text(gid).ToArray());
-                    batch.Put(PeriodKey(gid, change.User, member.Joined), Int64(cseq));
+                    batch.Put(PeriodKey(gid, change.User, member.Joined), KeyBuilder.Int64(cseq));
                 }
                 else
                 {
@@ -123,7 +123,7 @@ public sealed class RocksDbGroupStore(RocksDbDatabase database) : IGroupStore
         lock (_writeLock)
         {
             if (database.Get(key) is { } stored && BinaryPrimitives.ReadInt64BigEndian(stored) >= cseq) return ValueTask.CompletedTask;
-            database.Put(key, Int64(cseq));
+            database.Put(key, KeyBuilder.Int64(cseq));
         }
         return ValueTask.CompletedTask;
     }
@@ -136,10 +136,4 @@ public sealed class RocksDbGroupStore(RocksDbDatabase database) : IGroupStore
     private static byte[] PeriodKey(string gid, string user, long joined) => new KeyBuilder(Period).Text(gid).Text(user).Number(joined).ToArray();
     private static byte[] CursorKey(string user, string device, string gid) => new KeyBuilder(GroupCursor).Text(user).Text(device).Text(gid).ToArray();
 
-    private static byte[] Int64(long value)
-    {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
-        return bytes;
-    }
 }

@@ -135,7 +135,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
             {
                 var key = CursorKey(user, device);
                 if (_database.Get(key) is { } stored && BinaryPrimitives.ReadInt64BigEndian(stored) >= seq) continue;
-                batch.Put(key, Int64(seq));
+                batch.Put(key, KeyBuilder.Int64(seq));
             }
             if (batch.Count() > 0) _database.Write(batch);
         }
@@ -187,7 +187,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
         lock (_positionLock)
         {
             if (_database.Get(key) is { } stored && BinaryPrimitives.ReadInt64BigEndian(stored) >= cseq) return ValueTask.FromResult(false);
-            _database.Put(key, (byte[])[.. Int64(cseq), .. Int64(othersAtRead)]);
+            _database.Put(key, (byte[])[.. KeyBuilder.Int64(cseq), .. KeyBuilder.Int64(othersAtRead)]);
         }
         return ValueTask.FromResult(true);
     }
@@ -202,7 +202,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
             {
                 var key = PositionKey(DeliveredPosition, user, position.Conv);
                 if (_database.Get(key) is { } stored && BinaryPrimitives.ReadInt64BigEndian(stored) >= position.Cseq) continue;
-                batch.Put(key, Int64(position.Cseq));
+                batch.Put(key, KeyBuilder.Int64(position.Cseq));
                 moved.Add(position);
             }
             if (moved.Count > 0) _database.Write(batch);
@@ -253,12 +253,6 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
     private static byte[] ConversationKey(string conv, long cseq) => new KeyBuilder(Conversation).Text(conv).Number(cseq).ToArray();
     private static byte[] CursorKey(string user, string device) => new KeyBuilder(Cursor).Text(user).Text(device).ToArray();
 
-    private static byte[] Int64(long value)
-    {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
-        return bytes;
-    }
 
     /// <summary>The writes of one pass: looked up in the batch first, then in the database; written by one <see cref="WriteBatch"/>.</summary>
     private sealed class Batch(RocksDbChatStore store) : IChatStoreBatch
@@ -310,7 +304,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
                     BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8), c.Ts);
                     Encoding.UTF8.GetBytes(c.Conv, value.AsSpan(16));
                     _batch.Put(key, value);
-                    _batch.Put((byte[])[SendTime, .. Int64(c.Ts), .. key.AsSpan(1)], Array.Empty<byte>());
+                    _batch.Put((byte[])[SendTime, .. KeyBuilder.Int64(c.Ts), .. key.AsSpan(1)], Array.Empty<byte>());
                 }
                 _sends[(c.From, c.Device, c.Req)] = held;
                 results[i] = held;
@@ -338,7 +332,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
                         _conversationHeads[m.Conv] = cseq;
                         var message = new ChatMessage(m.Id, m.Conv, cseq, m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
                         _batch.Put(ConversationKey(m.Conv, cseq), MessageCodec.Encode(message));
-                        _batch.Put(idKey, (byte[])[.. Int64(cseq), .. Encoding.UTF8.GetBytes(m.Conv)]);
+                        _batch.Put(idKey, (byte[])[.. KeyBuilder.Int64(cseq), .. Encoding.UTF8.GetBytes(m.Conv)]);
                     }
                     _messages[m.Id] = cseq;
                 }
@@ -374,7 +368,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
                     BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8), message.Cseq);
                     Encoding.UTF8.GetBytes(message.Conv, value.AsSpan(16));
                     _batch.Put(new KeyBuilder(Inbox).Text(user).Number(seq).ToArray(), value);
-                    _batch.Put(idKey, Int64(seq));
+                    _batch.Put(idKey, KeyBuilder.Int64(seq));
                     result[i] = new InboxEntry(user, seq, message);
                 }
                 _inbox[(user, message.Id)] = seq;
@@ -424,7 +418,7 @@ public sealed class RocksDbChatStore(RocksDbDatabase database) : IChatStore
                 if (!row.Changed) continue;
                 if (row.StoredTs is { } old && old != row.Ts) _batch.Delete(new KeyBuilder(ConversationByTime).Text(user).Number(old).Text(conv).ToArray());
                 _batch.Put(new KeyBuilder(ConversationByTime).Text(user).Number(row.Ts).Text(conv).ToArray(), Array.Empty<byte>());
-                _batch.Put(PositionKey(ConversationRow, user, conv), (byte[])[.. Int64(row.Last), .. Int64(row.Ts), .. Int64(row.Others)]);
+                _batch.Put(PositionKey(ConversationRow, user, conv), (byte[])[.. KeyBuilder.Int64(row.Last), .. KeyBuilder.Int64(row.Ts), .. KeyBuilder.Int64(row.Others)]);
                 (row.StoredTs, row.Changed) = (row.Ts, false);
             }
         }

@@ -126,6 +126,14 @@ internal ref struct KeyBuilder
         return [.. prefix, 0xFF];
     }
 
+    /// <summary>A number as the 8 big-endian bytes stored in keys and values.</summary>
+    public static byte[] Int64(long value)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
+        return bytes;
+    }
+
     /// <summary>The big-endian number at the end of <paramref name="key"/>.</summary>
     public static long LastNumber(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadInt64BigEndian(key[^8..]);
 
