@@ -1,11 +1,17 @@
+using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace AspireChat.Messaging;
 
 /// <summary>A send that passed stage 0: durable in <c>chat.accepted</c>, not yet sequenced.</summary>
 public sealed record MessageAccepted(
     long Id, string Conv, int Ope, string From, string Device, long Req, string To,
-    int Type, JsonElement Body, JsonElement? Ex, long Ts);
+    int Type, JsonElement Body, JsonElement? Ex, long Ts)
+{
+    /// <summary>The message's trace where it was accepted (see <see cref="MessageTracing"/>); in Kafka it travels in the record's headers.</summary>
+    [JsonIgnore] public ActivityContext Trace { get; init; }
+}
 
 /// <summary>A message in its conversation's timeline, with its <c>cseq</c>.</summary>
 public sealed record ChatMessage(
@@ -13,10 +19,18 @@ public sealed record ChatMessage(
     int Type, JsonElement Body, JsonElement? Ex, long Ts);
 
 /// <summary>Stage 1 → stage 2: put <paramref name="Message"/> into <paramref name="User"/>'s inbox.</summary>
-public sealed record InboxAppend(string User, ChatMessage Message);
+public sealed record InboxAppend(string User, ChatMessage Message)
+{
+    /// <summary>The message's trace where it was fanned out; in Kafka it travels in the record's headers.</summary>
+    [JsonIgnore] public ActivityContext Trace { get; init; }
+}
 
 /// <summary>An inbox entry: the user's <c>seq</c> for a message. <c>IsNew</c> is false when it was already there.</summary>
-public sealed record InboxEntry(string User, long Seq, ChatMessage Message, bool IsNew = true);
+public sealed record InboxEntry(string User, long Seq, ChatMessage Message, bool IsNew = true)
+{
+    /// <summary>The message's trace where this entry was written or routed; default for entries read back from the store.</summary>
+    [JsonIgnore] public ActivityContext Trace { get; init; }
+}
 
 /// <summary>Stage 2 → push: a user with no online device has a new message.</summary>
 public sealed record PushRequested(string User, long Seq, long MessageId, string Conv, string From, long Ts);

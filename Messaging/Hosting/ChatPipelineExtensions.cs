@@ -51,6 +51,7 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<SequenceStage>();
         services.TryAddSingleton<InboxStage>();
         services.AddHostedService<PipelineHost>();
+        services.AddHostedService<PipelineGauges>();
         builder.AddPushService();
         return builder;
     }

@@ -1,16 +1,50 @@
+using System.Diagnostics;
 using System.Text.Json.Serialization.Metadata;
 
 namespace AspireChat.Messaging.Log;
 
 /// <summary>A topic of the message log: its name, how a record is keyed (partitioned), and its JSON form.</summary>
-public sealed record LogTopic<T>(string Name, Func<T, string> KeyOf, JsonTypeInfo<T> Json);
+public sealed record LogTopic<T>(string Name, Func<T, string> KeyOf, JsonTypeInfo<T> Json)
+{
+    /// <summary>The trace a record carries (its message's), when its records carry one: each record's produce span continues it.</summary>
+    public Func<T, ActivityContext>? TraceOf { get; init; }
+
+    /// <summary>The record carrying the trace its consumer continues from (the log passes it in headers or in memory).</summary>
+    public Func<T, ActivityContext, T>? WithTrace { get; init; }
+}
 
 /// <summary>The three topics of the pipeline (decision 0009).</summary>
 public static class LogTopics
 {
-    public static readonly LogTopic<MessageAccepted> Accepted = new("chat.accepted", m => m.Conv, MessagingJson.Default.MessageAccepted);
-    public static readonly LogTopic<InboxAppend> Inbox = new("chat.inbox", a => a.User, MessagingJson.Default.InboxAppend);
+    public static readonly LogTopic<MessageAccepted> Accepted = new("chat.accepted", m => m.Conv, MessagingJson.Default.MessageAccepted)
+    {
+        TraceOf = m => m.Trace,
+        WithTrace = (m, trace) => m with { Trace = trace },
+    };
+
+    public static readonly LogTopic<InboxAppend> Inbox = new("chat.inbox", a => a.User, MessagingJson.Default.InboxAppend)
+    {
+        TraceOf = a => a.Trace,
+        WithTrace = (a, trace) => a with { Trace = trace },
+    };
+
     public static readonly LogTopic<PushRequested> Push = new("chat.push", p => p.User, MessagingJson.Default.PushRequested);
+}
+
+/// <summary>The spans of an append to the log: a batch span, and one per traced record in its message's trace.</summary>
+internal static class LogSpans
+{
+    public static BatchSpans StartAppend<T>(string system, LogTopic<T> topic, IReadOnlyList<T> records)
+    {
+        var spans = BatchSpans.Start($"send {topic.Name}", ActivityKind.Producer, records, topic.TraceOf ?? (static _ => default));
+        if (spans.Batch is { } batch)
+        {
+            batch.SetTag("messaging.system", system);
+            batch.SetTag("messaging.operation.type", "send");
+            batch.SetTag("messaging.destination.name", topic.Name);
+        }
+        return spans;
+    }
 }
 
 /// <summary>Handles one batch of records from one partition, in log order.</summary>

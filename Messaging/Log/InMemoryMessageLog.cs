@@ -25,8 +25,12 @@ public sealed partial class InMemoryMessageLog(ILogger<InMemoryMessageLog> logge
 
     public ValueTask AppendAsync<T>(LogTopic<T> topic, IReadOnlyList<T> records, CancellationToken cancellationToken = default)
     {
-        foreach (var record in records)
+        // The record object itself carries its trace to the consumer: each continues from its produce span.
+        using var spans = LogSpans.StartAppend("aspirechat.memory", topic, records);
+        for (var i = 0; i < records.Count; i++)
         {
+            var record = records[i];
+            if (topic.WithTrace is { } withTrace && spans[i] is not null) record = withTrace(record, spans.TraceOf(i));
             var partition = PartitionOf(topic.Name, LogPartitioner.PartitionOf(topic.KeyOf(record), partitions));
             TaskCompletionSource appended;
             lock (partition)

@@ -320,8 +320,14 @@ internal sealed partial class KafkaGroupMember<T>
     {
         var records = new T[batch.Count];
         for (var i = 0; i < batch.Count; i++)
-            records[i] = JsonSerializer.Deserialize(batch[i].Message.Value, _topic.Json)
+        {
+            var record = JsonSerializer.Deserialize(batch[i].Message.Value, _topic.Json)
                 ?? throw new JsonException($"{_topic.Name} offset {batch[i].TopicPartitionOffset} holds null");
+            // The handler continues each record's trace from its produce span.
+            if (_topic.WithTrace is { } withTrace && KafkaMessageLog.ExtractTraceContext(batch[i].Message.Headers) is var trace && trace != default)
+                record = withTrace(record, trace);
+            records[i] = record;
+        }
         return records;
     }
 

@@ -71,15 +71,9 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
         if (records.Count == 0) return;
         await EnsureTopicAsync(topic.Name, cancellationToken).ConfigureAwait(false);
 
-        using var activity = ChatTelemetry.Source.StartActivity($"send {topic.Name}", ActivityKind.Producer);
-        if (activity is not null)
-        {
-            activity.SetTag("messaging.system", "kafka");
-            activity.SetTag("messaging.operation.type", "send");
-            activity.SetTag("messaging.destination.name", topic.Name);
-            activity.SetTag("messaging.batch.message_count", records.Count);
-        }
-        var trace = InjectTraceContext(Activity.Current);
+        // Each record's header carries its own produce span (in its message's trace), or the batch's when it has none.
+        using var spans = LogSpans.StartAppend("kafka", topic, records);
+        var activity = spans.Batch;
 
         var started = Stopwatch.GetTimestamp();
         var append = new PendingAppend(topic.Name, records.Count);
@@ -94,7 +88,8 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
                     Key = Encoding.UTF8.GetBytes(topic.KeyOf(record)),
                     Value = JsonSerializer.SerializeToUtf8Bytes(record, topic.Json),
                 };
-                if (trace is not null)
+                var context = spans.TraceOf(i);
+                if (InjectTraceContext(context != default ? context : activity?.Context ?? default) is { } trace)
                 {
                     message.Headers = new Headers();
                     foreach (var (key, value) in trace) message.Headers.Add(key, value);
@@ -106,7 +101,7 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
         catch (Exception e)
         {
             outcome = e is OperationCanceledException ? "cancelled" : "failed";
-            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            spans.Failed(e);
             append.Abandon();
             throw;
         }
@@ -210,11 +205,11 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
         }
     }
 
-    internal static List<(string Key, byte[] Value)>? InjectTraceContext(Activity? activity)
+    internal static List<(string Key, byte[] Value)>? InjectTraceContext(ActivityContext context)
     {
-        if (activity is null) return null;
+        if (context == default) return null;
         var carrier = new List<(string Key, byte[] Value)>(2);
-        Propagators.DefaultTextMapPropagator.Inject(new PropagationContext(activity.Context, Baggage.Current), carrier,
+        Propagators.DefaultTextMapPropagator.Inject(new PropagationContext(context, Baggage.Current), carrier,
             static (c, key, value) => c.Add((key, Encoding.UTF8.GetBytes(value))));
         return carrier.Count == 0 ? null : carrier;
     }

@@ -24,8 +24,7 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
 
     public async ValueTask<AcceptedBatch> AcceptAsync(IChatWrites writes, IReadOnlyList<AcceptRequest> batch, CancellationToken cancellationToken)
     {
-        using var activity = ChatTelemetry.Source.StartActivity("accept", ActivityKind.Internal);
-        activity?.SetTag("batch", batch.Count);
+        using var spans = BatchSpans.Start("accept", ActivityKind.Internal, batch, static r => r.Trace);
 
         var sends = new List<AcceptRequest>(batch.Count);
         List<(AcceptRequest, SendRejection)>? refused = null;
@@ -51,18 +50,26 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
         }
 
         // Arrival order is kept across sends and events: it is the order stage 1 sequences them in.
+        // Each message goes on in its own trace, from its span here.
         var accepted = new List<AcceptedRequest>(batch.Count);
-        foreach (var request in batch)
+        for (var i = 0; i < batch.Count; i++)
         {
+            var request = batch[i];
             if (request.Event is { } ev)
             {
-                accepted.Add(new AcceptedRequest(request, ev, null));
+                MessageTracing.Tag(spans[i], ev.Id, ev.Conv);
+                accepted.Add(new AcceptedRequest(request, ev with { Trace = spans.TraceOf(i) }, null));
             }
             else if (records.TryGetValue(request, out var r))
             {
                 var send = request.Send!;
+                MessageTracing.Tag(spans[i], r.Id, r.Conv);
                 accepted.Add(new AcceptedRequest(request, new MessageAccepted(r.Id, r.Conv, send.Ope, request.User, request.Device, send.Req, send.To,
-                    send.Type, send.Body, send.Ex is { ValueKind: JsonValueKind.Object } ex ? ex : null, r.Ts), r));
+                    send.Type, send.Body, send.Ex is { ValueKind: JsonValueKind.Object } ex ? ex : null, r.Ts) { Trace = spans.TraceOf(i) }, r));
+            }
+            else
+            {
+                spans[i]?.SetStatus(ActivityStatusCode.Error, "refused");
             }
         }
         return new AcceptedBatch(accepted, refused ?? []);

@@ -21,13 +21,13 @@ public sealed partial class DistributedComposition(
         try
         {
             var verdict = await accept.AcceptAsync(store, batch, cancellationToken).ConfigureAwait(false);
-            foreach (var (request, rejection) in verdict.Refused) request.Reply.Rejected(request.Req, rejection);
+            foreach (var (request, rejection) in verdict.Refused) request.Rejected(rejection);
             unanswered = [.. verdict.Accepted.Select(a => a.Request)];
             if (verdict.Accepted.Count == 0) return;
             await log.AppendAsync(LogTopics.Accepted, [.. verdict.Accepted.Select(a => a.Accepted)], cancellationToken).ConfigureAwait(false);
             foreach (var (request, accepted, record) in verdict.Accepted)
             {
-                request.Reply.Accepted(request.Req, record ?? new SendRecord(accepted.From, accepted.Device, accepted.Req, accepted.Id, accepted.Conv, accepted.Ts), null, null);
+                request.Accepted(record ?? new SendRecord(accepted.From, accepted.Device, accepted.Req, accepted.Id, accepted.Conv, accepted.Ts), null, null);
             }
             ChatTelemetry.Accepted.Add(verdict.Accepted.Count);
         }
@@ -35,11 +35,11 @@ public sealed partial class DistributedComposition(
         {
             LogAcceptFailed(logger, e, batch.Count);
             var unavailable = new SendRejection(ErrorCodes.Unavailable, "the message log is unavailable; retry with the same req");
-            foreach (var request in unanswered) request.Reply.Rejected(request.Req, unavailable);
+            foreach (var request in unanswered) request.Rejected(unavailable);
         }
         catch
         {
-            foreach (var request in unanswered) request.Reply.Rejected(request.Req, SendQueue.Stopping);
+            foreach (var request in unanswered) request.Rejected(SendQueue.Stopping);
             throw;
         }
     }

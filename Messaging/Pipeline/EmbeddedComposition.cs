@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
 using Microsoft.Extensions.Logging;
@@ -23,29 +24,40 @@ public sealed partial class EmbeddedComposition(
         AcceptedBatch verdict;
         Sequenced sequenced;
         IReadOnlyList<InboxEntry> entries;
+        // The parent of the stages' batch spans; each message's own spans are in its trace.
+        using var pipeline = ChatTelemetry.Source.StartActivity("embedded pipeline", ActivityKind.Internal, default(ActivityContext));
+        pipeline?.SetTag("messaging.batch.message_count", batch.Count);
         try
         {
             using var writes = store.BeginBatch();
             verdict = await accept.AcceptAsync(writes, batch, cancellationToken).ConfigureAwait(false);
-            foreach (var (request, rejection) in verdict.Refused) request.Reply.Rejected(request.Req, rejection);
+            foreach (var (request, rejection) in verdict.Refused) request.Rejected(rejection);
             unanswered = [.. verdict.Accepted.Select(a => a.Request)];
             if (verdict.Accepted.Count == 0) return;
 
             sequenced = await sequence.SequenceAsync(writes, [.. verdict.Accepted.Select(a => a.Accepted)], cancellationToken).ConfigureAwait(false);
             entries = await inbox.AppendAsync(writes, sequenced.Appends, cancellationToken).ConfigureAwait(false);
-            await writes.CommitAsync(cancellationToken).ConfigureAwait(false);
+            using (var commit = BatchSpans.Start("commit", ActivityKind.Internal, entries, static e => e.Trace))
+            {
+                await writes.CommitAsync(cancellationToken).ConfigureAwait(false);
+                if (commit.Batch is not null)
+                {
+                    for (var i = 0; i < entries.Count; i++) MessageTracing.Tag(commit[i], entries[i]);
+                    entries = [.. entries.Select((e, i) => commit[i] is null ? e : e with { Trace = commit.TraceOf(i) })];
+                }
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             sequence.Forget();
             LogCommitFailed(logger, e, batch.Count);
-            foreach (var request in unanswered) request.Reply.Rejected(request.Req, Unavailable);
+            foreach (var request in unanswered) request.Rejected(Unavailable);
             return;
         }
         catch
         {
             sequence.Forget();
-            foreach (var request in unanswered) request.Reply.Rejected(request.Req, SendQueue.Stopping);
+            foreach (var request in unanswered) request.Rejected(SendQueue.Stopping);
             throw;
         }
 
@@ -75,8 +87,8 @@ public sealed partial class EmbeddedComposition(
             var (request, _, record) = accepted[i];
             var message = messages[i];
             var seq = own.TryGetValue(message.Id, out var s) ? s : (long?)null;
-            if (record is { } r) request.Reply.Accepted(request.Req, r, message.Cseq, seq);
-            else request.Reply.Accepted(request.Req, new SendRecord(message.From, request.Device, 0, message.Id, message.Conv, message.Ts), message.Cseq, seq);
+            if (record is { } r) request.Accepted(r, message.Cseq, seq);
+            else request.Accepted(new SendRecord(message.From, request.Device, 0, message.Id, message.Conv, message.Ts), message.Cseq, seq);
         }
         ChatTelemetry.Accepted.Add(accepted.Count);
     }

@@ -11,7 +11,7 @@ namespace AspireChat.Messaging.Pipeline;
 /// for the user's own messages and for system messages (membership events). An entry that was already stored
 /// (a replay) is not pushed again: its device either acked it or gets it from its cursor.
 /// </summary>
-public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessageLog log)
+public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessageLog log, TimeProvider time)
 {
     public const string ConsumerGroup = "inbox";
 
@@ -21,11 +21,21 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
     /// </summary>
     public async ValueTask<IReadOnlyList<InboxEntry>> AppendAsync(IChatWrites writes, IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken)
     {
+        using var spans = BatchSpans.Start("inbox", ActivityKind.Internal, appends, static a => a.Trace);
         var entries = await writes.AppendInboxAsync(appends, cancellationToken).ConfigureAwait(false);
         // All of them, replays too: a row at or past a message ignores it, and one whose update was lost catches up.
         await writes.UpdateConversationsAsync(appends, cancellationToken).ConfigureAwait(false);
         ChatTelemetry.InboxAppended.Add(entries.Count);
-        return entries;
+        if (spans.Batch is null) return entries;
+        // Each entry goes on to routing in its message's trace, from its span here.
+        var traced = new InboxEntry[entries.Count];
+        for (var i = 0; i < traced.Length; i++)
+        {
+            MessageTracing.Tag(spans[i], entries[i]);
+            var trace = spans.TraceOf(i);
+            traced[i] = trace == default ? entries[i] : entries[i] with { Trace = trace };
+        }
+        return traced;
     }
 
     /// <summary>After the entries are durable: routes each new one to its user's online devices, and requests a push where none is online.</summary>
@@ -35,7 +45,23 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
         foreach (var entry in entries)
         {
             if (!entry.IsNew) continue;
-            if (await delivery.DeliverAsync(entry, cancellationToken).ConfigureAwait(false)) continue;
+            bool online;
+            var route = MessageTracing.StartRoute(entry);
+            try
+            {
+                online = await delivery.DeliverAsync(MessageTracing.Continue(entry, route), cancellationToken).ConfigureAwait(false);
+                route?.SetTag("online", online);
+            }
+            finally
+            {
+                MessageTracing.StopKeepingCurrent(route);
+            }
+            if (online)
+            {
+                ChatTelemetry.Delivered.Add(1);
+                ChatTelemetry.DeliveryLatency.Record((time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(entry.Message.Ts)).TotalMilliseconds);
+                continue;
+            }
             if (WantsPush(entry)) (pushes ??= []).Add(new PushRequested(entry.User, entry.Seq, entry.Message.Id, entry.Message.Conv, entry.Message.From, entry.Message.Ts));
         }
         if (pushes is null) return;
@@ -46,7 +72,6 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
     /// <summary>Stage 2 as a consumer of <c>chat.inbox</c> (distributed composition).</summary>
     public async ValueTask HandleAsync(IReadOnlyList<InboxAppend> batch, CancellationToken cancellationToken)
     {
-        using var activity = ChatTelemetry.Source.StartActivity("inbox", ActivityKind.Consumer);
         var entries = await AppendAsync(store, batch, cancellationToken).ConfigureAwait(false);
         await DeliverAsync(entries, cancellationToken).ConfigureAwait(false);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using AspireChat.Protocol;
 
@@ -21,6 +22,26 @@ public interface IAcceptReply
 public sealed record AcceptRequest(string User, string Device, SendFrame? Send, MessageAccepted? Event, string Conv, IAcceptReply Reply)
 {
     public long Req => Send?.Req ?? 0;
+
+    /// <summary>The root span of the send's trace (<see cref="MessageTracing.StartReceive"/>), ended when the sender is answered.</summary>
+    public Activity? Receive { get; init; }
+
+    /// <summary>The trace the message continues: its receive span, or for a server event the activity that submitted it.</summary>
+    public ActivityContext Trace { get; init; }
+
+    /// <summary>Answers the sender: durable as <paramref name="record"/> (see <see cref="IAcceptReply.Accepted"/>).</summary>
+    public void Accepted(SendRecord record, long? cseq, long? seq)
+    {
+        MessageTracing.Answered(Receive, record, cseq, seq);
+        Reply.Accepted(Req, record, cseq, seq);
+    }
+
+    /// <summary>Answers the sender: refused, or not made durable.</summary>
+    public void Rejected(SendRejection rejection)
+    {
+        MessageTracing.Refused(Receive, rejection);
+        Reply.Rejected(Req, rejection);
+    }
 }
 
 /// <summary>
@@ -35,15 +56,32 @@ public sealed class SendQueue
         FullMode = BoundedChannelFullMode.Wait,
     });
 
-    /// <summary>Queues a validated send; its outcome goes to <paramref name="reply"/>. Waits only when the queue is full.</summary>
-    public ValueTask EnqueueAsync(string user, string device, SendFrame send, IAcceptReply reply, CancellationToken cancellationToken = default) =>
-        _queue.Writer.WriteAsync(new AcceptRequest(user, device, send, null, Identifiers.ConversationOf(send.Ope, user, send.To), reply), cancellationToken);
+    /// <summary>
+    /// Queues a validated send; its outcome goes to <paramref name="reply"/>. Waits only when the queue is full.
+    /// The message's trace starts here: the gateway took the send from the device's socket.
+    /// </summary>
+    public async ValueTask EnqueueAsync(string user, string device, SendFrame send, IAcceptReply reply, CancellationToken cancellationToken = default)
+    {
+        var conv = Identifiers.ConversationOf(send.Ope, user, send.To);
+        var receive = MessageTracing.StartReceive(user, device, send.Req, conv);
+        try
+        {
+            await _queue.Writer.WriteAsync(new AcceptRequest(user, device, send, null, conv, reply) { Receive = receive, Trace = receive?.Context ?? default }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            MessageTracing.StopKeepingCurrent(receive);
+            throw;
+        }
+    }
 
     /// <summary>Queues a server event; completes when it is durable (throws when it could not be made so).</summary>
     public async ValueTask SubmitEventAsync(MessageAccepted accepted, CancellationToken cancellationToken = default)
     {
         var reply = new EventReply();
-        await _queue.Writer.WriteAsync(new AcceptRequest(accepted.From, accepted.Device, null, accepted, accepted.Conv, reply), cancellationToken).ConfigureAwait(false);
+        var request = new AcceptRequest(accepted.From, accepted.Device, null, accepted, accepted.Conv, reply) { Trace = Activity.Current?.Context ?? default };
+        await _queue.Writer.WriteAsync(request, cancellationToken).ConfigureAwait(false);
         await reply.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -67,7 +105,7 @@ public sealed class SendQueue
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
-        while (_queue.Reader.TryRead(out var left)) left.Reply.Rejected(left.Req, Stopping);
+        while (_queue.Reader.TryRead(out var left)) left.Rejected(Stopping);
     }
 
     /// <summary>What a send still queued when the host stops is answered.</summary>

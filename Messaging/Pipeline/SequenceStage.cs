@@ -36,24 +36,32 @@ public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessage
     /// <summary>The stage's rules: stores the messages through <paramref name="writes"/> and works out their fan-out.</summary>
     public async ValueTask<Sequenced> SequenceAsync(IChatWrites writes, IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
     {
+        using var spans = BatchSpans.Start("sequence", ActivityKind.Internal, batch, static m => m.Trace);
         var messages = await writes.AppendMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
         var appends = new List<InboxAppend>(messages.Count * 2);
         var notices = new List<GroupNotice>();
         try
         {
-            foreach (var message in messages)
+            for (var i = 0; i < messages.Count; i++)
             {
+                var message = messages[i];
+                var trace = spans.TraceOf(i);
+                MessageTracing.Tag(spans[i], message.Id, message.Conv, message.Cseq);
                 if (message.Ope == Ope.OneToOne)
                 {
-                    appends.Add(new InboxAppend(message.From, message));
-                    if (message.To != message.From) appends.Add(new InboxAppend(message.To, message));
+                    appends.Add(new InboxAppend(message.From, message) { Trace = trace });
+                    if (message.To != message.From) appends.Add(new InboxAppend(message.To, message) { Trace = trace });
                     continue;
                 }
+                var first = appends.Count;
                 await FanOutGroupAsync(message, appends, notices, cancellationToken).ConfigureAwait(false);
+                if (trace == default) continue;
+                for (var k = first; k < appends.Count; k++) appends[k] = appends[k] with { Trace = trace };
             }
         }
-        catch
+        catch (Exception e)
         {
+            spans.Failed(e);
             Forget();
             throw;
         }
@@ -76,7 +84,6 @@ public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessage
     /// <summary>Stage 1 as a consumer of <c>chat.accepted</c> (distributed composition): each step commits on its own.</summary>
     public async ValueTask HandleAsync(IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
     {
-        using var activity = ChatTelemetry.Source.StartActivity("sequence", ActivityKind.Consumer);
         var sequenced = await SequenceAsync(store, batch, cancellationToken).ConfigureAwait(false);
         await log.AppendAsync(LogTopics.Inbox, sequenced.Appends, cancellationToken).ConfigureAwait(false);
         await PublishAsync(sequenced, cancellationToken).ConfigureAwait(false);
