@@ -16,10 +16,13 @@ public sealed class BatchSpans : IDisposable
     private readonly ActivityContext[] _parents;
 
     private BatchSpans(Activity? batch, Activity?[] messages, ActivityContext[] parents) =>
-        (_batch, _messages, _parents) = (batch, messages, parents);
+        (_batch, _messages, _parents, HasMessageSpans) = (batch, messages, parents, messages.Any(m => m is not null));
 
-    /// <summary>The batch span (null when nothing listens).</summary>
+    /// <summary>The batch span: null when nothing listens, or when the batch's own trace was not sampled (the messages' may be).</summary>
     public Activity? Batch => _batch;
+
+    /// <summary>Whether any message of the batch has a span here: only then do the items need their trace moved on.</summary>
+    public bool HasMessageSpans { get; }
 
     /// <summary>The span of message <paramref name="index"/> in its own trace; null when it is not sampled.</summary>
     public Activity? this[int index] => index < _messages.Length ? _messages[index] : null;

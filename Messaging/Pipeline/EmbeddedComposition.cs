@@ -40,7 +40,7 @@ public sealed partial class EmbeddedComposition(
             using (var commit = BatchSpans.Start("commit", ActivityKind.Internal, entries, static e => e.Trace))
             {
                 await writes.CommitAsync(cancellationToken).ConfigureAwait(false);
-                if (commit.Batch is not null)
+                if (commit.HasMessageSpans)
                 {
                     for (var i = 0; i < entries.Count; i++) MessageTracing.Tag(commit[i], entries[i]);
                     entries = [.. entries.Select((e, i) => commit[i] is null ? e : e with { Trace = commit.TraceOf(i) })];

@@ -26,7 +26,7 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
         // All of them, replays too: a row at or past a message ignores it, and one whose update was lost catches up.
         await writes.UpdateConversationsAsync(appends, cancellationToken).ConfigureAwait(false);
         ChatTelemetry.InboxAppended.Add(entries.Count);
-        if (spans.Batch is null) return entries;
+        if (!spans.HasMessageSpans) return entries;
         // Each entry goes on to routing in its message's trace, from its span here.
         var traced = new InboxEntry[entries.Count];
         for (var i = 0; i < traced.Length; i++)

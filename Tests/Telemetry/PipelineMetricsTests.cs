@@ -6,12 +6,15 @@ using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Telemetry;
 
-/// <summary>Tests that read the process-wide <c>AspireChat</c> meter run alone, so what they count is theirs.</summary>
-[CollectionDefinition(nameof(MeterReaders), DisableParallelization = true)]
-public sealed class MeterReaders;
+/// <summary>
+/// Tests that read the process-wide <c>AspireChat</c> meter or depend on which sampler decides run alone, so what
+/// they see is theirs.
+/// </summary>
+[CollectionDefinition(nameof(ProcessWideTelemetry), DisableParallelization = true)]
+public sealed class ProcessWideTelemetry;
 
 /// <summary>The pipeline's metrics on the <c>AspireChat</c> meter (docs/configuration.md, Telemetry) move when messages flow.</summary>
-[Collection(nameof(MeterReaders))]
+[Collection(nameof(ProcessWideTelemetry))]
 public sealed class PipelineMetricsTests
 {
     [Fact]
