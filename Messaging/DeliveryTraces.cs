@@ -22,6 +22,20 @@ public sealed class DeliveryTraces(string user, string device)
         return push;
     }
 
+    /// <summary>Writes <paramref name="entry"/> with <paramref name="write"/> inside its push span (when its message is traced).</summary>
+    public void Push<TState>(InboxEntry entry, TState state, Action<TState, InboxEntry> write)
+    {
+        var push = StartPush(entry);
+        try
+        {
+            write(state, entry);
+        }
+        finally
+        {
+            MessageTracing.StopKeepingCurrent(push);
+        }
+    }
+
     /// <summary>
     /// Starts the span of an ack through <paramref name="seq"/>: in the trace of the highest traced entry it acknowledges,
     /// linked to the other traced ones. Null when it acknowledges no traced push. The caller stops it once the ack is applied.

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using AspireChat.Messaging.Pipeline;
+using OpenTelemetry;
+using OpenTelemetry.Context.Propagation;
 
 namespace AspireChat.Messaging;
 
 /// <summary>
-/// One trace per message (docs/configuration.md, Telemetry): it starts when a gateway takes a <c>send</c> from a WebSocket
+/// One trace per message (docs/configuration.md, Traces and metrics): it starts when a gateway takes a <c>send</c> from a WebSocket
 /// and goes on through accept, the log, sequence, inbox and route to the push to each device and the device's ack. Every
 /// hop's span is a child of the message's previous hop; a stage's batch span links to the messages it carries
 /// (<see cref="BatchSpans"/>). Spans carry <c>conv</c>, <c>id</c> (the message id as the client sees it), <c>cseq</c>
@@ -141,6 +143,24 @@ public static class MessageTracing
 
     /// <summary>The entry as the next hop sees it: carrying <paramref name="span"/>'s context when there is one.</summary>
     public static InboxEntry Continue(InboxEntry entry, Activity? span) => span is null ? entry : entry with { Trace = span.Context };
+
+    /// <summary>The W3C <c>traceparent</c> of <paramref name="context"/> (the propagator of the OpenTelemetry SDK; null before it is built).</summary>
+    public static string? TraceParentOf(ActivityContext context)
+    {
+        if (context == default) return null;
+        var traceParent = new string?[1];
+        Propagators.DefaultTextMapPropagator.Inject(new PropagationContext(context, default), traceParent,
+            static (carrier, key, value) => { if (key == "traceparent") carrier[0] = value; });
+        return traceParent[0];
+    }
+
+    /// <summary>The context a W3C <c>traceparent</c> names; default when there is none or it does not parse.</summary>
+    public static ActivityContext FromTraceParent(string? traceParent)
+    {
+        if (string.IsNullOrEmpty(traceParent)) return default;
+        return Propagators.DefaultTextMapPropagator.Extract(default, traceParent,
+            static (value, key) => key == "traceparent" ? [value] : []).ActivityContext;
+    }
 
     /// <summary>Stops a span started elsewhere (another thread, another async flow) without changing this flow's current activity.</summary>
     public static void StopKeepingCurrent(Activity? activity)

@@ -4,8 +4,11 @@ using StackExchange.Redis;
 
 namespace AspireChat.Messaging.Delivery;
 
-/// <summary>Inbox entries for one device on a gateway node, as they travel on the node's channel.</summary>
-public sealed record RoutedEntries(string User, string Device, IReadOnlyList<InboxEntry> Entries);
+/// <summary>
+/// Inbox entries for one device on a gateway node, as they travel on the node's channel; <paramref name="Traces"/> holds
+/// each entry's W3C <c>traceparent</c> (null for an entry without a trace), so the gateway's push continues the message's trace.
+/// </summary>
+public sealed record RoutedEntries(string User, string Device, IReadOnlyList<InboxEntry> Entries, IReadOnlyList<string?>? Traces = null);
 
 /// <summary>
 /// Routing between processes through Redis pub/sub: each gateway node subscribes to its own channel
@@ -28,7 +31,7 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
             try
             {
                 var routed = JsonSerializer.Deserialize((byte[])message.Message!, MessagingJson.Default.RoutedEntries)!;
-                sink.TryDeliver(routed.User, routed.Device, routed.Entries);
+                sink.TryDeliver(routed.User, routed.Device, WithTraces(routed));
             }
             catch (Exception e)
             {
@@ -64,7 +67,13 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
 
     public async ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new RoutedEntries(user, device, entries), MessagingJson.Default.RoutedEntries);
+        string?[]? traces = null;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Trace == default) continue;
+            (traces ??= new string?[entries.Count])[i] = MessageTracing.TraceParentOf(entries[i].Trace);
+        }
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new RoutedEntries(user, device, entries, traces), MessagingJson.Default.RoutedEntries);
         // PUBLISH answers how many subscribers got it: none means the node is gone (or not subscribed yet).
         return await redis.GetSubscriber().PublishAsync(NodeChannel(node), payload).ConfigureAwait(false) > 0;
     }
@@ -79,6 +88,15 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(signal, MessagingJson.Default.DeviceSignal);
         return await redis.GetSubscriber().PublishAsync(SignalChannel(node), payload).ConfigureAwait(false) > 0;
+    }
+
+    private static IReadOnlyList<InboxEntry> WithTraces(RoutedEntries routed)
+    {
+        if (routed.Traces is not { } traces || traces.Count != routed.Entries.Count) return routed.Entries;
+        var entries = new InboxEntry[routed.Entries.Count];
+        for (var i = 0; i < entries.Length; i++)
+            entries[i] = MessageTracing.FromTraceParent(traces[i]) is var trace && trace != default ? routed.Entries[i] with { Trace = trace } : routed.Entries[i];
+        return entries;
     }
 
     private RedisChannel NodeChannel(string node) => RedisChannel.Literal($"{channelPrefix}:node:{node}");

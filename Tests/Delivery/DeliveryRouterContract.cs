@@ -4,6 +4,7 @@ using AspireChat.Messaging;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
 using AspireChat.Tests.Client;
+using OpenTelemetry.Trace;
 
 namespace AspireChat.Tests.Delivery;
 
@@ -22,6 +23,24 @@ public abstract class DeliveryRouterContract
 
     private static InboxEntry Entry(string user, long seq, string text = "hi") => new(user, seq, new ChatMessage(
         1000 + seq, $"s:{user}:zed", seq, 0, "zed", user, 1, JsonDocument.Parse(JsonSerializer.Serialize(new { text })).RootElement, null, 1_700_000_000_000 + seq));
+
+    [Fact]
+    public async Task An_entry_routed_to_a_node_carries_its_message_s_trace_context_and_one_without_a_trace_none()
+    {
+        // The propagator is a no-op until the OpenTelemetry SDK is built, as in every host (ServiceDefaults).
+        using var tracing = OpenTelemetry.Sdk.CreateTracerProviderBuilder().Build();
+        var sink = new RecordingSink(Node("gw-trace"));
+        using var registration = Router(1).Register(sink);
+        var route = new System.Diagnostics.ActivityContext(System.Diagnostics.ActivityTraceId.CreateRandom(), System.Diagnostics.ActivitySpanId.CreateRandom(),
+            System.Diagnostics.ActivityTraceFlags.Recorded);
+
+        Assert.True(await Router(2).RouteAsync(sink.Node, "alice", "phone", [Entry("alice", 1) with { Trace = route }, Entry("alice", 2)]));
+
+        await Wait.UntilAsync(() => sink.Deliveries.Count == 1, "the node got its entries");
+        var entries = sink.Deliveries.Single().Entries;
+        Assert.Equal((route.TraceId, route.SpanId, route.TraceFlags), (entries[0].Trace.TraceId, entries[0].Trace.SpanId, entries[0].Trace.TraceFlags));
+        Assert.Equal(default, entries[1].Trace);
+    }
 
     [Fact]
     public async Task A_node_receives_the_entries_routed_to_it_and_every_broadcast_but_nothing_routed_elsewhere()

@@ -62,6 +62,22 @@ public sealed class DeliveryTraceTests : IDisposable
     }
 
     [Fact]
+    public void A_push_written_through_the_session_is_a_span_around_the_write_and_leaves_the_current_activity_as_it_was()
+    {
+        var route = Started("route");
+        var traces = new DeliveryTraces("bob", "phone");
+        using var connection = _source.StartActivity("GET /ws");
+        Activity? during = null;
+        traces.Push(Entry(1, route), 0, (_, entry) => during = Activity.Current);
+
+        Assert.Same(connection, Activity.Current);
+        Assert.Same(connection, during);
+        var push = Assert.Single(_spans.OfTrace(route.TraceId), s => s.DisplayName == "push");
+        Assert.Equal(route.SpanId, push.ParentSpanId);
+        Assert.NotNull(traces.StartAck(1));
+    }
+
+    [Fact]
     public void An_entry_whose_message_was_not_sampled_or_has_no_trace_gets_no_push_span_and_its_ack_no_span()
     {
         var traces = new DeliveryTraces("bob", "phone");

@@ -11,7 +11,7 @@ using OpenTelemetry.Trace;
 namespace AspireChat.Tests.Telemetry;
 
 /// <summary>
-/// One trace per message (docs/configuration.md, Telemetry), in each composition of the stages: the spans of one
+/// One trace per message (docs/configuration.md, Traces and metrics), in each composition of the stages: the spans of one
 /// message share one trace from the WebSocket receive to the hand-over to each recipient device's gateway, each hop a
 /// child of the one before, and every batch span links to the messages it carries.
 /// </summary>

@@ -13,7 +13,7 @@ namespace AspireChat.Tests.Telemetry;
 [CollectionDefinition(nameof(ProcessWideTelemetry), DisableParallelization = true)]
 public sealed class ProcessWideTelemetry;
 
-/// <summary>The pipeline's metrics on the <c>AspireChat</c> meter (docs/configuration.md, Telemetry) move when messages flow.</summary>
+/// <summary>The pipeline's metrics on the <c>AspireChat</c> meter (docs/configuration.md, Traces and metrics) move when messages flow.</summary>
 [Collection(nameof(ProcessWideTelemetry))]
 public sealed class PipelineMetricsTests
 {

@@ -1,0 +1,85 @@
+using System.Net.Http.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using AspireChat.Protocol;
+using AspireChat.Tests.Support;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace AspireChat.Tests.Browser;
+
+/// <summary>
+/// One message's trace reaches the Aspire dashboard over OTLP (ServiceDefaults) and is found there by the message's
+/// <c>id</c>; the picture of it in the README (docs/images/message-trace.png) comes from this run.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class DashboardTraceTests(Chromium chromium)
+{
+    private static string Folder => Environment.GetEnvironmentVariable("ASPIRECHAT_SCREENSHOTS") is { Length: > 0 } folder
+        ? folder
+        : Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    [Fact]
+    public async Task The_dashboard_finds_a_message_s_trace_by_its_id_and_shows_every_hop_of_it()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        var data = AspireChat.Tests.Support.TempDirectory.Create();
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
+            ["AspireChat:Containers=false", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"], timeout.Token);
+        var gatewayResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway");
+        builder.CreateResourceBuilder(gatewayResource)
+            .WithEnvironment("Storage__Path", Path.Combine(data, "store"))
+            .WithEnvironment("Auth__KeyFile", Path.Combine(data, "signing.key"))
+            // Spans reach the dashboard within a second rather than the exporter's default five.
+            .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "500");
+
+        await using var app = await builder.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", timeout.Token);
+
+        using var http = app.CreateHttpClient("gateway");
+        async Task<string> TokenAsync(string user)
+        {
+            var response = await http.PostAsJsonAsync("/api/dev/token", new TokenRequest { User = user }, ProtocolJson.Default.TokenRequest, timeout.Token);
+            response.EnsureSuccessStatusCode();
+            return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.TokenResponse, timeout.Token))!.Token;
+        }
+        var ws = new Uri($"ws://{http.BaseAddress!.Authority}/ws");
+        await using var alice = await TestSocket.OpenAsync(ws);
+        await alice.HelloAsync(await TokenAsync("alice"), "phone");
+        await using var bob = await TestSocket.OpenAsync(ws);
+        await bob.HelloAsync(await TokenAsync("bob"), "laptop");
+        await alice.SendChatAsync(1, "bob", "Where did this message spend its time?");
+        var id = (await alice.ExpectAsync("ack")).GetProperty("id").GetString()!;
+        var msg = await bob.ExpectAsync("msg");
+        await bob.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() });
+
+        var dashboard = await app.GetDashboardUrlAsync(timeout.Token);
+        await using var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 900 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(dashboard.ToString()); // signs in with the token in the URL
+        var origin = $"{dashboard.Scheme}://{dashboard.Authority}";
+
+        // The traces page filtered on the message id: its trace shows up once the gateway's exporter has sent it.
+        var trace = page.Locator("a[href*='/traces/detail/']").First;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            await page.GotoAsync($"{origin}/traces?filters={Uri.EscapeDataString($"id:equals:{id}")}", new PageGotoOptions { WaitUntil = WaitUntilState.NetworkIdle });
+            if (await trace.IsVisibleAsync()) break;
+            if (clock.Elapsed > TimeSpan.FromSeconds(60)) Assert.Fail($"no trace of message {id} in the dashboard within 60 s");
+            await Task.Delay(TimeSpan.FromSeconds(1), timeout.Token);
+        }
+        await trace.ClickAsync();
+        await page.WaitForURLAsync("**/traces/detail/**");
+        foreach (var hop in new[] { "receive", "accept", "sequence", "inbox", "commit", "route" })
+            await Expect(page.GetByText(hop, new PageGetByTextOptions { Exact = true }).First).ToBeVisibleAsync();
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+
+        Directory.CreateDirectory(Folder);
+        var path = Path.Combine(Folder, "message-trace.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path });
+        Assert.True(new FileInfo(path).Length > 10_000, $"{path} looks empty");
+    }
+}
