@@ -3,6 +3,7 @@ using AspireChat.Gateway.Auth;
 using AspireChat.Gateway.Connections;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Hosting;
+using AspireChat.Messaging.Presence;
 using AspireChat.Protocol;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -57,7 +58,8 @@ public static class GatewayExtensions
             .Validate(o => o.MaxQueuedBytes >= GatewayOptions.MinQueuedBytes, $"Gateway:MaxQueuedBytes must be at least {GatewayOptions.MinQueuedBytes} (one largest frame)")
             .ValidateOnStart();
         services.AddSingleton<TokenService>();
-        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton(sp => new DeviceRegistry(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.NodeId()));
+        services.AddSingleton<DeviceSessions>();
         services.AddSingleton<ChatNode>();
         services.AddHostedService<SinkRegistration>();
         services.AddHostedService<PresenceHeartbeat>();
@@ -85,7 +87,7 @@ public static class GatewayExtensions
     }
 
     /// <summary>Makes this node's connections reachable by the delivery router while the host runs.</summary>
-    private sealed class SinkRegistration(IDeliveryRouter router, ConnectionRegistry registry) : IHostedService
+    private sealed class SinkRegistration(IDeliveryRouter router, DeviceRegistry registry) : IHostedService
     {
         private IDisposable? _registration;
         public Task StartAsync(CancellationToken cancellationToken) { _registration = router.Register(registry); return Task.CompletedTask; }

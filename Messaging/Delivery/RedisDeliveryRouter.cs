@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace AspireChat.Messaging.Delivery;
 
 /// <summary>Inbox entries for one device on a gateway node, as they travel on the node's channel.</summary>
-public sealed record RoutedEntries(string User, string Device, IReadOnlyList<InboxEntry> Entries);
+public sealed record RoutedEntries(string User, string Device, IReadOnlyList<InboxEntry> Entries, bool Redelivery = false);
 
 /// <summary>
 /// Routing between processes through Redis pub/sub: each gateway node subscribes to its own channel
@@ -28,7 +28,7 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
             try
             {
                 var routed = JsonSerializer.Deserialize((byte[])message.Message!, MessagingJson.Default.RoutedEntries)!;
-                sink.TryDeliver(routed.User, routed.Device, routed.Entries);
+                sink.TryDeliver(routed.User, routed.Device, routed.Entries, routed.Redelivery);
             }
             catch (Exception e)
             {
@@ -62,9 +62,9 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
         return new Registration(own, signals, groups);
     }
 
-    public async ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, bool redelivery = false, CancellationToken cancellationToken = default)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new RoutedEntries(user, device, entries), MessagingJson.Default.RoutedEntries);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new RoutedEntries(user, device, entries, redelivery), MessagingJson.Default.RoutedEntries);
         // PUBLISH answers how many subscribers got it: none means the node is gone (or not subscribed yet).
         return await redis.GetSubscriber().PublishAsync(NodeChannel(node), payload).ConfigureAwait(false) > 0;
     }

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using AspireChat.Messaging.Groups;
+using AspireChat.Protocol;
+
+namespace AspireChat.Messaging.Delivery;
+
+/// <summary>
+/// One gateway node's welcomed device sessions by (user, device) — the sink routed inbox entries and signals arrive
+/// at — and the local map group → connected members, so one notice per node reaches every local member of a large
+/// group without a lookup per member (decision 0009).
+/// </summary>
+public sealed class DeviceRegistry(string node) : IDeviceSink
+{
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, DeviceSession>> _users = new(StringComparer.Ordinal);
+    private int _count;
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _groups = new(StringComparer.Ordinal);
+
+    public string Node { get; } = node;
+
+    /// <summary>Welcomed sessions on this node.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Makes <paramref name="session"/> the device's session; returns the one it replaces.</summary>
+    public DeviceSession? Add(DeviceSession session)
+    {
+        DeviceSession? replaced = null;
+        _users.GetOrAdd(session.User, _ => new(StringComparer.Ordinal)).AddOrUpdate(session.Device, session, (_, old) => { replaced = old; return session; });
+        if (replaced is null) Interlocked.Increment(ref _count);
+        return replaced;
+    }
+
+    /// <summary>Removes the device's session if it is still <paramref name="session"/>, and its group entries.</summary>
+    public bool Remove(DeviceSession session)
+    {
+        foreach (var gid in session.JoinedGroups) LeaveGroup(gid, session);
+        if (!_users.TryGetValue(session.User, out var devices) || !devices.TryRemove(new KeyValuePair<string, DeviceSession>(session.Device, session))) return false;
+        Interlocked.Decrement(ref _count);
+        // An empty device map stays; removing it here could race with a concurrent Add for the same user.
+        return true;
+    }
+
+    /// <summary>The (user, device) of every session on this node, for registering them in presence again.</summary>
+    public IEnumerable<(string User, string Device)> Devices()
+    {
+        foreach (var (user, devices) in _users)
+        {
+            foreach (var device in devices.Keys) yield return (user, device);
+        }
+    }
+
+    /// <summary>True while a session of the device is on this node.</summary>
+    public bool Holds(string user, string device) => _users.TryGetValue(user, out var devices) && devices.ContainsKey(device);
+
+    /// <summary>Enters a session into the local map of each of its user's groups.</summary>
+    public void JoinGroups(DeviceSession session, IEnumerable<string> gids)
+    {
+        foreach (var gid in gids)
+        {
+            session.Groups.TryAdd(gid, 0);
+            _groups.GetOrAdd(gid, _ => new()).TryAdd(session, 0);
+        }
+    }
+
+    public bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries, bool redelivery = false) =>
+        _users.TryGetValue(user, out var devices) && devices.TryGetValue(device, out var session) && session.TryPush(entries, redelivery);
+
+    public bool TrySignal(DeviceSignal signal) =>
+        _users.TryGetValue(signal.User, out var devices) && devices.TryGetValue(signal.Device, out var session) && session.TrySignal(signal.Frame);
+
+    public void OnGroupNotice(GroupNotice notice)
+    {
+        foreach (var change in notice.Changes)
+        {
+            foreach (var session in SessionsOf(change.User))
+            {
+                if (change.Removes) LeaveGroup(notice.Gid, session);
+                else JoinGroups(session, [notice.Gid]);
+            }
+        }
+        if (notice.Message is { } message && _groups.TryGetValue(notice.Gid, out var members))
+        {
+            var frame = FrameCodec.Write(message.ToFrame());
+            foreach (var session in members.Keys) session.PushGroupMessage(notice.Gid, message.Cseq, frame);
+        }
+    }
+
+    private void LeaveGroup(string gid, DeviceSession session)
+    {
+        session.Groups.TryRemove(gid, out _);
+        if (_groups.TryGetValue(gid, out var members)) members.TryRemove(session, out _);
+    }
+
+    private IEnumerable<DeviceSession> SessionsOf(string user) =>
+        _users.TryGetValue(user, out var devices) ? devices.Values : [];
+}
