@@ -192,7 +192,7 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
             // A backing service failed: the client retries later; the connection stays (docs/protocol.md `unavailable`).
             LogFrameFailed(_node.Logger, e, type);
             Send(new ErrorFrame { Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later", Req = type == FrameTypes.Send ? TryReadReq(frame.Span) : null });
-            if (awaitingHello) Close(CloseCodes.Unauthorized, "hello failed");
+            if (awaitingHello) Close(CloseCodes.TryAgainLater, "hello failed: a backing service is unavailable");
         }
     }
 

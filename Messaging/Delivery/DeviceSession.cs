@@ -5,9 +5,6 @@ using AspireChat.Protocol;
 
 namespace AspireChat.Messaging.Delivery;
 
-/// <summary>Where a device session is: awaiting its hello, welcomed, or closed (docs/protocol.md).</summary>
-public enum DeviceSessionState { AwaitingHello, Welcomed, Closed }
-
 /// <summary>
 /// One device's protocol state on a gateway node, speaking only to ports: its hello (cursor, first-hello record, pending
 /// reset, backlog, large-group catch-up), its sends, acks and window refills, sync and gsync, read positions and typing,

@@ -4,9 +4,6 @@ using StackExchange.Redis;
 
 namespace AspireChat.Messaging.Delivery;
 
-/// <summary>Inbox entries for one device on a gateway node, as they travel on the node's channel.</summary>
-public sealed record RoutedEntries(string User, string Device, IReadOnlyList<InboxEntry> Entries, bool Redelivery = false);
-
 /// <summary>
 /// Routing between processes through Redis pub/sub: each gateway node subscribes to its own channel
 /// (<c>route:node:{node}</c>), which carries the inbox entries for the devices it holds, to its signal channel
