@@ -45,13 +45,10 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
             // Let the client read the close frame and answer it; tearing the socket down at once could discard it.
             AfterClose = () => _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default),
         };
-        // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: stop it.
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        _ = _output.Done.ContinueWith(_ =>
-        {
-            try { reading.Cancel(); }
-            catch (ObjectDisposedException) { } // the connection already ended
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: abort the socket,
+        // which ends it (no linked cancellation source and registration held for the connection's whole life).
+        _ = _output.Done.ContinueWith(static (_, socket) => ((WebSocket)socket!).Abort(), _socket,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var helloTimeout = _node.Gateway.HelloTimeout;
         using var helloTimer = _helloTimer = _node.Time.CreateTimer(_ =>
         {
@@ -59,7 +56,7 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
         }, null, helloTimeout, Timeout.InfiniteTimeSpan);
         try
         {
-            await ReadLoopAsync(reading.Token).ConfigureAwait(false);
+            await ReadLoopAsync(aborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {

@@ -69,15 +69,14 @@ public static class GatewayExtensions
     /// <summary>Maps <c>/ws</c>, the HTTP API of docs/protocol.md and the web client (<c>wwwroot</c>) at <c>/</c>.</summary>
     public static WebApplication MapGatewayApi(this WebApplication app)
     {
+        app.MapChatSocket();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // The web client is plain files without a build step: revalidate them (ETag) rather than cache stale scripts.
         app.UseDefaultFiles();
         app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = file => file.Context.Response.Headers.CacheControl = "no-cache" });
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(90) });
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapChatSocket();
         if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens) app.MapDevTokenApi();
         app.MapConversationsApi();
         app.MapGroupsApi();

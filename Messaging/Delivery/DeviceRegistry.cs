@@ -11,7 +11,9 @@ namespace AspireChat.Messaging.Delivery;
 /// </summary>
 public sealed class DeviceRegistry(string node) : IDeviceSink
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, DeviceSession>> _users = new(StringComparer.Ordinal);
+    // A user's sessions on this node, as a small array replaced on every change (a user has a few devices; a
+    // dictionary per user would cost more than the sessions it holds).
+    private readonly ConcurrentDictionary<string, DeviceSession[]> _users = new(StringComparer.Ordinal);
     private int _count;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _groups = new(StringComparer.Ordinal);
 
@@ -24,7 +26,15 @@ public sealed class DeviceRegistry(string node) : IDeviceSink
     public DeviceSession? Add(DeviceSession session)
     {
         DeviceSession? replaced = null;
-        _users.GetOrAdd(session.User, _ => new(StringComparer.Ordinal)).AddOrUpdate(session.Device, session, (_, old) => { replaced = old; return session; });
+        _users.AddOrUpdate(session.User, static (_, added) => [added], (_, sessions, added) =>
+        {
+            var at = Array.FindIndex(sessions, s => s.Device == added.Device);
+            replaced = at < 0 ? null : sessions[at];
+            var next = at < 0 ? new DeviceSession[sessions.Length + 1] : new DeviceSession[sessions.Length];
+            sessions.CopyTo(next, 0);
+            next[at < 0 ? sessions.Length : at] = added;
+            return next;
+        }, session);
         if (replaced is null) Interlocked.Increment(ref _count);
         return replaced;
     }
@@ -33,23 +43,31 @@ public sealed class DeviceRegistry(string node) : IDeviceSink
     public bool Remove(DeviceSession session)
     {
         foreach (var gid in session.JoinedGroups) LeaveGroup(gid, session);
-        if (!_users.TryGetValue(session.User, out var devices) || !devices.TryRemove(new KeyValuePair<string, DeviceSession>(session.Device, session))) return false;
-        Interlocked.Decrement(ref _count);
-        // An empty device map stays; removing it here could race with a concurrent Add for the same user.
-        return true;
+        while (_users.TryGetValue(session.User, out var sessions))
+        {
+            var at = Array.IndexOf(sessions, session);
+            if (at < 0) return false;
+            var removed = sessions.Length == 1
+                ? _users.TryRemove(new KeyValuePair<string, DeviceSession[]>(session.User, sessions))
+                : _users.TryUpdate(session.User, [.. sessions[..at], .. sessions[(at + 1)..]], sessions);
+            if (!removed) continue; // another device of the user came or went meanwhile: look again
+            Interlocked.Decrement(ref _count);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The (user, device) of every session on this node, for registering them in presence again.</summary>
     public IEnumerable<(string User, string Device)> Devices()
     {
-        foreach (var (user, devices) in _users)
+        foreach (var (user, sessions) in _users)
         {
-            foreach (var device in devices.Keys) yield return (user, device);
+            foreach (var session in sessions) yield return (user, session.Device);
         }
     }
 
     /// <summary>True while a session of the device is on this node.</summary>
-    public bool Holds(string user, string device) => _users.TryGetValue(user, out var devices) && devices.ContainsKey(device);
+    public bool Holds(string user, string device) => Find(user, device) is not null;
 
     /// <summary>Enters a session into the local map of each of its user's groups.</summary>
     public void JoinGroups(DeviceSession session, IEnumerable<string> gids)
@@ -62,10 +80,9 @@ public sealed class DeviceRegistry(string node) : IDeviceSink
     }
 
     public bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries, bool redelivery = false) =>
-        _users.TryGetValue(user, out var devices) && devices.TryGetValue(device, out var session) && session.TryPush(entries, redelivery);
+        Find(user, device) is { } session && session.TryPush(entries, redelivery);
 
-    public bool TrySignal(DeviceSignal signal) =>
-        _users.TryGetValue(signal.User, out var devices) && devices.TryGetValue(signal.Device, out var session) && session.TrySignal(signal.Frame);
+    public bool TrySignal(DeviceSignal signal) => Find(signal.User, signal.Device) is { } session && session.TrySignal(signal.Frame);
 
     public void OnGroupNotice(GroupNotice notice)
     {
@@ -90,6 +107,15 @@ public sealed class DeviceRegistry(string node) : IDeviceSink
         if (_groups.TryGetValue(gid, out var members)) members.TryRemove(session, out _);
     }
 
-    private IEnumerable<DeviceSession> SessionsOf(string user) =>
-        _users.TryGetValue(user, out var devices) ? devices.Values : [];
+    private IEnumerable<DeviceSession> SessionsOf(string user) => _users.TryGetValue(user, out var sessions) ? sessions : [];
+
+    private DeviceSession? Find(string user, string device)
+    {
+        if (!_users.TryGetValue(user, out var sessions)) return null;
+        foreach (var session in sessions)
+        {
+            if (session.Device == device) return session;
+        }
+        return null;
+    }
 }
