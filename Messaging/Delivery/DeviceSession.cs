@@ -149,7 +149,7 @@ public sealed partial class DeviceSession
         await _node.Presence.DisconnectAsync(User, Device, _node.Registry.Node).ConfigureAwait(false);
     }
 
-    private void Write(InboxEntry entry) => _transport.TryWrite(FrameCodec.Write(entry.ToFrame()));
+    private void Write(InboxEntry entry) => _transport.TryWrite(InboxFrames.Of(entry));
 
     private static FrameException Unauthorized(string message) => new(ErrorCodes.Unauthorized, message);
 }

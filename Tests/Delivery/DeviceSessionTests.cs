@@ -1,3 +1,4 @@
+using AspireChat.Messaging;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Protocol;
 using AspireChat.Tests.Client;
@@ -138,6 +139,22 @@ public sealed class DeviceSessionTests
         await ack.WaitAsync(TimeSpan.FromSeconds(10));
         await Wait.UntilAsync(() => transport.Seqs.Count >= 4, "entries 2–4 were written");
         Assert.Equal([1L, 2L, 3L, 4L], transport.Seqs);
+    }
+
+    [Fact]
+    public async Task An_entry_routed_to_two_devices_of_its_user_is_serialized_once_for_both()
+    {
+        await using var node = await SessionNode.StartAsync();
+        var (phone, phoneTransport) = await node.WelcomeAsync("bob", "phone");
+        var (tablet, tabletTransport) = await node.WelcomeAsync("bob", "tablet");
+        IReadOnlyList<InboxEntry> entries = await node.AppendAsync("bob", 1);
+
+        Assert.True(phone.TryPush(entries));
+        Assert.True(tablet.TryPush(entries));
+
+        Assert.Same(phoneTransport.Raw.Last(), tabletTransport.Raw.Last());
+        Assert.Equal([1L], phoneTransport.Seqs);
+        Assert.Equal([1L], tabletTransport.Seqs);
     }
 
     [Fact]

@@ -95,9 +95,13 @@ internal sealed class RecordingTransport : IDeviceTransport
 
     public (int Code, string Reason)? ClosedWith { get; private set; }
 
+    /// <summary>The frames as written, byte for byte.</summary>
+    public ConcurrentQueue<byte[]> Raw { get; } = new();
+
     public bool TryWrite(byte[] frame)
     {
         if (ClosedWith is not null) return false;
+        Raw.Enqueue(frame);
         using var document = JsonDocument.Parse(frame);
         _frames.Enqueue(document.RootElement.Clone());
         return true;
