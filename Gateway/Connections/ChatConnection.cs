@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Text.Json;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Pipeline;
@@ -182,13 +181,13 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
         }
         catch (FrameException e)
         {
-            BadFrame(e, type == FrameTypes.Send ? TryReadReq(frame.Span) : null);
+            BadFrame(e, type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A backing service failed: the client retries later; the connection stays (docs/protocol.md `unavailable`).
             LogFrameFailed(_node.Logger, e, type);
-            Send(new ErrorFrame { Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later", Req = type == FrameTypes.Send ? TryReadReq(frame.Span) : null });
+            Send(new ErrorFrame { Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later", Req = type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null });
             if (awaitingHello) Close(CloseCodes.TryAgainLater, "hello failed: a backing service is unavailable");
         }
     }
@@ -281,25 +280,5 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
     {
         Send(new ErrorFrame { Code = ErrorCodes.Unauthorized, Message = message });
         Close(CloseCodes.Unauthorized, "unauthorized");
-    }
-
-    private static long? TryReadReq(ReadOnlySpan<byte> frame)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(frame);
-            reader.Read();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isReq = reader.ValueTextEquals("req"u8);
-                reader.Read();
-                if (isReq) return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var req) ? req : null;
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return null;
     }
 }
