@@ -34,33 +34,7 @@ public sealed class HelloUnavailableTests
     {
         public volatile bool Down;
 
-        public IChatStore Over(IChatStore inner)
-        {
-            var proxy = System.Reflection.DispatchProxy.Create<IChatStore, Proxy>();
-            ((Proxy)(object)proxy).Init(inner, this);
-            return proxy;
-        }
-
-        public class Proxy : System.Reflection.DispatchProxy
-        {
-            private IChatStore _inner = null!;
-            private StoreSwitch _owner = null!;
-
-            internal void Init(IChatStore inner, StoreSwitch owner) => (_inner, _owner) = (inner, owner);
-
-            protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args)
-            {
-                if (method!.Name == nameof(IChatStore.GetInboxHeadAsync) && _owner.Down)
-                    return ValueTask.FromException<long>(new IOException("the store is unreachable"));
-                try
-                {
-                    return method.Invoke(_inner, args);
-                }
-                catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
-                {
-                    throw e.InnerException;
-                }
-            }
-        }
+        public IChatStore Over(IChatStore inner) => InterceptedChatStore.Over(inner, (method, _) =>
+            method.Name == nameof(IChatStore.GetInboxHeadAsync) && Down ? ValueTask.FromException<long>(new IOException("the store is unreachable")) : null);
     }
 }
