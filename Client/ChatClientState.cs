@@ -35,6 +35,7 @@ public sealed record ChatDisconnect(int? CloseCode, string? CloseReason, string?
         1000 => "normal closure",
         1001 => "the server is going away",
         1011 => "server error",
+        CloseCodes.TryAgainLater => "a backing service of the server is unavailable; try again later (1013)",
         { } code => $"closed with code {code}",
         null when ErrorCode == ErrorCodes.Unauthorized => "unauthorized: the token was refused",
         null when Exception is not null => "connection failed: " + Exception.Message,

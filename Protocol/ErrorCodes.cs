@@ -19,6 +19,8 @@ public static class CloseCodes
     public const int Replaced = 1000;
     /// <summary>The server is stopping (after answering every send it took); reconnect with backoff.</summary>
     public const int ServerStopping = 1001;
+    /// <summary>The hello could not be served because a backing service failed (preceded by <c>unavailable</c>); reconnect with backoff.</summary>
+    public const int TryAgainLater = 1013;
     public const int Protocol = 4400;
     public const int Unauthorized = 4401;
     /// <summary>The client reads too slowly: more than <c>Gateway:MaxQueuedBytes</c> waited for it. Reconnect; nothing is lost.</summary>

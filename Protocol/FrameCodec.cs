@@ -82,4 +82,25 @@ public static class FrameCodec
         var path = e.Path is { Length: > 0 } p ? $" at {p}" : "";
         return (cut > 0 ? message[..cut] : message) + path;
     }
+
+    /// <summary>The <c>req</c> of a frame that may be malformed (to answer an error for it); null when there is none.</summary>
+    public static long? TryReadReq(ReadOnlySpan<byte> frame)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(frame);
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isReq = reader.ValueTextEquals("req"u8);
+                reader.Read();
+                if (isReq) return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var req) ? req : null;
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
 }

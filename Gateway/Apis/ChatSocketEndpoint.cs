@@ -6,20 +6,33 @@ namespace AspireChat.Gateway.Apis;
 /// <summary><c>GET /ws</c>: protocol v1 over WebSocket (docs/protocol.md).</summary>
 public static class ChatSocketEndpoint
 {
-    public static IEndpointRouteBuilder MapChatSocket(this IEndpointRouteBuilder app)
+    /// <summary>
+    /// Branches <c>/ws</c> off the pipeline before the HTTP middlewares (exception handler, status pages, authentication,
+    /// authorization): an upgraded request lives as long as its connection, and every middleware it passed through stays
+    /// on its stack for that long. The socket authenticates with its <c>hello</c>, not with the HTTP request.
+    /// </summary>
+    public static IApplicationBuilder MapChatSocket(this IApplicationBuilder app)
     {
-        app.Map("/ws", async (HttpContext context, ChatNode node, IHostApplicationLifetime lifetime) =>
-        {
-            if (!context.WebSockets.IsWebSocketRequest)
-                return Results.Problem("GET /ws expects a WebSocket upgrade", statusCode: StatusCodes.Status400BadRequest);
-            using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            var connection = new ChatConnection(socket, node);
-            // A stopping node says goodbye (1001, after the answers it owes) so clients reconnect at once, rather than
-            // holding every socket open until the host's shutdown timeout aborts it.
-            using var stopping = lifetime.ApplicationStopping.Register(() => connection.Close(CloseCodes.ServerStopping, "server stopping"));
-            await connection.RunAsync(context.RequestAborted);
-            return Results.Empty;
-        });
+        app.Map("/ws", socket => socket
+            .UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(90) })
+            .Run(AcceptAsync));
         return app;
+    }
+
+    private static async Task AcceptAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await Results.Problem("GET /ws expects a WebSocket upgrade", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
+            return;
+        }
+        var node = context.RequestServices.GetRequiredService<ChatNode>();
+        var lifetime = context.RequestServices.GetRequiredService<IHostApplicationLifetime>();
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var connection = new ChatConnection(socket, node);
+        // A stopping node says goodbye (1001, after the answers it owes) so clients reconnect at once, rather than
+        // holding every socket open until the host's shutdown timeout aborts it.
+        using var stopping = lifetime.ApplicationStopping.Register(static c => ((ChatConnection)c!).Close(CloseCodes.ServerStopping, "server stopping"), connection);
+        await connection.RunAsync(context.RequestAborted);
     }
 }

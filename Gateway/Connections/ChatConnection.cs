@@ -1,83 +1,61 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Text.Json;
-using System.Collections.Concurrent;
 using AspireChat.Messaging;
-using AspireChat.Messaging.Conversations;
-using AspireChat.Messaging.Groups;
+using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Protocol;
 
 namespace AspireChat.Gateway.Connections;
 
 /// <summary>
-/// One client WebSocket, as a state machine: awaiting hello → welcomed → closed (docs/protocol.md).
-/// One loop reads frames; one loop writes them from a queue, so frames never interleave and a slow
-/// socket never blocks the pipeline.
+/// One client WebSocket: the transport of a <see cref="DeviceSession"/>. One loop reads frames, checks their size and
+/// kind, and hands them to the session; one writer sends the session's frames from a bounded queue
+/// (<see cref="FrameOutput"/>), so frames never interleave and a slow socket never blocks the pipeline; the close
+/// handshake waits for the acks still owed. The protocol itself — hello, acks, sync, delivery — is the session's.
 /// </summary>
-public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IAcceptReply
+public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
 {
-    private enum State { AwaitingHello, Welcomed, Closed }
-
-    private int _stateValue = (int)State.AwaitingHello;
-
-    /// <summary>The connection's state; it changes only through <see cref="TryMove"/> and <see cref="MoveToClosed"/>.</summary>
-    private State _state => (State)Volatile.Read(ref _stateValue);
-
-    /// <summary>Moves from <paramref name="from"/> to <paramref name="to"/> if the connection is still in <paramref name="from"/>;
-    /// nothing leaves <see cref="State.Closed"/>. False when another transition came first.</summary>
-    private bool TryMove(State from, State to) =>
-        from != State.Closed && Interlocked.CompareExchange(ref _stateValue, (int)to, (int)from) == (int)from;
-
-    private void MoveToClosed() => Volatile.Write(ref _stateValue, (int)State.Closed);
-
+    private readonly WebSocket _socket;
+    private readonly ChatNode _node;
+    private readonly DeviceSession _session;
     private FrameOutput _output = null!;
-    private readonly AbuseCounter _badFrames = new(10, TimeSpan.FromSeconds(10), node.Time);
-    private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), node.Time);
-    private readonly SendRateLimiter _rate = new(node.Limits.SendsPerSecond, node.Limits.SendBurst, node.Time);
+    private readonly AbuseCounter _badFrames;
+    private readonly AbuseCounter _floods;
+    private readonly SendRateLimiter _rate;
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ITimer? _helloTimer;
     private int _inflight;
     private int _closeRequested;
-    private string _user = "";
 
-    private InboxOrder _inboxOrder = null!;
-    // The inbox seq this connection's device acknowledged last: an ack delivers what lies after it.
-    private long _acked;
-    private TypingThrottle? _typingField;
-    private TypingThrottle _typing => LazyInitializer.EnsureInitialized(ref _typingField, () => new TypingThrottle(node.Time));
-    private GroupCatchUp? _groupCatchUpField;
-    private GroupCatchUp _groupCatchUp => LazyInitializer.EnsureInitialized(ref _groupCatchUpField, () => new GroupCatchUp(frame => _output.TryWrite(frame)));
-
-    private ConcurrentDictionary<string, byte>? _groups;
-
-    /// <summary>The groups whose local member map holds this connection (kept by the registry); made on first use.</summary>
-    internal ConcurrentDictionary<string, byte> Groups => LazyInitializer.EnsureInitialized(ref _groups, () => new(StringComparer.Ordinal));
-
-    /// <summary>The groups this connection is in, without making the map for a connection in none.</summary>
-    internal IEnumerable<string> JoinedGroups => _groups?.Keys ?? (IEnumerable<string>)[];
-    private string _device = "";
+    public ChatConnection(WebSocket socket, ChatNode node)
+    {
+        (_socket, _node) = (socket, node);
+        _badFrames = new AbuseCounter(10, TimeSpan.FromSeconds(10), node.Time);
+        _floods = new AbuseCounter(10, TimeSpan.FromSeconds(10), node.Time);
+        _rate = new SendRateLimiter(node.Limits.SendsPerSecond, node.Limits.SendBurst, node.Time);
+        _session = node.Sessions.Create(this);
+    }
 
     public async Task RunAsync(CancellationToken aborted)
     {
-        _output = new FrameOutput(socket, node.Gateway.MaxQueuedBytes, aborted)
+        _output = new FrameOutput(_socket, _node.Gateway.MaxQueuedBytes, aborted)
         {
             Overflowed = () => Close(CloseCodes.TooSlow, "reading too slowly"),
             // Let the client read the close frame and answer it; tearing the socket down at once could discard it.
             AfterClose = () => _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default),
         };
-        // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: stop it.
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        _ = _output.Done.ContinueWith(_ =>
+        // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: abort the socket,
+        // which ends it (no linked cancellation source and registration held for the connection's whole life).
+        _ = _output.Done.ContinueWith(static (_, socket) => ((WebSocket)socket!).Abort(), _socket,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var helloTimeout = _node.Gateway.HelloTimeout;
+        using var helloTimer = _helloTimer = _node.Time.CreateTimer(_ =>
         {
-            try { reading.Cancel(); }
-            catch (ObjectDisposedException) { } // the connection already ended
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        using var helloTimer = _helloTimer = node.Time.CreateTimer(_ => { if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, $"no hello within {node.HelloTimeout.TotalSeconds:0.###} s"); },
-            null, node.HelloTimeout, Timeout.InfiniteTimeSpan);
+            if (_session.State == DeviceSessionState.AwaitingHello) Close(CloseCodes.Unauthorized, $"no hello within {helloTimeout.TotalSeconds:0.###} s");
+        }, null, helloTimeout, Timeout.InfiniteTimeSpan);
         try
         {
-            await ReadLoopAsync(reading.Token).ConfigureAwait(false);
+            await ReadLoopAsync(aborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
@@ -85,35 +63,20 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
         finally
         {
             _readerDone.TrySetResult();
-            await LeaveAsync().ConfigureAwait(false);
+            await _session.LeaveAsync().ConfigureAwait(false);
             RequestClose();
             await _output.Done.ConfigureAwait(false);
         }
     }
 
-    /// <summary>Queues inbox entries for this device (called by routing); false once the connection is closing.</summary>
-    public bool TryPush(IReadOnlyList<InboxEntry> entries)
-    {
-        if (_state != State.Welcomed) return false;
-        Push(entries);
-        return true;
-    }
-
-    /// <summary>Queues a relayed frame (read, receipt, typing); false once the connection is closing.</summary>
-    public bool TrySignal(byte[] frame) => _state == State.Welcomed && _output.TryWrite(frame);
-
-    /// <summary>Queues a large group's live message (its frame serialized once for every local member).</summary>
-    public void PushGroupMessage(string gid, long cseq, byte[] frame)
-    {
-        if (_state == State.Welcomed) _groupCatchUp.Live(gid, cseq, frame);
-    }
+    bool IDeviceTransport.TryWrite(byte[] frame) => _output.TryWrite(frame);
 
     /// <summary>Ends the connection with a close code, after the frames already queued.</summary>
     public void Close(int code, string reason)
     {
         // The first reason given is the one the client sees.
         Interlocked.CompareExchange(ref _closeCode, new CloseReason(code, reason), null);
-        MoveToClosed();
+        _session.MarkClosed();
         RequestClose();
     }
 
@@ -131,10 +94,10 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
-        while (_state != State.Closed && socket.State == WebSocketState.Open)
+        while (_session.State != DeviceSessionState.Closed && _socket.State == WebSocketState.Open)
         {
             // Wait for data with no buffer: an idle connection holds no receive memory (docs/benchmarks.md).
-            var ready = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            var ready = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
             if (ready.MessageType == WebSocketMessageType.Close) return;
 
             var buffer = ArrayPool<byte>.Shared.Rent(4096);
@@ -146,22 +109,22 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
                 {
                     if (length == buffer.Length)
                     {
-                        if (buffer.Length > node.Limits.MaxFrameBytes)
+                        if (buffer.Length > _node.Limits.MaxFrameBytes)
                         {
                             TooLarge();
                             return;
                         }
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, node.Limits.MaxFrameBytes + 1));
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _node.Limits.MaxFrameBytes + 1));
                         buffer.AsSpan(0, length).CopyTo(larger);
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = larger;
                     }
-                    result = await socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close) return;
                     length += result.Count;
                 } while (!result.EndOfMessage);
 
-                if (length > node.Limits.MaxFrameBytes)
+                if (length > _node.Limits.MaxFrameBytes)
                 {
                     TooLarge();
                     return;
@@ -182,12 +145,13 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
 
     private void TooLarge()
     {
-        Send(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {node.Limits.MaxFrameBytes} bytes" });
+        Send(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {_node.Limits.MaxFrameBytes} bytes" });
         Close(CloseCodes.TooLarge, "frame too large");
     }
 
     private async ValueTask HandleFrameAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
+        var awaitingHello = _session.State == DeviceSessionState.AwaitingHello;
         string type;
         try
         {
@@ -195,53 +159,108 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
         }
         catch (FrameException e)
         {
-            if (_state == State.AwaitingHello) { Unauthorized(e.Message); return; }
-            BadFrame(e, null);
+            if (awaitingHello) Unauthorized(e.Message);
+            else BadFrame(e, null);
             return;
         }
 
         try
         {
-            if (_state == State.AwaitingHello)
+            if (awaitingHello)
             {
                 if (type != FrameTypes.Hello) Unauthorized("the first frame must be hello");
                 else await HelloAsync(frame, cancellationToken).ConfigureAwait(false);
                 return;
             }
-
             switch (type)
             {
-                case FrameTypes.Send: await SendAsync(frame, cancellationToken).ConfigureAwait(false); break;
-                case FrameTypes.Ack: await AckAsync(FrameCodec.Read<AckFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
-                case FrameTypes.Sync: await SyncAsync(FrameCodec.Read<SyncFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
-                case FrameTypes.Gsync: await GsyncAsync(FrameCodec.Read<GsyncFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
-                case FrameTypes.Read: await ReadAsync(FrameCodec.Read<ReadFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
-                case FrameTypes.Typing: await TypingAsync(FrameCodec.Read<TypingFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
+                case FrameTypes.Send: await SendAsync(FrameCodec.Read<SendFrame>(frame.Span), cancellationToken).ConfigureAwait(false); break;
                 case FrameTypes.Ping: Send(new PongFrame()); break;
-                case FrameTypes.Hello: throw new FrameException(ErrorCodes.BadFrame, "already welcomed");
-                default: throw new FrameException(ErrorCodes.BadFrame, $"unknown frame type '{type}'");
+                default: await _session.HandleAsync(type, frame.Span, cancellationToken).ConfigureAwait(false); break;
             }
         }
         catch (FrameException e)
         {
-            BadFrame(e, type == FrameTypes.Send ? TryReadReq(frame.Span) : null);
+            BadFrame(e, type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A backing service failed: the client retries later; the connection stays (docs/protocol.md `unavailable`).
-            LogFrameFailed(node.Logger, e, type);
-            Send(new ErrorFrame { Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later", Req = type == FrameTypes.Send ? TryReadReq(frame.Span) : null });
-            if (_state == State.AwaitingHello) Close(CloseCodes.Unauthorized, "hello failed");
+            LogFrameFailed(_node.Logger, e, type);
+            Send(new ErrorFrame { Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later", Req = type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null });
+            if (awaitingHello) Close(CloseCodes.TryAgainLater, "hello failed: a backing service is unavailable");
         }
+    }
+
+    private async ValueTask HelloAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        HelloFrame hello;
+        try
+        {
+            hello = FrameCodec.Read<HelloFrame>(frame.Span);
+        }
+        catch (FrameException e)
+        {
+            Unauthorized("bad hello: " + e.Message);
+            return;
+        }
+        var user = await _node.Tokens.ValidateAsync(hello.Token, cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            Unauthorized("invalid or expired token");
+            return;
+        }
+        try
+        {
+            if (await _session.HelloAsync(user, hello, cancellationToken).ConfigureAwait(false)) _helloTimer?.Dispose();
+        }
+        catch (FrameException e) when (e.Code == ErrorCodes.Unauthorized)
+        {
+            Unauthorized(e.Message);
+        }
+    }
+
+    private async ValueTask SendAsync(SendFrame send, CancellationToken cancellationToken)
+    {
+        if (!_rate.TryTake())
+        {
+            Send(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "send rate limit exceeded; retry later with the same req", Req = send.Req });
+            if (_floods.Record()) Close(CloseCodes.RateLimited, "flooding past the rate limit");
+            return;
+        }
+        // Counted until answered: output ends only once every send taken has its ack or its refusal.
+        Interlocked.Increment(ref _inflight);
+        try
+        {
+            await _session.SendAsync(send, this, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Answered();
+            throw;
+        }
+    }
+
+    // Called by the pipeline once the send is durable (or refused); written straight to this socket's queue.
+    void IAcceptReply.Accepted(long req, SendRecord record, long? cseq, long? seq)
+    {
+        Send(new SendAckFrame { Req = req, Id = record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts, Cseq = cseq, Seq = seq });
+        Answered();
+    }
+
+    void IAcceptReply.Rejected(long req, SendRejection rejection)
+    {
+        Send(new ErrorFrame { Code = rejection.Code, Message = rejection.Message, Req = req });
+        Answered();
+    }
+
+    private void Answered()
+    {
+        if (Interlocked.Decrement(ref _inflight) == 0 && Volatile.Read(ref _closeRequested) == 1) CompleteOutput();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling a '{Type}' frame failed")]
     private static partial void LogFrameFailed(ILogger logger, Exception exception, string type);
-
-    private void Push(IReadOnlyList<InboxEntry> entries)
-    {
-        foreach (var entry in entries) _inboxOrder.Write(entry.Seq, FrameCodec.Write(entry.ToFrame()));
-    }
 
     private void Send<T>(T frame) where T : class => _output.TryWrite(FrameCodec.Write(frame));
 
@@ -261,34 +280,5 @@ public sealed partial class ChatConnection(WebSocket socket, ChatNode node) : IA
     {
         Send(new ErrorFrame { Code = ErrorCodes.Unauthorized, Message = message });
         Close(CloseCodes.Unauthorized, "unauthorized");
-    }
-
-    private static long? TryReadReq(ReadOnlySpan<byte> frame)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(frame);
-            reader.Read();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isReq = reader.ValueTextEquals("req"u8);
-                reader.Read();
-                if (isReq) return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var req) ? req : null;
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return null;
-    }
-
-    private async ValueTask LeaveAsync()
-    {
-        var wasWelcomed = _user.Length > 0;
-        MoveToClosed();
-        if (!wasWelcomed || !node.Registry.Remove(_user, _device, this)) return;
-        await node.Pending.ForgetAsync(_user, _device).ConfigureAwait(false);
-        await node.Presence.DisconnectAsync(_user, _device, node.Registry.Node).ConfigureAwait(false);
     }
 }

@@ -6,6 +6,11 @@ public sealed class GatewayOptions
     /// <summary>This node's id in presence and routing; empty: the machine name and a random suffix, new at every start.</summary>
     public string? Node { get; set; }
 
+    /// <summary>The node id this start uses: <see cref="Node"/>, or a new one.</summary>
+    public string NodeId() => Node is { Length: > 0 } node
+        ? node
+        : $"{Environment.MachineName}-{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant()}";
+
     /// <summary>How long a socket may stay silent before its <c>hello</c>; then it is closed (4401).</summary>
     public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

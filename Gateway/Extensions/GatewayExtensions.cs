@@ -3,6 +3,7 @@ using AspireChat.Gateway.Auth;
 using AspireChat.Gateway.Connections;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Hosting;
+using AspireChat.Messaging.Presence;
 using AspireChat.Protocol;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -57,7 +58,8 @@ public static class GatewayExtensions
             .Validate(o => o.MaxQueuedBytes >= GatewayOptions.MinQueuedBytes, $"Gateway:MaxQueuedBytes must be at least {GatewayOptions.MinQueuedBytes} (one largest frame)")
             .ValidateOnStart();
         services.AddSingleton<TokenService>();
-        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton(sp => new DeviceRegistry(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.NodeId()));
+        services.AddSingleton<DeviceSessions>();
         services.AddSingleton<ChatNode>();
         services.AddHostedService<SinkRegistration>();
         services.AddHostedService<PresenceHeartbeat>();
@@ -67,15 +69,14 @@ public static class GatewayExtensions
     /// <summary>Maps <c>/ws</c>, the HTTP API of docs/protocol.md and the web client (<c>wwwroot</c>) at <c>/</c>.</summary>
     public static WebApplication MapGatewayApi(this WebApplication app)
     {
+        app.MapChatSocket();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // The web client is plain files without a build step: revalidate them (ETag) rather than cache stale scripts.
         app.UseDefaultFiles();
         app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = file => file.Context.Response.Headers.CacheControl = "no-cache" });
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(90) });
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapChatSocket();
         if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens) app.MapDevTokenApi();
         app.MapConversationsApi();
         app.MapGroupsApi();
@@ -85,7 +86,7 @@ public static class GatewayExtensions
     }
 
     /// <summary>Makes this node's connections reachable by the delivery router while the host runs.</summary>
-    private sealed class SinkRegistration(IDeliveryRouter router, ConnectionRegistry registry) : IHostedService
+    private sealed class SinkRegistration(IDeliveryRouter router, DeviceRegistry registry) : IHostedService
     {
         private IDisposable? _registration;
         public Task StartAsync(CancellationToken cancellationToken) { _registration = router.Register(registry); return Task.CompletedTask; }

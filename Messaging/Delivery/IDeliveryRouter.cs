@@ -8,8 +8,11 @@ public interface IDeliveryRouter
     /// <summary>Makes a node's sink reachable (a gateway registers itself at start).</summary>
     IDisposable Register(IDeviceSink sink);
 
-    /// <summary>Sends <paramref name="entries"/> to the device on <paramref name="node"/>; false when the node cannot be reached.</summary>
-    ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Sends <paramref name="entries"/> to the device on <paramref name="node"/>; false when the node cannot be reached.
+    /// <paramref name="redelivery"/>: entries pushed again past their ack deadline (see <see cref="IDeviceSink.TryDeliver"/>).
+    /// </summary>
+    ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, bool redelivery = false, CancellationToken cancellationToken = default);
 
     /// <summary>Sends a group notice to every gateway node (one notice per node, not one per member).</summary>
     ValueTask BroadcastAsync(GroupNotice notice, CancellationToken cancellationToken = default);

@@ -13,8 +13,8 @@ public sealed class InProcessDeliveryRouter : IDeliveryRouter
         return new Registration(() => _sinks.TryRemove(new KeyValuePair<string, IDeviceSink>(sink.Node, sink)));
     }
 
-    public ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_sinks.TryGetValue(node, out var sink) && sink.TryDeliver(user, device, entries));
+    public ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, bool redelivery = false, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_sinks.TryGetValue(node, out var sink) && sink.TryDeliver(user, device, entries, redelivery));
 
     public ValueTask BroadcastAsync(GroupNotice notice, CancellationToken cancellationToken = default)
     {

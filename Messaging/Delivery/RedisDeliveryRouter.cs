@@ -5,12 +5,6 @@ using StackExchange.Redis;
 namespace AspireChat.Messaging.Delivery;
 
 /// <summary>
-/// Inbox entries for one device on a gateway node, as they travel on the node's channel; <paramref name="Traces"/> holds
-/// each entry's W3C <c>traceparent</c> (null for an entry without a trace), so the gateway's push continues the message's trace.
-/// </summary>
-public sealed record RoutedEntries(string User, string Device, IReadOnlyList<InboxEntry> Entries, IReadOnlyList<string?>? Traces = null);
-
-/// <summary>
 /// Routing between processes through Redis pub/sub: each gateway node subscribes to its own channel
 /// (<c>route:node:{node}</c>), which carries the inbox entries for the devices it holds, to its signal channel
 /// (<c>route:signal:{node}</c>: read, receipt and typing frames), and to one broadcast channel for
@@ -31,7 +25,7 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
             try
             {
                 var routed = JsonSerializer.Deserialize((byte[])message.Message!, MessagingJson.Default.RoutedEntries)!;
-                sink.TryDeliver(routed.User, routed.Device, WithTraces(routed));
+                sink.TryDeliver(routed.User, routed.Device, WithTraces(routed), routed.Redelivery);
             }
             catch (Exception e)
             {
@@ -65,7 +59,7 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
         return new Registration(own, signals, groups);
     }
 
-    public async ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> RouteAsync(string node, string user, string device, IReadOnlyList<InboxEntry> entries, bool redelivery = false, CancellationToken cancellationToken = default)
     {
         string?[]? traces = null;
         for (var i = 0; i < entries.Count; i++)
@@ -73,7 +67,7 @@ public sealed partial class RedisDeliveryRouter(IConnectionMultiplexer redis, IL
             if (entries[i].Trace == default) continue;
             (traces ??= new string?[entries.Count])[i] = MessageTracing.TraceParentOf(entries[i].Trace);
         }
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new RoutedEntries(user, device, entries, traces), MessagingJson.Default.RoutedEntries);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new RoutedEntries(user, device, entries, redelivery, traces), MessagingJson.Default.RoutedEntries);
         // PUBLISH answers how many subscribers got it: none means the node is gone (or not subscribed yet).
         return await redis.GetSubscriber().PublishAsync(NodeChannel(node), payload).ConfigureAwait(false) > 0;
     }

@@ -28,9 +28,7 @@ public static class ChatPipelineExtensions
         builder.AddChatAdapters();
         var services = builder.Services;
         var configuration = builder.Configuration;
-        services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
-        services.Configure<LimitsOptions>(configuration.GetSection("Limits"));
-        services.Configure<GroupOptions>(configuration.GetSection("Groups"));
+        services.AddPipelineOptions(configuration);
         services.TryAddSingleton<ISendPermission, GroupSendPermission>();
         services.TryAddSingleton<GroupService>();
         services.TryAddSingleton<GroupTimeline>();
@@ -77,8 +75,7 @@ public static class ChatPipelineExtensions
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.TryAddSingleton(TimeProvider.System);
-        services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
-        services.Configure<PresenceOptions>(configuration.GetSection("Presence"));
+        services.AddAdapterOptions(configuration);
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection("Storage"))
             .Validate(o => !string.IsNullOrWhiteSpace(o.Path), "Storage:Path must name a folder").ValidateOnStart();
 

@@ -1,4 +1,5 @@
 using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Hosting;
 using AspireChat.Messaging.Ids;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,9 +37,8 @@ public static class RedisExtensions
 
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
-        services.Configure<PresenceOptions>(configuration.GetSection("Presence"));
+        services.AddAdapterOptions(configuration);
         services.Configure<RedisPendingAcksOptions>(configuration.GetSection("Delivery:Redis"));
-        services.Configure<SnowflakeOptions>(configuration.GetSection("Snowflake"));
         services.Configure<WorkerIdLeaseOptions>(configuration.GetSection("Snowflake:Lease"));
 
         services.Replace(ServiceDescriptor.Singleton<IPresenceStore>(sp => new RedisPresenceStore(

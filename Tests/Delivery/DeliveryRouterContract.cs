@@ -68,6 +68,19 @@ public abstract class DeliveryRouterContract
     }
 
     [Fact]
+    public async Task A_re_push_past_its_deadline_reaches_the_node_marked_as_one_and_a_new_entry_does_not()
+    {
+        var sink = new RecordingSink(Node("gw1"));
+        using var registration = Router(1).Register(sink);
+
+        Assert.True(await Router(2).RouteAsync(sink.Node, "alice", "phone", [Entry("alice", 1)]));
+        Assert.True(await Router(2).RouteAsync(sink.Node, "alice", "phone", [Entry("alice", 1)], redelivery: true));
+
+        await Wait.UntilAsync(() => sink.Deliveries.Count == 2, "both deliveries arrived");
+        Assert.Equal(1, Assert.Single(Assert.Single(sink.Redeliveries)).Seq);
+    }
+
+    [Fact]
     public async Task Routing_to_a_node_nobody_serves_answers_false()
     {
         var sink = new RecordingSink(Node("gw1"));
@@ -120,8 +133,12 @@ public abstract class DeliveryRouterContract
 
         public ConcurrentQueue<GroupNotice> Notices { get; } = new();
 
-        public bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries)
+        /// <summary>The deliveries marked as re-pushes past an ack deadline.</summary>
+        public ConcurrentQueue<IReadOnlyList<InboxEntry>> Redeliveries { get; } = new();
+
+        public bool TryDeliver(string user, string device, IReadOnlyList<InboxEntry> entries, bool redelivery = false)
         {
+            if (redelivery) Redeliveries.Enqueue(entries);
             Deliveries.Enqueue((user, device, entries));
             return true;
         }

@@ -47,7 +47,7 @@ public sealed class HelloRaceTests
 
     /// <summary>
     /// The store, except that <c>GetInboxHeadAsync</c> can be held at a gate the test opens. Every other call goes to the real
-    /// store unchanged (a <see cref="System.Reflection.DispatchProxy"/>, so the port can grow without this test following it).
+    /// store unchanged (see <see cref="InterceptedChatStore"/>).
     /// </summary>
     private sealed class GatedStore
     {
@@ -58,9 +58,11 @@ public sealed class HelloRaceTests
         public static (IChatStore Store, GatedStore Gate) Over(IChatStore inner)
         {
             var gate = new GatedStore();
-            var proxy = System.Reflection.DispatchProxy.Create<IChatStore, Proxy>();
-            ((Proxy)(object)proxy).Init(inner, gate);
-            return (proxy, gate);
+            var store = InterceptedChatStore.Over(inner, (method, args) =>
+                method.Name == nameof(IChatStore.GetInboxHeadAsync) && gate._gate is { } held
+                    ? new ValueTask<long>(gate.HeldHeadAsync(inner, (string)args[0]!, held, (CancellationToken)args[1]!))
+                    : null);
+            return (store, gate);
         }
 
         public Task Held => _held.Task;
@@ -82,28 +84,6 @@ public sealed class HelloRaceTests
             var head = await inner.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
             _passed.TrySetResult();
             return head;
-        }
-
-        public class Proxy : System.Reflection.DispatchProxy
-        {
-            private IChatStore _inner = null!;
-            private GatedStore _owner = null!;
-
-            internal void Init(IChatStore inner, GatedStore owner) => (_inner, _owner) = (inner, owner);
-
-            protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args)
-            {
-                if (method!.Name == nameof(IChatStore.GetInboxHeadAsync) && _owner._gate is { } gate)
-                    return new ValueTask<long>(_owner.HeldHeadAsync(_inner, (string)args![0]!, gate, (CancellationToken)args[1]!));
-                try
-                {
-                    return method.Invoke(_inner, args);
-                }
-                catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
-                {
-                    throw e.InnerException;
-                }
-            }
         }
     }
 }

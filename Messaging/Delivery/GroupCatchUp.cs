@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace AspireChat.Gateway.Connections;
+namespace AspireChat.Messaging.Delivery;
 
 /// <summary>
 /// Holds a connection's live large-group messages while its hello page of that group is being read, then

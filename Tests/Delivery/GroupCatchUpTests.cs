@@ -1,6 +1,6 @@
-using AspireChat.Gateway.Connections;
+using AspireChat.Messaging.Delivery;
 
-namespace AspireChat.Tests.Gateway;
+namespace AspireChat.Tests.Delivery;
 
 public sealed class GroupCatchUpTests
 {

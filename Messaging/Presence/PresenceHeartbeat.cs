@@ -1,7 +1,9 @@
-using AspireChat.Messaging.Presence;
+using AspireChat.Messaging.Delivery;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace AspireChat.Gateway.Connections;
+namespace AspireChat.Messaging.Presence;
 
 /// <summary>
 /// Keeps this node alive in presence: a heartbeat every <c>Presence:HeartbeatInterval</c>. When presence had
@@ -9,7 +11,7 @@ namespace AspireChat.Gateway.Connections;
 /// are registered again, so a node that stalled and recovered is not left looking empty.
 /// </summary>
 public sealed partial class PresenceHeartbeat(
-    IPresenceStore presence, ConnectionRegistry registry, IOptions<PresenceOptions> options, TimeProvider time,
+    IPresenceStore presence, DeviceRegistry registry, IOptions<PresenceOptions> options, TimeProvider time,
     ILogger<PresenceHeartbeat> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

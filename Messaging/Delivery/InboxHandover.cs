@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+
+namespace AspireChat.Messaging.Delivery;
+
+/// <summary>
+/// One device's hand-over of inbox entries to its connection. Live pushes (stage 2), the backlog after hello, window
+/// refills after acks and re-pushes past a deadline all pass through here, one at a time (a turn), and every entry is
+/// claimed in <see cref="IPendingAcks"/> in the same turn that writes it — so the device gets its inbox in <c>seq</c>
+/// order without a reordering buffer, whatever order the routes deliver in (decision 0011):
+/// <list type="bullet">
+/// <item>a new entry at the next seq is claimed and written; one the window has no room for waits for the next ack;</item>
+/// <item>a new entry past the next seq (a gap: earlier ones were not written) makes the turn claim and read the backlog
+/// from the store instead, which includes it;</item>
+/// <item>a new entry below the next seq was already written (by a backlog read that overtook its live copy): dropped;</item>
+/// <item>a re-push below the next seq is written again: the device has not acknowledged it.</item>
+/// </list>
+/// </summary>
+public sealed class InboxHandover
+{
+    private readonly string _user;
+    private readonly string _device;
+    private readonly InboxDelivery _delivery;
+    private readonly Action<InboxEntry> _write;
+    private readonly Action<Exception> _failed;
+    // Held from construction until OpenAsync: live entries that arrive before the hello's backlog wait their turn.
+    private readonly SemaphoreSlim _turn = new(0, 1);
+    private ConcurrentQueue<(IReadOnlyList<InboxEntry> Entries, bool Redelivery)>? _waiting;
+    // The next seq to hand over: every entry below it was claimed (or acknowledged) and written.
+    private long _next;
+
+    /// <param name="write">Writes one entry to the device's connection.</param>
+    /// <param name="failed">Told when a live turn failed (a backing service): the entries it could not claim reach the
+    /// device with the next refill or reconnect.</param>
+    public InboxHandover(string user, string device, InboxDelivery delivery, Action<InboxEntry> write, Action<Exception> failed)
+    {
+        (_user, _device, _delivery, _write, _failed) = (user, device, delivery, write, failed);
+    }
+
+    /// <summary>The next seq the device is to be handed (for tests and diagnostics).</summary>
+    public long Next => Volatile.Read(ref _next);
+
+    /// <summary>
+    /// Starts the hand-over after hello: the device has everything up to <paramref name="cursor"/> (pending entries
+    /// were reset to it); its backlog is claimed and written, then whatever arrived live meanwhile.
+    /// </summary>
+    public async ValueTask OpenAsync(long cursor, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            _next = cursor + 1;
+            Write(await _delivery.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
+            await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            EndTurn();
+        }
+    }
+
+    /// <summary>Entries routed to the device (ascending <c>seq</c>); handed over now, or by the turn in progress.</summary>
+    public void Push(IReadOnlyList<InboxEntry> entries, bool redelivery)
+    {
+        if (_turn.Wait(0))
+        {
+            // The usual case: no turn in progress, and the claims complete at once (in-process pending acks) — the
+            // entries are written on the caller's thread, with no queue and no hand-off.
+            _ = LiveTurnAsync(entries, redelivery);
+            return;
+        }
+        LazyInitializer.EnsureInitialized(ref _waiting).Enqueue((entries, redelivery));
+        // The turn may have ended between the Wait above and the Enqueue: then no one would take these.
+        if (_turn.Wait(0)) _ = LiveTurnAsync(null, false);
+    }
+
+    /// <summary>
+    /// A cumulative ack (or sync) up to <paramref name="seq"/>: clears what is pending, then hands over what the freed
+    /// window lets through. Returns the acknowledged seq (never past the inbox head).
+    /// </summary>
+    public async ValueTask<long> AcknowledgeAsync(long seq, CancellationToken cancellationToken = default)
+    {
+        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (acked, head) = await _delivery.AcknowledgeAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false);
+            if (acked + 1 > _next) _next = acked + 1;
+            Write(await _delivery.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
+            await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
+            return acked;
+        }
+        finally
+        {
+            EndTurn();
+        }
+    }
+
+    // A turn for live entries; it holds the turn already. It ends with a look at the queue, and takes another turn for
+    // what arrived after its last look (a loop, not a new task each time).
+    private async Task LiveTurnAsync(IReadOnlyList<InboxEntry>? entries, bool redelivery)
+    {
+        do
+        {
+            try
+            {
+                if (entries is not null) await HandAsync(entries, redelivery, CancellationToken.None).ConfigureAwait(false);
+                entries = null;
+                await HandWaitingAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _failed(e);
+            }
+            _turn.Release();
+        } while (_waiting is { IsEmpty: false } && _turn.Wait(0));
+    }
+
+    private async ValueTask HandWaitingAsync(CancellationToken cancellationToken)
+    {
+        while (_waiting is { } waiting && waiting.TryDequeue(out var item))
+            await HandAsync(item.Entries, item.Redelivery, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask HandAsync(IReadOnlyList<InboxEntry> entries, bool redelivery, CancellationToken cancellationToken)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry.Seq < _next)
+            {
+                if (redelivery) _write(entry);
+                continue;
+            }
+            if (entry.Seq > _next)
+            {
+                Write(await _delivery.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
+                // The backlog reached past this entry, or the window is full: either way the rest comes with it or after.
+                if (entry.Seq >= _next) return;
+                continue;
+            }
+            if (!await _delivery.ClaimLiveAsync(_user, _device, entry.Seq, cancellationToken).ConfigureAwait(false)) return;
+            _write(entry);
+            _next = entry.Seq + 1;
+        }
+    }
+
+    private void Write(IReadOnlyList<InboxEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            _write(entry);
+            _next = entry.Seq + 1;
+        }
+    }
+
+    private void EndTurn()
+    {
+        _turn.Release();
+        // Entries queued while this turn ran, after its last look at the queue, are taken by a turn of their own.
+        if (_waiting is { IsEmpty: false } && _turn.Wait(0)) _ = LiveTurnAsync(null, false);
+    }
+}
