@@ -41,12 +41,20 @@ public sealed partial class DeviceSession
         }
         if (ack.Seq is not { } seq || seq < 0) throw new FrameException(ErrorCodes.BadFrame, "'seq' must be a non-negative integer");
         ChatTelemetry.Acked.Add(1);
-        var acked = await _handover!.AcknowledgeAsync(seq, cancellationToken).ConfigureAwait(false);
-        if (acked > _acked)
+        var span = _traces!.StartAck(seq);
+        try
         {
-            var after = _acked;
-            _acked = acked;
-            await _node.Reads.DeliveredAsync(User, after, acked, cancellationToken).ConfigureAwait(false);
+            var acked = await _handover!.AcknowledgeAsync(seq, cancellationToken).ConfigureAwait(false);
+            if (acked > _acked)
+            {
+                var after = _acked;
+                _acked = acked;
+                await _node.Reads.DeliveredAsync(User, after, acked, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            MessageTracing.StopKeepingCurrent(span);
         }
     }
 

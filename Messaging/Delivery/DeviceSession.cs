@@ -69,6 +69,7 @@ public sealed partial class DeviceSession
         // A device's first hello records it as seen (its cursor), so later hellos can tell a known device from a new one.
         if (recorded is null) await _node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         _acked = cursor;
+        _traces = new DeliveryTraces(user, hello.Device);
         var handover = _handover = new InboxHandover(user, hello.Device, _node.Delivery, Write, e => _node.HandoverFailed(e, User, Device));
 
         // The hello timer, a shutdown or a replacement may have closed this session while the reads above waited:
@@ -76,6 +77,7 @@ public sealed partial class DeviceSession
         if (!TryMove(DeviceSessionState.AwaitingHello, DeviceSessionState.Welcomed)) return false;
         _transport.TryWrite(FrameCodec.Write(new WelcomeFrame { User = user, Device = hello.Device, Node = _node.Registry.Node, Head = head, Heartbeat = DeviceSessions.HeartbeatSeconds }));
         _node.Registry.Add(this)?._transport.Close(CloseCodes.Replaced, "replaced by a newer connection of this device");
+        ChatTelemetry.Connections.Add(1);
         // Live entries routed from here on wait in the hand-over until its backlog is written.
         await _node.Delivery.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         await _node.Presence.ConnectAsync(user, hello.Device, _node.Registry.Node, cancellationToken).ConfigureAwait(false);
@@ -145,11 +147,15 @@ public sealed partial class DeviceSession
     {
         MarkClosed();
         if (User.Length == 0 || !_node.Registry.Remove(this)) return;
+        ChatTelemetry.Connections.Add(-1);
         await _node.Delivery.ForgetAsync(User, Device).ConfigureAwait(false);
         await _node.Presence.DisconnectAsync(User, Device, _node.Registry.Node).ConfigureAwait(false);
     }
 
-    private void Write(InboxEntry entry) => _transport.TryWrite(InboxFrames.Of(entry));
+    // A live entry carries its message's trace: its push is a span of that trace (DeliveryTraces).
+    private void Write(InboxEntry entry) => _traces!.Push(entry, _transport, static (transport, e) => transport.TryWrite(InboxFrames.Of(e)));
+
+    private DeliveryTraces? _traces;
 
     private static FrameException Unauthorized(string message) => new(ErrorCodes.Unauthorized, message);
 }

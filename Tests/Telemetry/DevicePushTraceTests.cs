@@ -1,0 +1,32 @@
+using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+
+namespace AspireChat.Tests.Telemetry;
+
+/// <summary>The gateway's hops of a message's trace: the push to each device and the device's ack, a child of its push.</summary>
+public sealed class DevicePushTraceTests
+{
+    [Fact]
+    public async Task A_message_s_trace_goes_on_to_the_push_to_each_device_and_the_recipient_s_ack_a_child_of_its_push()
+    {
+        var spans = new SpanList();
+        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>(), configure: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        var (alice, bob) = ($"alice-{Guid.NewGuid():n}"[..16], $"bob-{Guid.NewGuid():n}"[..16]);
+        await using var a = await server.ConnectAsync(alice);
+        await using var b = await server.ConnectAsync(bob);
+        await a.SendChatAsync(1, bob, "traced");
+        var id = (await a.ExpectAsync("ack")).GetProperty("id").GetString()!;
+        var msg = await b.ExpectAsync("msg");
+        await b.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() });
+        await Wait.UntilAsync(() => spans.Where(s => s.DisplayName == "receive" && Equals(s.GetTagItem("id"), id)).Count == 1, "receive");
+        var trace = spans.Where(s => s.DisplayName == "receive" && Equals(s.GetTagItem("id"), id)).Single().TraceId;
+        await Wait.UntilAsync(() => spans.OfTrace(trace).Count(s => s.DisplayName == "push") == 2 && spans.OfTrace(trace).Count(s => s.DisplayName == "ack") == 1, "push and ack");
+        var mine = spans.OfTrace(trace);
+        var ids = mine.Select(s => s.SpanId).ToHashSet();
+        Assert.All(mine.Where(s => s.DisplayName != "receive"), s => Assert.Contains(s.ParentSpanId, ids));
+        var ack = mine.Single(s => s.DisplayName == "ack");
+        Assert.Equal("push", mine.Single(s => s.SpanId == ack.ParentSpanId).DisplayName);
+    }
+}
