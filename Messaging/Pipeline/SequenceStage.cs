@@ -77,6 +77,12 @@ public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessage
     public async ValueTask HandleAsync(IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
     {
         using var activity = ChatTelemetry.Source.StartActivity("sequence", ActivityKind.Consumer);
+        // A partition can move to another worker and back (a rebalance): membership changes sequenced there meanwhile
+        // are in the store, not in this process's view, so the view of each group in the batch is loaded again.
+        foreach (var accepted in batch)
+        {
+            if (accepted.Ope == Ope.Group) _groups.TryRemove(accepted.To, out _);
+        }
         var sequenced = await SequenceAsync(store, batch, cancellationToken).ConfigureAwait(false);
         await log.AppendAsync(LogTopics.Inbox, sequenced.Appends, cancellationToken).ConfigureAwait(false);
         await PublishAsync(sequenced, cancellationToken).ConfigureAwait(false);
