@@ -1,0 +1,43 @@
+namespace AspireChat.AppHost;
+
+/// <summary>
+/// Kafka and Redis for a local run where no container can run: one process (the <c>StandIns</c> project) hosts
+/// librdkafka's mock cluster and Garnet on the endpoints declared here, and hands them over as connection strings, so
+/// the services use the same Kafka and Redis code paths as against the containers. Run mode only: a published
+/// manifest has containers or managed services instead.
+/// </summary>
+internal static class StandInsExtensions
+{
+    private const string Name = "standins";
+
+    public static BackingService AddKafkaStandIn(this IDistributedApplicationBuilder builder, string name)
+    {
+        var kafka = builder.StandIns().GetEndpoint("kafka");
+        return new BackingService(name, ReferenceExpression.Create($"{kafka.Property(EndpointProperty.HostAndPort)}"), builder.StandIns().AsResource(),
+            // The mock cluster holds every fetch for fetch.wait.max.ms even when records arrive: keep that short, or it is
+            // the latency floor of each stage (docs/configuration.md, Kafka:FetchWait).
+            new Dictionary<string, string> { ["Kafka__FetchWait"] = "00:00:00.005" });
+    }
+
+    public static BackingService AddRedisStandIn(this IDistributedApplicationBuilder builder, string name)
+    {
+        var redis = builder.StandIns().GetEndpoint("redis");
+        return new BackingService(name, ReferenceExpression.Create($"{redis.Property(EndpointProperty.HostAndPort)}"), builder.StandIns().AsResource());
+    }
+
+    // One process for both stand-ins. Clients connect through the endpoints' proxies; the mock broker advertises the
+    // proxied Kafka address, so the metadata it returns points back through the proxy.
+    private static IResourceBuilder<ProjectResource> StandIns(this IDistributedApplicationBuilder builder)
+    {
+        if (builder.Resources.OfType<ProjectResource>().SingleOrDefault(r => r.Name == Name) is { } existing)
+            return builder.CreateResourceBuilder(existing);
+        var standIns = builder.AddProject<Projects.StandIns>(Name)
+            .WithHttpHealthCheck("/health")
+            .WithEndpoint(name: "kafka", scheme: "tcp", env: "StandIns__KafkaPort")
+            .WithEndpoint(name: "redis", scheme: "tcp", env: "StandIns__RedisPort");
+        var kafka = standIns.GetEndpoint("kafka");
+        return standIns
+            .WithEnvironment("StandIns__KafkaAdvertisedHost", kafka.Property(EndpointProperty.Host))
+            .WithEnvironment("StandIns__KafkaAdvertisedPort", kafka.Property(EndpointProperty.Port));
+    }
+}
