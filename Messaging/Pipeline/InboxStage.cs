@@ -9,7 +9,9 @@ namespace AspireChat.Messaging.Pipeline;
 /// Stage 2: per user, in log order, assign <c>seq</c>, store the inbox entry, and push it to the user's online
 /// devices. A user with no online device gets a <see cref="PushRequested"/> in <c>chat.push</c> instead, except
 /// for the user's own messages and for system messages (membership events). An entry that was already stored
-/// (a replay) is not pushed again: its device either acked it or gets it from its cursor.
+/// (a replay after a worker died or a partition moved) is offered to the devices again, since the worker that stored it
+/// may have died before pushing it: the contiguous claim in <see cref="IPendingAcks"/> lets it through only to a device
+/// that was never pushed it, so nothing is pushed twice; a replay requests no second push notification.
 /// </summary>
 public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessageLog log)
 {
@@ -34,8 +36,7 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
         List<PushRequested>? pushes = null;
         foreach (var entry in entries)
         {
-            if (!entry.IsNew) continue;
-            if (await delivery.DeliverAsync(entry, cancellationToken).ConfigureAwait(false)) continue;
+            if (await delivery.DeliverAsync(entry, cancellationToken).ConfigureAwait(false) || !entry.IsNew) continue;
             if (WantsPush(entry)) (pushes ??= []).Add(new PushRequested(entry.User, entry.Seq, entry.Message.Id, entry.Message.Conv, entry.Message.From, entry.Message.Ts));
         }
         if (pushes is null) return;
