@@ -20,11 +20,12 @@ public sealed class ChatTopology : IAsyncDisposable
     public List<ServiceProcess> Workers { get; } = [];
 
     /// <summary>Starts the backing services, then <paramref name="gateways"/> gateways and <paramref name="workers"/> DeliveryWorkers.</summary>
-    public static async Task<ChatTopology> StartAsync(int gateways = 2, int workers = 2, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="redisKeepsItsData">Redis with an append-only file: a kill and restart keeps presence and pending entries.</param>
+    public static async Task<ChatTopology> StartAsync(int gateways = 2, int workers = 2, IReadOnlyDictionary<string, string>? settings = null, bool redisKeepsItsData = false)
     {
         var data = TempDirectory.Create();
         var kafka = new KafkaMockCluster(partitions: 4);
-        var redis = await RedisServerProcess.StartAsync();
+        var redis = await RedisServerProcess.StartAsync(redisKeepsItsData ? Directory.CreateDirectory(Path.Combine(data, "redis")).FullName : null);
         var topology = new ChatTopology(data, kafka, redis);
         try
         {

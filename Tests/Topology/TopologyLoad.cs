@@ -73,21 +73,29 @@ public sealed class TopologyLoad(DeliveryChecker checker, Func<int, ServiceProce
             or JsonException or TimeoutException or OperationCanceledException;
 }
 
-/// <summary>A device that pipelines sends to one recipient (at most 32 unacknowledged) and retransmits what needs it.</summary>
+/// <summary>
+/// A device that pipelines sends to one recipient (at most 32 unacknowledged). After a reconnect it retransmits what was
+/// not acknowledged, in req order. After an <c>unavailable</c> it does what keeps its order: it waits until every send in
+/// flight is answered, then retransmits the unacknowledged ones one at a time (the next only once the previous is
+/// acknowledged), and pipelines again once none is left.
+/// </summary>
 public sealed class LoadSender(string user, string to, DeliveryChecker checker)
 {
     private readonly SenderLog _log = checker.Sender(user, "d1");
+    private readonly Lock _gate = new();
     private readonly SortedSet<long> _unacked = [];
+    private readonly HashSet<long> _inFlight = [];
     private readonly HashSet<string> _ackedIds = [];
-    private readonly Queue<long> _retry = new();
     private long _nextReq = 1;
     private int _refused;
+    private bool _recovering;
+    private long _lastRefusal;
 
     public volatile bool SendingNew = true;
 
-    public int Unacked { get { lock (_unacked) return _unacked.Count; } }
-    public long AckedCount { get { lock (_unacked) return _ackedIds.Count; } }
-    public IReadOnlyCollection<string> AckedIds { get { lock (_unacked) return [.. _ackedIds]; } }
+    public int Unacked { get { lock (_gate) return _unacked.Count; } }
+    public long AckedCount { get { lock (_gate) return _ackedIds.Count; } }
+    public IReadOnlyCollection<string> AckedIds { get { lock (_gate) return [.. _ackedIds]; } }
 
     /// <summary>Sends answered <c>unavailable</c> so far.</summary>
     public int Refused => Volatile.Read(ref _refused);
@@ -102,27 +110,18 @@ public sealed class LoadSender(string user, string to, DeliveryChecker checker)
                 using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 var reader = ReadAsync(socket, connection.Token);
                 long[] resend;
-                lock (_unacked)
+                lock (_gate)
                 {
-                    resend = [.. _unacked];
-                    _retry.Clear();
+                    _inFlight.Clear();
+                    resend = _recovering ? [] : [.. _unacked];
+                    _inFlight.UnionWith(resend);
                 }
                 foreach (var req in resend) await socket.SendChatAsync(req, to, $"m{req}");
                 while (!stop.IsCancellationRequested && !reader.IsCompleted)
                 {
-                    long? next = null;
-                    lock (_unacked)
-                    {
-                        if (_retry.TryDequeue(out var again)) next = again;
-                    }
-                    if (next is null && SendingNew && Unacked < 32)
-                    {
-                        next = _nextReq++;
-                        lock (_unacked) _unacked.Add(next.Value);
-                        _log.Sent(next.Value, [new DeviceKey(to, "d1")]);
-                    }
-                    if (next is { } req) await socket.SendChatAsync(req, to, $"m{req}");
-                    await Task.Delay(next is null ? 20 : 3, stop);
+                    if (Next() is { } req) await socket.SendChatAsync(req, to, $"m{req}");
+                    else await Task.Delay(10, stop);
+                    await Task.Delay(2, stop);
                 }
                 await connection.CancelAsync();
                 await reader;
@@ -131,6 +130,31 @@ public sealed class LoadSender(string user, string to, DeliveryChecker checker)
             {
                 if (!stop.IsCancellationRequested) await Task.Delay(100, CancellationToken.None);
             }
+        }
+    }
+
+    // The req to put on the wire now, if any.
+    private long? Next()
+    {
+        lock (_gate)
+        {
+            if (_recovering)
+            {
+                if (_inFlight.Count > 0 || Environment.TickCount64 - _lastRefusal < 200) return null;
+                if (_unacked.Count == 0)
+                {
+                    _recovering = false;
+                    return null;
+                }
+                _inFlight.Add(_unacked.Min);
+                return _unacked.Min;
+            }
+            if (!SendingNew || _unacked.Count >= 32) return null;
+            var req = _nextReq++;
+            _unacked.Add(req);
+            _inFlight.Add(req);
+            _log.Sent(req, [new DeviceKey(to, "d1")]);
+            return req;
         }
     }
 
@@ -144,28 +168,25 @@ public sealed class LoadSender(string user, string to, DeliveryChecker checker)
                 case "ack":
                     var (req, id) = (frame.GetProperty("req").GetInt64(), frame.GetProperty("id").GetString()!);
                     _log.Acked(req, id);
-                    lock (_unacked)
+                    lock (_gate)
                     {
                         _unacked.Remove(req);
+                        _inFlight.Remove(req);
                         _ackedIds.Add(id);
                     }
                     break;
                 case "error" when frame.TryGetProperty("req", out var refused):
-                    // unavailable: not sent yet; the same req goes again a moment later.
+                    // unavailable: not sent yet; the same req goes again once the sends in flight are answered.
                     Assert.Equal("unavailable", frame.GetProperty("code").GetString());
                     Interlocked.Increment(ref _refused);
-                    _ = RetryLaterAsync(refused.GetInt64());
+                    lock (_gate)
+                    {
+                        _inFlight.Remove(refused.GetInt64());
+                        _recovering = true;
+                        _lastRefusal = Environment.TickCount64;
+                    }
                     break;
             }
-        }
-    }
-
-    private async Task RetryLaterAsync(long req)
-    {
-        await Task.Delay(200);
-        lock (_unacked)
-        {
-            if (_unacked.Contains(req)) _retry.Enqueue(req);
         }
     }
 }
