@@ -75,7 +75,7 @@ public static class ChatPipelineExtensions
         if (!HasKafka(configuration))
             throw new InvalidOperationException("The DeliveryWorker consumes the Kafka log: set ConnectionStrings:kafka (host:port of the bootstrap servers).");
         RequireRedis(configuration, "the DeliveryWorker");
-        builder.AddChatAdapters();
+        builder.AddChatAdapters(issuesIds: false);
         AddPipelineOptions(builder);
         AddStages(builder.Services);
         builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DeliveryHost>(sp, true));
@@ -124,7 +124,8 @@ public static class ChatPipelineExtensions
     /// else in-process. Presence, routing, pending acks and worker-id leases: Redis where <c>ConnectionStrings:redis</c> is
     /// (<see cref="RedisExtensions.AddRedisAdapters"/>), else in memory. Every host starts from these.
     /// </summary>
-    public static IHostApplicationBuilder AddChatAdapters(this IHostApplicationBuilder builder)
+    /// <param name="issuesIds">False in a host that issues no ids (the DeliveryWorker, the PushService): it leases no worker id.</param>
+    public static IHostApplicationBuilder AddChatAdapters(this IHostApplicationBuilder builder, bool issuesIds = true)
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
@@ -157,7 +158,7 @@ public static class ChatPipelineExtensions
         }
         // Kafka and Redis when their connection strings are given (each registered once however often this is called).
         if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();
-        builder.AddRedisAdapters();
+        builder.AddRedisAdapters(leaseWorkerId: issuesIds);
         services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(sp.GetRequiredService<ILogger<InMemoryMessageLog>>()));
         // A remote IdService when service discovery names one (Aspire's WithReference), else in-process.
         if (configuration.GetSection("services:idservice").Exists())

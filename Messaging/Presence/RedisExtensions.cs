@@ -23,7 +23,8 @@ public static class RedisExtensions
     /// Redis calls fail fast while Redis is unreachable (<see cref="RedisConnectionException"/>; callers answer
     /// <c>unavailable</c>) and the client reconnects by itself.
     /// </summary>
-    public static IHostApplicationBuilder AddRedisAdapters(this IHostApplicationBuilder builder, string connectionName = "redis")
+    /// <param name="leaseWorkerId">False in a process that issues no ids (the DeliveryWorker, the PushService): no lease is taken.</param>
+    public static IHostApplicationBuilder AddRedisAdapters(this IHostApplicationBuilder builder, string connectionName = "redis", bool leaseWorkerId = true)
     {
         var configuration = builder.Configuration;
         if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(connectionName))) return builder;
@@ -51,7 +52,7 @@ public static class RedisExtensions
         services.Replace(ServiceDescriptor.Singleton<IDeliveryRouter>(sp => new RedisDeliveryRouter(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<ILogger<RedisDeliveryRouter>>())));
 
-        if (!configuration.GetSection("services:idservice").Exists())
+        if (leaseWorkerId && !configuration.GetSection("services:idservice").Exists())
         {
             services.TryAddSingleton<RedisWorkerIdLease>();
             services.AddHostedService(sp => sp.GetRequiredService<RedisWorkerIdLease>());

@@ -40,6 +40,13 @@ public sealed class ChatTopology : IAsyncDisposable
                 ["Kafka__FetchWait"] = "00:00:00.010",
                 ["Delivery__AckTimeout"] = "00:00:01",
                 ["Groups__WriteDiffusionLimit"] = "3",
+                // A gateway issues ids one lease TTL after it took its worker id: 2 s rather than 10 to be ready sooner.
+                ["Snowflake__Lease__Ttl"] = "00:00:02",
+                ["Snowflake__Lease__RenewInterval"] = "00:00:00.500",
+                ["Snowflake__Lease__SafetyMargin"] = "00:00:00.200",
+                // The mock cluster leaves a fetch that was in flight when a broker went down unanswered after it is up
+                // again (or a worker died mid-request): a short socket timeout ends that wait.
+                ["Kafka__Settings__socket.timeout.ms"] = "3000",
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string>()) shared[key] = value;
             await Task.WhenAll(Enumerable.Range(0, workers).Select(i => topology.AddWorkerAsync(shared, i)));
