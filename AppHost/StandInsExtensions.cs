@@ -25,16 +25,17 @@ internal static class StandInsExtensions
         return new BackingService(name, ReferenceExpression.Create($"{redis.Property(EndpointProperty.HostAndPort)}"), builder.StandIns().AsResource());
     }
 
-    // One process for both stand-ins. Clients connect through the endpoints' proxies; the mock broker advertises the
-    // proxied Kafka address, so the metadata it returns points back through the proxy.
+    // One process for both stand-ins. The endpoints are not proxied: every Kafka and Redis round trip of every message
+    // would otherwise cross the orchestrator's proxy too. The mock broker advertises the endpoint's address, so the
+    // metadata it returns points back at the stand-in's own listener.
     private static IResourceBuilder<ProjectResource> StandIns(this IDistributedApplicationBuilder builder)
     {
         if (builder.Resources.OfType<ProjectResource>().SingleOrDefault(r => r.Name == Name) is { } existing)
             return builder.CreateResourceBuilder(existing);
         var standIns = builder.AddProject<Projects.StandIns>(Name)
             .WithHttpHealthCheck("/health")
-            .WithEndpoint(name: "kafka", scheme: "tcp", env: "StandIns__KafkaPort")
-            .WithEndpoint(name: "redis", scheme: "tcp", env: "StandIns__RedisPort");
+            .WithEndpoint(name: "kafka", scheme: "tcp", env: "StandIns__KafkaPort", isProxied: false)
+            .WithEndpoint(name: "redis", scheme: "tcp", env: "StandIns__RedisPort", isProxied: false);
         var kafka = standIns.GetEndpoint("kafka");
         return standIns
             .WithEnvironment("StandIns__KafkaAdvertisedHost", kafka.Property(EndpointProperty.Host))
