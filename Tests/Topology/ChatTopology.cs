@@ -6,7 +6,8 @@ namespace AspireChat.Tests.Topology;
 /// <summary>
 /// The distributed topology of the AppHost on its local stand-ins, with every service a child process so a test can
 /// SIGKILL one: two gateways (nodes <c>gw-a</c>, <c>gw-b</c>) and two DeliveryWorkers, on librdkafka's mock cluster (in
-/// this process, reached over loopback TCP like a broker), a redis-server of its own and one SQLite file they share.
+/// this process, reached over loopback TCP like a broker), a redis-server of its own and one SQLite file they share;
+/// and the PushService when a test asks for it.
 /// </summary>
 public sealed class ChatTopology : IAsyncDisposable
 {
@@ -18,10 +19,12 @@ public sealed class ChatTopology : IAsyncDisposable
     public RedisServerProcess Redis { get; }
     public List<ServiceProcess> Gateways { get; } = [];
     public List<ServiceProcess> Workers { get; } = [];
+    public ServiceProcess? PushService { get; private set; }
 
     /// <summary>Starts the backing services, then <paramref name="gateways"/> gateways and <paramref name="workers"/> DeliveryWorkers.</summary>
     /// <param name="redisKeepsItsData">Redis with an append-only file: a kill and restart keeps presence and pending entries.</param>
-    public static async Task<ChatTopology> StartAsync(int gateways = 2, int workers = 2, IReadOnlyDictionary<string, string>? settings = null, bool redisKeepsItsData = false)
+    /// <param name="pushService">Also start the PushService (the consumer of <c>chat.push</c>).</param>
+    public static async Task<ChatTopology> StartAsync(int gateways = 2, int workers = 2, IReadOnlyDictionary<string, string>? settings = null, bool redisKeepsItsData = false, bool pushService = false)
     {
         var data = TempDirectory.Create();
         var kafka = new KafkaMockCluster(partitions: 4);
@@ -49,7 +52,9 @@ public sealed class ChatTopology : IAsyncDisposable
                 ["Kafka__Settings__socket.timeout.ms"] = "3000",
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string>()) shared[key] = value;
-            await Task.WhenAll(Enumerable.Range(0, workers).Select(i => topology.AddWorkerAsync(shared, i)));
+            var backEnd = Enumerable.Range(0, workers).Select(i => topology.AddWorkerAsync(shared, i)).ToList();
+            if (pushService) backEnd.Add(topology.AddPushServiceAsync(shared));
+            await Task.WhenAll(backEnd);
             await Task.WhenAll(Enumerable.Range(0, gateways).Select(i => topology.AddGatewayAsync(shared, i)));
             return topology;
         }
@@ -65,6 +70,9 @@ public sealed class ChatTopology : IAsyncDisposable
         var worker = await ServiceProcess.StartAsync($"deliveryworker-{index}", "AspireChat.DeliveryWorker.dll", shared, _data);
         lock (Workers) Workers.Add(worker);
     }
+
+    private async Task AddPushServiceAsync(Dictionary<string, string> shared) =>
+        PushService = await ServiceProcess.StartAsync("pushservice", "AspireChat.PushService.dll", shared, _data);
 
     private async Task AddGatewayAsync(Dictionary<string, string> shared, int index)
     {
@@ -99,6 +107,7 @@ public sealed class ChatTopology : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var service in Gateways.Concat(Workers)) await service.DisposeAsync();
+        if (PushService is not null) await PushService.DisposeAsync();
         await Redis.DisposeAsync();
         Kafka.Dispose();
     }
