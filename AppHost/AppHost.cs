@@ -2,8 +2,9 @@ using AspireChat.AppHost;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-// Containers or managed services in a published manifest; locally only MongoDB, where containers can run.
+// Containers where a container runtime is available (and in a published manifest), local stand-ins otherwise.
 var mongo = builder.AddChatMongo("mongo");
+var chatdb = builder.AddChatSqlite("chatdb");
 var redis = builder.AddChatRedis("redis");
 var kafka = builder.AddChatKafka("kafka");
 var signingKey = builder.AddSigningKey();
@@ -11,24 +12,28 @@ var vapid = builder.AddVapidKeys();
 
 var idservice = builder.AddProject<Projects.IdService>("idservice")
     .WithHttpHealthCheck("/health")
-    .WithDeployedBackingServices(redis);
+    .WithBackingService(redis);
 
 builder.AddProject<Projects.DeliveryWorker>("deliveryworker")
+    .WithReplicas(2)
     .WithHttpHealthCheck("/health")
-    .WithDeployedBackingServices(mongo, redis, kafka);
+    .WithBackingServices(mongo, chatdb, redis, kafka)
+    .WithPipelineSettings();
 
 builder.AddProject<Projects.PushService>("pushservice")
     .WithHttpHealthCheck("/health")
+    .WithBackingServices(mongo, chatdb, redis, kafka)
     .WithVapidKeys(vapid)
-    .WithDeployedBackingServices(mongo, redis, kafka);
+    .WithPipelineSettings();
 
 builder.AddProject<Projects.Gateway>("gateway")
+    .WithReplicas(2)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(idservice).WaitFor(idservice)
-    .WithBackingService(mongo)
-    .WithDeployedBackingServices(redis, kafka)
-    .WithEmbeddedPipeline(builder.ExecutionContext)
+    .WithBackingServices(mongo, chatdb, redis, kafka)
+    .WithPipelineSettings()
+    .WithDevTokens(builder.ExecutionContext)
     .WithSigningKey(signingKey)
     .WithVapidKeys(vapid);
 

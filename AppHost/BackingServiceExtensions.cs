@@ -4,16 +4,19 @@ namespace AspireChat.AppHost;
 
 /// <summary>
 /// A backing service as a service sees it: the connection string it gets as <c>ConnectionStrings:{Name}</c>, and the
-/// container it comes from when there is one (a managed service the user supplies has none).
+/// resource it comes from when there is one to wait for (a container, or the local stand-ins' process; a managed service
+/// the user supplies, or a file, has none).
 /// </summary>
-internal sealed record BackingService(string Name, ReferenceExpression ConnectionString, IResourceBuilder<ContainerResource>? Container);
+/// <param name="ClientSettings">Settings a service's client of it needs beside the connection string (environment variables).</param>
+internal sealed record BackingService(string Name, ReferenceExpression ConnectionString, IResourceBuilder<IResource>? Source, IReadOnlyDictionary<string, string>? ClientSettings = null);
 
 /// <summary>
 /// MongoDB, Redis and Kafka. A published manifest has each as a container (images and settings as Aspire's own
 /// integrations use them) or, when the user supplies a managed service, as a connection-string parameter azd asks
 /// for: <c>AspireChat:Managed=true</c> selects that for all three, a <c>ConnectionStrings:{name}</c> given to the
-/// AppHost for that one. A local run adds only MongoDB, and only where containers can run: the gateway keeps its
-/// embedded pipeline there.
+/// AppHost for that one. A local run uses the same containers where a container runtime is available, and otherwise
+/// local stand-ins (<see cref="StandInsExtensions"/>): the Kafka protocol from librdkafka's mock cluster, the Redis protocol
+/// from Garnet, and a SQLite file the services share instead of MongoDB. Stand-ins never reach a published manifest.
 /// </summary>
 internal static class BackingServiceExtensions
 {
@@ -31,23 +34,38 @@ internal static class BackingServiceExtensions
             .WithVolume("aspirechat-mongo-data", "/data/db")
             .WithEndpoint(targetPort: 27017, name: "tcp", scheme: "tcp");
         var endpoint = local.GetEndpoint("tcp");
-        return new BackingService(name, ReferenceExpression.Create($"mongodb://{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}"), local);
+        return new BackingService(name, ReferenceExpression.Create($"mongodb://{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}"), local.AsResource());
     }
 
-    /// <summary>Presence, routing, pending acks and id leases (<c>ConnectionStrings:redis</c>); published manifests only for now.</summary>
-    public static BackingService? AddChatRedis(this IDistributedApplicationBuilder builder, string name = "redis")
+    /// <summary>
+    /// The SQLite file the services of a local run share (<c>ConnectionStrings:chatdb</c>, under the AppHost's
+    /// <c>data/</c>): the chat store where no MongoDB runs, and the push subscriptions beside MongoDB (they have no MongoDB
+    /// adapter yet). A <c>ConnectionStrings:chatdb</c> given to the AppHost names another file. Null in a published manifest.
+    /// </summary>
+    public static BackingService? AddChatSqlite(this IDistributedApplicationBuilder builder, string name = "chatdb")
     {
-        if (!builder.ExecutionContext.IsPublishMode) return null;
-        if (builder.IsManaged(name)) return builder.AddManagedService(name);
+        if (!builder.ExecutionContext.IsRunMode) return null;
+        var connection = builder.Configuration.GetConnectionString(name) is { Length: > 0 } given
+            ? given
+            : $"Data Source={Path.Combine(builder.AppHostDirectory, "data", "chat.db")}";
+        return new BackingService(name, ReferenceExpression.Create($"{connection}"), null);
+    }
+
+    /// <summary>Presence, routing, pending acks and id leases (<c>ConnectionStrings:redis</c>).</summary>
+    public static BackingService AddChatRedis(this IDistributedApplicationBuilder builder, string name = "redis")
+    {
+        if (builder.ExecutionContext.IsRunMode && !ContainerRuntime.IsAvailable(builder.Configuration)) return builder.AddRedisStandIn(name);
+        if (builder.ExecutionContext.IsPublishMode && builder.IsManaged(name)) return builder.AddManagedService(name);
         var redis = builder.AddRedis(name);
-        return new BackingService(name, ReferenceExpression.Create($"{redis.Resource}"), redis.AsContainer());
+        if (builder.ExecutionContext.IsRunMode) redis.WithDataVolume("aspirechat-redis-data");
+        return new BackingService(name, ReferenceExpression.Create($"{redis.Resource}"), redis.AsResource());
     }
 
-    /// <summary>The message log (<c>ConnectionStrings:kafka</c>, bootstrap servers); published manifests only for now.</summary>
-    public static BackingService? AddChatKafka(this IDistributedApplicationBuilder builder, string name = "kafka")
+    /// <summary>The message log (<c>ConnectionStrings:kafka</c>, bootstrap servers).</summary>
+    public static BackingService AddChatKafka(this IDistributedApplicationBuilder builder, string name = "kafka")
     {
-        if (!builder.ExecutionContext.IsPublishMode) return null;
-        return builder.IsManaged(name) ? builder.AddManagedService(name) : builder.AddKafkaContainer(name);
+        if (builder.ExecutionContext.IsRunMode && !ContainerRuntime.IsAvailable(builder.Configuration)) return builder.AddKafkaStandIn(name);
+        return builder.ExecutionContext.IsPublishMode && builder.IsManaged(name) ? builder.AddManagedService(name) : builder.AddKafkaContainer(name);
     }
 
     /// <summary>Gives the service <c>ConnectionStrings:{name}</c> of <paramref name="backing"/> (nothing when it is null).</summary>
@@ -55,16 +73,13 @@ internal static class BackingServiceExtensions
     {
         if (backing is null) return service;
         service.WithEnvironment($"ConnectionStrings__{backing.Name}", backing.ConnectionString);
-        return backing.Container is { } container ? service.WaitFor(container) : service;
+        foreach (var (key, value) in backing.ClientSettings ?? new Dictionary<string, string>()) service.WithEnvironment(key, value);
+        return backing.Source is { } source ? service.WaitFor(source) : service;
     }
 
-    /// <summary>
-    /// References that only a published manifest gets: deployed, the services reach the backing services themselves,
-    /// while a local run keeps the whole pipeline inside the gateway and gives the other services nothing.
-    /// </summary>
-    public static IResourceBuilder<ProjectResource> WithDeployedBackingServices(this IResourceBuilder<ProjectResource> service, params BackingService?[] backing)
+    /// <summary>Gives the service the connection string of each of <paramref name="backing"/> (the null ones are skipped).</summary>
+    public static IResourceBuilder<ProjectResource> WithBackingServices(this IResourceBuilder<ProjectResource> service, params BackingService?[] backing)
     {
-        if (!service.ApplicationBuilder.ExecutionContext.IsPublishMode) return service;
         foreach (var one in backing) service.WithBackingService(one);
         return service;
     }
@@ -91,7 +106,7 @@ internal static class BackingServiceExtensions
             .WithEndpoint(targetPort: 27017, name: "tcp", scheme: "tcp");
         var endpoint = mongo.GetEndpoint("tcp");
         return new BackingService(name, ReferenceExpression.Create(
-            $"mongodb://{MongoUser}:{password}@{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}?authSource=admin"), mongo);
+            $"mongodb://{MongoUser}:{password}@{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}?authSource=admin"), mongo.AsResource());
     }
 
     // docker.io/confluentinc/confluent-local:8.2.0: one broker in KRaft mode (no ZooKeeper), listeners as Aspire's Kafka
@@ -110,9 +125,9 @@ internal static class BackingServiceExtensions
             .WithEnvironment("KAFKA_ADVERTISED_LISTENERS", ReferenceExpression.Create(
                 $"PLAINTEXT://{client.Property(EndpointProperty.Host)}:29092,PLAINTEXT_HOST://{client.Property(EndpointProperty.HostAndPort)},PLAINTEXT_INTERNAL://{internalEndpoint.Property(EndpointProperty.HostAndPort)}"))
             .WithEnvironment("KAFKA_LOG_DIRS", "/var/lib/kafka/data");
-        return new BackingService(name, ReferenceExpression.Create($"{client.Property(EndpointProperty.HostAndPort)}"), kafka);
+        return new BackingService(name, ReferenceExpression.Create($"{client.Property(EndpointProperty.HostAndPort)}"), kafka.AsResource());
     }
 
-    private static IResourceBuilder<ContainerResource> AsContainer<T>(this IResourceBuilder<T> resource) where T : ContainerResource =>
-        resource.ApplicationBuilder.CreateResourceBuilder<ContainerResource>(resource.Resource);
+    internal static IResourceBuilder<IResource> AsResource<T>(this IResourceBuilder<T> resource) where T : IResource =>
+        resource.ApplicationBuilder.CreateResourceBuilder<IResource>(resource.Resource);
 }

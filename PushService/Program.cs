@@ -7,7 +7,7 @@ using AspireChat.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddChatAdapters();
+builder.AddChatAdapters(issuesIds: false);
 builder.AddPushService();
 
 var app = builder.Build();

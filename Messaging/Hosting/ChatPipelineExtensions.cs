@@ -20,14 +20,20 @@ namespace AspireChat.Messaging.Hosting;
 public static class ChatPipelineExtensions
 {
     /// <summary>
-    /// The whole pipeline in this process (embedded mode): stages 0–2, the retry loop, the push consumer
-    /// (<see cref="PushExtensions.AddPushService"/>), and the adapters of <see cref="AddChatAdapters"/>.
+    /// The gateway's pipeline, and the adapters of <see cref="AddChatAdapters"/>. Embedded mode (no Kafka): the whole
+    /// pipeline in this process — stages 0–2, the retry loop, the push consumer (<see cref="PushExtensions.AddPushService"/>).
+    /// With Kafka (<c>ConnectionStrings:kafka</c>) the gateway runs stage 0 only, to <c>chat.accepted</c>, plus what its
+    /// connections need (hello backlog, acks, cursors, receipts, push subscriptions); stages 1 and 2 and the retry loop
+    /// run in the DeliveryWorkers (<see cref="AddDeliveryWorker"/>), the push consumer in the PushService. Kafka needs
+    /// Redis beside it: the workers reach this node's devices through its routing channel.
     /// </summary>
     public static IHostApplicationBuilder AddChatPipeline(this IHostApplicationBuilder builder)
     {
+        var configuration = builder.Configuration;
+        var workersElsewhere = HasKafka(configuration);
+        if (workersElsewhere) RequireRedis(configuration, "the gateway");
         builder.AddChatAdapters();
         var services = builder.Services;
-        var configuration = builder.Configuration;
         services.AddPipelineOptions(configuration);
         services.TryAddSingleton<ISendPermission, GroupSendPermission>();
         services.TryAddSingleton<GroupService>();
@@ -39,19 +45,58 @@ public static class ChatPipelineExtensions
         services.TryAddSingleton<ReceiptNotifier>();
         services.TryAddSingleton<ReadPositions>();
         services.TryAddSingleton<TypingRelay>();
-        services.TryAddSingleton<CursorRecorder>();
-        services.TryAddSingleton<InboxDelivery>();
         services.TryAddSingleton<SendQueue>();
         services.TryAddSingleton<AcceptStage>();
+        AddStages(services);
         // Stages 1 and 2 inside each batch (embedded), or as consumers of the message log (distributed).
-        if (IsDistributed(configuration)) services.TryAddSingleton<IPipelineComposition, DistributedComposition>();
+        var distributed = IsDistributed(configuration);
+        if (distributed) services.TryAddSingleton<IPipelineComposition, DistributedComposition>();
         else services.TryAddSingleton<IPipelineComposition, EmbeddedComposition>();
-        services.TryAddSingleton<SequenceStage>();
-        services.TryAddSingleton<InboxStage>();
         services.AddHostedService<PipelineHost>();
         services.AddHostedService<PipelineGauges>();
+        if (workersElsewhere)
+        {
+            builder.AddPushSubscriptions();
+            return builder;
+        }
+        // No Kafka: this process is also the delivery worker (over the in-process log when the composition is distributed).
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DeliveryHost>(sp, distributed));
         builder.AddPushService();
         return builder;
+    }
+
+    /// <summary>
+    /// The DeliveryWorker: stage 1 and stage 2 as consumers of the Kafka log (one consumer group per stage, so the
+    /// replicas split the partitions and take over a dead one's), the retry loop of pending entries and the purge of old
+    /// send records (<see cref="DeliveryHost"/>). It needs <c>ConnectionStrings:kafka</c> and <c>ConnectionStrings:redis</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddDeliveryWorker(this IHostApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        if (!HasKafka(configuration))
+            throw new InvalidOperationException("The DeliveryWorker consumes the Kafka log: set ConnectionStrings:kafka (host:port of the bootstrap servers).");
+        RequireRedis(configuration, "the DeliveryWorker");
+        builder.AddChatAdapters(issuesIds: false);
+        builder.Services.AddPipelineOptions(configuration);
+        AddStages(builder.Services);
+        builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DeliveryHost>(sp, true));
+        return builder;
+    }
+
+    private static void AddStages(IServiceCollection services)
+    {
+        services.TryAddSingleton<CursorRecorder>();
+        services.TryAddSingleton<InboxDelivery>();
+        services.TryAddSingleton<SequenceStage>();
+        services.TryAddSingleton<InboxStage>();
+    }
+
+    private static bool HasKafka(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration.GetConnectionString("kafka"));
+
+    private static void RequireRedis(IConfiguration configuration, string who)
+    {
+        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString("redis")))
+            throw new InvalidOperationException($"With ConnectionStrings:kafka set, {who} needs ConnectionStrings:redis: presence, routing between gateway nodes and pending acks live in Redis.");
     }
 
     /// <summary>
@@ -67,10 +112,12 @@ public static class ChatPipelineExtensions
     /// The ports, each with the adapter the configuration names. The store: MongoDB where <c>ConnectionStrings:mongo</c>
     /// is given (see <see cref="MongoStoreExtensions.AddMongoChatStore"/>), SQLite where <c>ConnectionStrings:chatdb</c> is
     /// (the file the services of the stand-in topology share), else the embedded RocksDB store in <c>Storage:Path</c>.
-    /// The message log in-process where no Kafka is registered; in-memory presence and pending acks where no Redis is.
-    /// Service hosts that run one part of the pipeline (the PushService) start from these.
+    /// The message log: Kafka where <c>ConnectionStrings:kafka</c> is given (<see cref="KafkaLogExtensions.AddKafkaMessageLog"/>),
+    /// else in-process. Presence, routing, pending acks and worker-id leases: Redis where <c>ConnectionStrings:redis</c> is
+    /// (<see cref="RedisExtensions.AddRedisAdapters"/>), else in memory. Every host starts from these.
     /// </summary>
-    public static IHostApplicationBuilder AddChatAdapters(this IHostApplicationBuilder builder)
+    /// <param name="issuesIds">False in a host that issues no ids (the DeliveryWorker, the PushService): it leases no worker id.</param>
+    public static IHostApplicationBuilder AddChatAdapters(this IHostApplicationBuilder builder, bool issuesIds = true)
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
@@ -100,6 +147,9 @@ public static class ChatPipelineExtensions
             services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
             services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
         }
+        // Kafka and Redis when their connection strings are given (each registered once however often this is called).
+        if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();
+        builder.AddRedisAdapters(leaseWorkerId: issuesIds);
         services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(sp.GetRequiredService<ILogger<InMemoryMessageLog>>()));
         // A remote IdService when service discovery names one (Aspire's WithReference), else in-process.
         if (configuration.GetSection("services:idservice").Exists())

@@ -66,6 +66,15 @@ public sealed class KafkaMockCluster : IDisposable
 
     public void SetBrokerUp(int brokerId = 1) => Check(Native.rd_kafka_mock_broker_set_up(Cluster, brokerId), "set_up");
 
+    /// <summary>
+    /// The address broker <paramref name="brokerId"/> advertises in metadata (it keeps listening where it does): for a
+    /// relay or proxy in front of it, whose address is the one clients can reach.
+    /// </summary>
+    public void SetBrokerAddress(int brokerId, string host, int port)
+    {
+        lock (_gate) Native.rd_kafka_mock_broker_set_host_port(Cluster, brokerId, host, port);
+    }
+
     private IntPtr Cluster => _cluster != IntPtr.Zero ? _cluster : throw new ObjectDisposedException(nameof(KafkaMockCluster));
 
     private static void Check(int error, string what)
@@ -123,6 +132,7 @@ public sealed class KafkaMockCluster : IDisposable
         [DllImport(Library)] public static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
         [DllImport(Library)] public static extern int rd_kafka_mock_broker_set_down(IntPtr cluster, int brokerId);
         [DllImport(Library)] public static extern int rd_kafka_mock_broker_set_up(IntPtr cluster, int brokerId);
+        [DllImport(Library)] public static extern void rd_kafka_mock_broker_set_host_port(IntPtr cluster, int brokerId, [MarshalAs(UnmanagedType.LPUTF8Str)] string host, int port);
 #pragma warning restore SYSLIB1054
     }
 }

@@ -9,7 +9,9 @@ namespace AspireChat.Messaging.Pipeline;
 /// Stage 2: per user, in log order, assign <c>seq</c>, store the inbox entry, and push it to the user's online
 /// devices. A user with no online device gets a <see cref="PushRequested"/> in <c>chat.push</c> instead, except
 /// for the user's own messages and for system messages (membership events). An entry that was already stored
-/// (a replay) is not pushed again: its device either acked it or gets it from its cursor.
+/// (a replay after a worker died or a partition moved) is offered to the devices again, since the worker that stored it
+/// may have died before pushing it: each device's session lets it through only where it was
+/// never written (decision 0011), so nothing is pushed twice; a replay requests no second push notification.
 /// </summary>
 public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessageLog log, TimeProvider time)
 {
@@ -44,7 +46,6 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
         List<PushRequested>? pushes = null;
         foreach (var entry in entries)
         {
-            if (!entry.IsNew) continue;
             bool online;
             var route = MessageTracing.StartRoute(entry);
             try
@@ -56,6 +57,8 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
             {
                 MessageTracing.StopKeepingCurrent(route);
             }
+            // A replay is offered again but counted once, and requests no second push notification.
+            if (!entry.IsNew) continue;
             if (online)
             {
                 ChatTelemetry.Delivered.Add(1);

@@ -84,6 +84,12 @@ public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessage
     /// <summary>Stage 1 as a consumer of <c>chat.accepted</c> (distributed composition): each step commits on its own.</summary>
     public async ValueTask HandleAsync(IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
     {
+        // A partition can move to another worker and back (a rebalance): membership changes sequenced there meanwhile
+        // are in the store, not in this process's view, so the view of each group in the batch is loaded again.
+        foreach (var accepted in batch)
+        {
+            if (accepted.Ope == Ope.Group) _groups.TryRemove(accepted.To, out _);
+        }
         var sequenced = await SequenceAsync(store, batch, cancellationToken).ConfigureAwait(false);
         await log.AppendAsync(LogTopics.Inbox, sequenced.Appends, cancellationToken).ConfigureAwait(false);
         await PublishAsync(sequenced, cancellationToken).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using AspireChat.Messaging.Ids;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,10 +24,14 @@ public static class RedisExtensions
     /// Redis calls fail fast while Redis is unreachable (<see cref="RedisConnectionException"/>; callers answer
     /// <c>unavailable</c>) and the client reconnects by itself.
     /// </summary>
-    public static IHostApplicationBuilder AddRedisAdapters(this IHostApplicationBuilder builder, string connectionName = "redis")
+    /// <param name="leaseWorkerId">False in a process that issues no ids (the DeliveryWorker, the PushService): no lease is taken.</param>
+    public static IHostApplicationBuilder AddRedisAdapters(this IHostApplicationBuilder builder, string connectionName = "redis", bool leaseWorkerId = true)
     {
         var configuration = builder.Configuration;
         if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(connectionName))) return builder;
+        // Once per host: AddChatAdapters calls this too.
+        if (builder.Services.Any(d => d.ServiceType == typeof(RedisAdaptersRegistered))) return builder;
+        builder.Services.AddSingleton<RedisAdaptersRegistered>();
 
         builder.AddRedisClient(connectionName, configureOptions: options =>
         {
@@ -47,12 +52,25 @@ public static class RedisExtensions
         services.Replace(ServiceDescriptor.Singleton<IDeliveryRouter>(sp => new RedisDeliveryRouter(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<ILogger<RedisDeliveryRouter>>())));
 
-        if (!configuration.GetSection("services:idservice").Exists())
+        if (leaseWorkerId && !configuration.GetSection("services:idservice").Exists())
         {
             services.TryAddSingleton<RedisWorkerIdLease>();
             services.AddHostedService(sp => sp.GetRequiredService<RedisWorkerIdLease>());
+            // Not ready for traffic before it can issue ids (the first lease takes a moment after start).
+            services.AddHealthChecks().Add(new HealthCheckRegistration("worker-id-lease",
+                sp => new WorkerIdLeaseHealthCheck(sp.GetRequiredService<RedisWorkerIdLease>()), failureStatus: null, tags: null));
             services.Replace(ServiceDescriptor.Singleton<IIdGenerator>(sp => sp.GetRequiredService<RedisWorkerIdLease>().Generator));
         }
         return builder;
+    }
+
+    private sealed class RedisAdaptersRegistered;
+
+    private sealed class WorkerIdLeaseHealthCheck(RedisWorkerIdLease lease) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(lease.WorkerId is { } id
+                ? HealthCheckResult.Healthy($"issuing ids as worker {id}")
+                : new HealthCheckResult(context.Registration.FailureStatus, "no worker id lease held: ids are refused"));
     }
 }

@@ -20,6 +20,22 @@ public static class PushExtensions
     /// </summary>
     public static IHostApplicationBuilder AddPushService(this IHostApplicationBuilder builder)
     {
+        builder.AddPushSubscriptions();
+        var services = builder.Services;
+        services.TryAddSingleton<PushDispatcher>();
+        services.TryAddSingleton<PushCollapser>();
+        services.AddHostedService<PushHost>();
+        return builder;
+    }
+
+    /// <summary>
+    /// What a gateway needs to serve the push API without consuming <c>chat.push</c> (the PushService does that in the
+    /// distributed topology): the configured providers (which kinds a device may register), the VAPID key and the
+    /// subscriptions table, created at start.
+    /// </summary>
+    public static IHostApplicationBuilder AddPushSubscriptions(this IHostApplicationBuilder builder)
+    {
+        if (builder.Services.Any(d => d.ServiceType == typeof(PushRegistry))) return builder;
         var services = builder.Services;
         var section = builder.Configuration.GetSection("Push");
         var options = section.Get<PushOptions>() ?? new PushOptions();
@@ -33,9 +49,7 @@ public static class PushExtensions
         if (ApnsProvider.IsConfigured(options.Apns)) AddProvider<ApnsProvider>(services, ApnsProvider.HttpClientName);
 
         services.TryAddSingleton<PushRegistry>();
-        services.TryAddSingleton<PushDispatcher>();
-        services.TryAddSingleton<PushCollapser>();
-        services.AddHostedService<PushHost>();
+        services.AddHostedService<PushSubscriptionsStartup>();
         return builder;
     }
 
@@ -65,5 +79,12 @@ public static class PushExtensions
                 pipeline.AddTimeout(push.AttemptTimeout);
             });
 #pragma warning restore EXTEXP0001
+    }
+
+    // The table exists before the HTTP API can store the first subscription.
+    private sealed class PushSubscriptionsStartup(IPushSubscriptionStore subscriptions) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken) => await subscriptions.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

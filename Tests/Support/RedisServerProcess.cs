@@ -16,7 +16,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private Process? _process;
 
-    private RedisServerProcess(int port) => Port = port;
+    private readonly string? _dataDirectory;
+
+    private RedisServerProcess(int port, string? dataDirectory) => (Port, _dataDirectory) = (port, dataDirectory);
 
     public int Port { get; }
 
@@ -28,9 +30,14 @@ public sealed class RedisServerProcess : IAsyncDisposable
     /// </summary>
     public string ConnectionString => LocalRedis.ConnectionString(Port);
 
-    public static async Task<RedisServerProcess> StartAsync()
+    /// <param name="dataDirectory">
+    /// With a folder, the server keeps an append-only file there, written at every command (<c>appendfsync always</c>),
+    /// so a kill and a start again is an outage that keeps the keys, as a production Redis with persistence; without
+    /// one it starts empty every time.
+    /// </param>
+    public static async Task<RedisServerProcess> StartAsync(string? dataDirectory = null)
     {
-        var server = new RedisServerProcess(LocalRedis.FreePort());
+        var server = new RedisServerProcess(LocalRedis.FreePort(), dataDirectory);
         await server.StartAgainAsync();
         return server;
     }
@@ -45,7 +52,10 @@ public sealed class RedisServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" })
+        string[] persistence = _dataDirectory is null
+            ? ["--appendonly", "no"]
+            : ["--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDirectory];
+        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no" }.Concat(persistence))
             start.ArgumentList.Add(arg);
         var output = new StringBuilder();
         _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");

@@ -1,0 +1,59 @@
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Log;
+using AspireChat.Messaging.Pipeline;
+using AspireChat.Messaging.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AspireChat.Messaging.Hosting;
+
+/// <summary>
+/// The pipeline after stage 0, as the DeliveryWorker runs it (and the gateway in embedded mode): stage 1 and stage 2
+/// as consumers of the message log when the stages are distributed, the retry loop of pending entries past their
+/// deadline, and the purge of old send records. The pending entries live in <see cref="IPendingAcks"/> (Redis in the
+/// distributed topology), so whichever worker is alive retries them: a worker's death loses no retry. The purge is
+/// store maintenance, idempotent, so every worker replica may run it.
+/// </summary>
+public sealed partial class DeliveryHost(
+    IChatStore store, Groups.IGroupStore groups, IMessageLog log, SequenceStage sequence, InboxStage inbox, InboxDelivery delivery,
+    IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<DeliveryHost> logger, bool consumesLog) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await groups.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var loops = new List<Task>
+        {
+            PeriodicLoop.RunAsync(deliveryOptions.Value.RetryInterval, time, RetryAsync, e => LogRetryFailed(logger, e), stoppingToken),
+            PeriodicLoop.RunAsync(TimeSpan.FromHours(1), time, PurgeAsync, e => LogPurgeFailed(logger, e), stoppingToken),
+        };
+        if (consumesLog)
+        {
+            // The embedded composition runs stages 1 and 2 inside each batch instead.
+            loops.Add(log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, stoppingToken));
+            loops.Add(log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, stoppingToken));
+        }
+        return Task.WhenAll(loops);
+    }
+
+    private async ValueTask RetryAsync(CancellationToken cancellationToken)
+    {
+        var retried = await delivery.RetryExpiredAsync(cancellationToken).ConfigureAwait(false);
+        if (retried > 0) ChatTelemetry.Retried.Add(retried);
+    }
+
+    private async ValueTask PurgeAsync(CancellationToken cancellationToken) =>
+        await store.PurgeSendRecordsAsync((time.GetUtcNow() - StorageOptions.SendDedupRetention).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retry loop pass failed")]
+    private static partial void LogRetryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Purge of old send records failed")]
+    private static partial void LogPurgeFailed(ILogger logger, Exception exception);
+}

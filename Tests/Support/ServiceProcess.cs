@@ -1,0 +1,85 @@
+using System.Diagnostics;
+
+namespace AspireChat.Tests.Support;
+
+/// <summary>
+/// One of the services (a host's dll from the test's output folder) as a child process on a loopback port, so a test
+/// can SIGKILL it; it is ready when <c>/health</c> answers healthy (its Kafka, Redis and id lease checks pass). Its output goes to a log file beside the test's data.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly string _dll;
+    private readonly IReadOnlyDictionary<string, string> _environment;
+    private readonly string _log;
+    private Process? _process;
+    private StreamWriter? _output;
+
+    private ServiceProcess(string name, string dll, int port, IReadOnlyDictionary<string, string> environment, string log) =>
+        (Name, _dll, Port, _environment, _log) = (name, dll, port, environment, log);
+
+    public string Name { get; }
+    public int Port { get; }
+    public Uri Address => new($"http://127.0.0.1:{Port}");
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Starts <paramref name="dll"/> (e.g. <c>AspireChat.Gateway.dll</c>) and waits until it answers.</summary>
+    public static async Task<ServiceProcess> StartAsync(string name, string dll, IReadOnlyDictionary<string, string> environment, string logDirectory)
+    {
+        var service = new ServiceProcess(name, dll, GatewayProcess.FreePort(), environment, Path.Combine(logDirectory, $"{name}.log"));
+        await service.StartAgainAsync();
+        return service;
+    }
+
+    /// <summary>Starts the process again on the same port with the same settings (after <see cref="Kill"/>).</summary>
+    public async Task StartAgainAsync()
+    {
+        if (IsRunning) throw new InvalidOperationException($"{Name} is running");
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, _dll), "--urls", Address.ToString()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in _environment) info.Environment[key] = value;
+        _output?.Dispose();
+        var output = _output = new StreamWriter(_log, append: true) { AutoFlush = true };
+        var process = _process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.WriteLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"{Name} exited with {process.ExitCode}; see {_log}");
+            try
+            {
+                if ((await http.GetAsync("/health")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException($"{Name} did not start; see {_log}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, nothing is committed or flushed on the way out.</summary>
+    public void Kill()
+    {
+        if (_process is null || _process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        if (_output is { } output) lock (output) output.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
