@@ -71,45 +71,52 @@ public sealed partial class DeviceSession
         _acked = cursor;
         _traces = new DeliveryTraces(user, hello.Device);
         var handover = _handover = new InboxHandover(user, hello.Device, _node.Delivery, Write, e => _node.HandoverFailed(e, User, Device));
+        // Large groups: the session joins the node's group map and then reads where each group resumes, before the
+        // welcome — so every message sequenced after the welcome reaches the device, by its page or live (decision 0008).
+        var groups = await JoinGroupsAsync(hello, deviceKnown: recorded is not null, cancellationToken).ConfigureAwait(false);
 
         // The hello timer, a shutdown or a replacement may have closed this session while the reads above waited:
         // then the hello is discarded — it must not register, and so replace, the device's live session.
         if (!TryMove(DeviceSessionState.AwaitingHello, DeviceSessionState.Welcomed)) return false;
-        _transport.TryWrite(FrameCodec.Write(new WelcomeFrame { User = user, Device = hello.Device, Node = _node.Registry.Node, Head = head, Heartbeat = DeviceSessions.HeartbeatSeconds }));
-        _node.Registry.Add(this)?._transport.Close(CloseCodes.Replaced, "replaced by a newer connection of this device");
-        ChatTelemetry.Connections.Add(1);
-        // Live entries routed from here on wait in the hand-over until its backlog is written.
-        await _node.Delivery.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
-        await _node.Presence.ConnectAsync(user, hello.Device, _node.Registry.Node, cancellationToken).ConfigureAwait(false);
-        await handover.OpenAsync(cursor, cancellationToken).ConfigureAwait(false);
-        await _node.Groups.UpsertUserAsync(user, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await CatchUpGroupsAsync(hello, deviceKnown: recorded is not null, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _transport.TryWrite(FrameCodec.Write(new WelcomeFrame { User = user, Device = hello.Device, Node = _node.Registry.Node, Head = head, Heartbeat = DeviceSessions.HeartbeatSeconds }));
+            _node.Registry.Add(this)?._transport.Close(CloseCodes.Replaced, "replaced by a newer connection of this device");
+            ChatTelemetry.Connections.Add(1);
+            // Live entries routed from here on wait in the hand-over until its backlog is written.
+            await _node.Delivery.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
+            await _node.Presence.ConnectAsync(user, hello.Device, _node.Registry.Node, cancellationToken).ConfigureAwait(false);
+            await handover.OpenAsync(cursor, cancellationToken).ConfigureAwait(false);
+            await _node.Groups.UpsertUserAsync(user, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await CatchUpGroupsAsync(groups, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Held live group messages go out even when a backing service failed part of the way.
+            _groupCatchUp?.Finish();
+        }
         return true;
     }
 
-    // Large groups have no inbox copies: push one page after each group's cursor (hello.groups, else the
-    // cursor recorded for this device, else the head); the client continues with gsync (decision 0008).
-    private async ValueTask CatchUpGroupsAsync(HelloFrame hello, bool deviceKnown, CancellationToken cancellationToken)
+    // Where each of the user's large groups resumes for this device: hello.groups, else the cursor recorded for the
+    // device, else — the first time the device is here for the group — the join (a device seen before, away when its
+    // user joined) or the head (a new device starts live). Recorded, so that a device that goes away before there is
+    // anything to acknowledge resumes there and not from a later head. Live messages are held from here on.
+    private async ValueTask<IReadOnlyList<(string Gid, long After)>> JoinGroupsAsync(HelloFrame hello, bool deviceKnown, CancellationToken cancellationToken)
     {
         var gids = await _node.Groups.GetUserGroupsAsync(User, cancellationToken).ConfigureAwait(false);
-        if (gids.Count == 0) return;
+        if (gids.Count == 0) return [];
         CatchUp.Begin(gids);
         _node.Registry.JoinGroups(this, gids);
+        var resumes = new List<(string, long)>();
         foreach (var gid in gids)
         {
-            if (await _node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group)
-            {
-                CatchUp.End(gid, 0);
-                continue;
-            }
+            if (await _node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group) continue;
             long cursor;
             if (hello.Groups is { } listed && listed.TryGetValue(gid, out var given)) cursor = given;
             else if (await _node.Groups.GetGroupCursorAsync(User, Device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
             else
             {
-                // The device is here for the group the first time. A device seen before was away when its user joined:
-                // it gets the group from the join on. A new device starts live from the head (docs/protocol.md). Recorded, so
-                // that if it goes away before there is anything to acknowledge, it resumes here and not from a later head.
                 var periods = deviceKnown ? await _node.Groups.GetMembershipAsync(gid, User, cancellationToken).ConfigureAwait(false) : [];
                 cursor = periods.Count > 0 && periods[^1].Left is null
                     ? periods[^1].Joined - 1
@@ -117,11 +124,20 @@ public sealed partial class DeviceSession
                 await _node.Groups.AdvanceGroupCursorAsync(User, Device, gid, cursor, cancellationToken).ConfigureAwait(false);
             }
             // What came before the group went large reached this device through its inbox.
-            var after = Math.Max(cursor, group.FanoutSince - 1);
+            resumes.Add((gid, Math.Max(cursor, group.FanoutSince - 1)));
+        }
+        return resumes;
+    }
+
+    // Large groups have no inbox copies: after the welcome, one page after each group's resume point; the client
+    // continues with gsync when a page is not the whole backlog (decision 0008).
+    private async ValueTask CatchUpGroupsAsync(IReadOnlyList<(string Gid, long After)> groups, CancellationToken cancellationToken)
+    {
+        foreach (var (gid, after) in groups)
+        {
             var page = await _node.Timeline.ReadAfterAsync(gid, User, after, _node.GroupOptions.HelloPage, cancellationToken).ConfigureAwait(false);
-            foreach (var message in page?.Items ?? []) _transport.TryWrite(FrameCodec.Write(message.ToFrame()));
-            // A page that is not the whole backlog ends before what arrived live: the client fills that gap with gsync.
-            CatchUp.End(gid, page is { Items.Count: > 0 } ? page.Items[^1].Cseq : after);
+            var items = page?.Items ?? [];
+            CatchUp.Page(gid, [.. items.Select(m => (m.Cseq, FrameCodec.Write(m.ToFrame())))], items.Count > 0 ? items[^1].Cseq : after);
         }
     }
 
@@ -136,10 +152,11 @@ public sealed partial class DeviceSession
     /// <summary>A relayed frame (read, receipt, typing); false once the session is not welcomed.</summary>
     public bool TrySignal(byte[] frame) => State == DeviceSessionState.Welcomed && _transport.TryWrite(frame);
 
-    /// <summary>A large group's live message (its frame serialized once for every local member).</summary>
+    /// <summary>A large group's live message (its frame serialized once for every local member); see <see cref="GroupCatchUp"/>.</summary>
     public void PushGroupMessage(string gid, long cseq, byte[] frame)
     {
-        if (State == DeviceSessionState.Welcomed) CatchUp.Live(gid, cseq, frame);
+        // Also while the hello is in progress: the session joined its groups' maps before their cursors were read.
+        if (State != DeviceSessionState.Closed) CatchUp.Live(gid, cseq, frame);
     }
 
     /// <summary>The connection ended: the device leaves this node (registry, pending entries, presence) if it was here.</summary>
