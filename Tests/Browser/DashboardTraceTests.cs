@@ -11,7 +11,7 @@ namespace AspireChat.Tests.Browser;
 
 /// <summary>
 /// One message's trace reaches the Aspire dashboard over OTLP (ServiceDefaults) and is found there by the message's
-/// <c>id</c>; the picture of it in the README (docs/images/message-trace.png) comes from this run.
+/// <c>id</c>, across the processes of the distributed topology (gateways and DeliveryWorkers on the stand-ins); the picture of it in the README (docs/images/message-trace.png) comes from this run.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed class DashboardTraceTests(Chromium chromium)
@@ -26,17 +26,19 @@ public sealed class DashboardTraceTests(Chromium chromium)
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var data = AspireChat.Tests.Support.TempDirectory.Create();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
-            ["AspireChat:Containers=false", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"], timeout.Token);
-        var gatewayResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway");
-        builder.CreateResourceBuilder(gatewayResource)
-            .WithEnvironment("Storage__Path", Path.Combine(data, "store"))
-            .WithEnvironment("Auth__KeyFile", Path.Combine(data, "signing.key"))
+            ["AspireChat:Containers=false", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
+             $"ConnectionStrings:chatdb=Data Source={Path.Combine(data, "chat.db")}"], timeout.Token);
+        foreach (var service in builder.Resources.OfType<ProjectResource>())
+        {
             // Spans reach the dashboard within a second rather than the exporter's default five.
-            .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "500");
+            var resource = builder.CreateResourceBuilder(service).WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "500");
+            if (service.Name == "gateway") resource.WithEnvironment("Auth__KeyFile", Path.Combine(data, "signing.key"));
+        }
 
         await using var app = await builder.BuildAsync(timeout.Token);
         await app.StartAsync(timeout.Token);
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", timeout.Token);
+        foreach (var name in new[] { "standins", "idservice", "deliveryworker", "pushservice", "gateway" })
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
 
         using var http = app.CreateHttpClient("gateway");
         async Task<string> TokenAsync(string user)
@@ -48,12 +50,24 @@ public sealed class DashboardTraceTests(Chromium chromium)
         var ws = new Uri($"ws://{http.BaseAddress!.Authority}/ws");
         await using var alice = await TestSocket.OpenAsync(ws);
         await alice.HelloAsync(await TokenAsync("alice"), "phone");
-        await using var bob = await TestSocket.OpenAsync(ws);
-        await bob.HelloAsync(await TokenAsync("bob"), "laptop");
-        // A first message warms the path (ids prefetched, store open); the second is the one pictured.
+        // The endpoint's proxy spreads connections over the two gateway replicas: bob on the other node than alice, so
+        // the trace shows the message leaving one gateway and reaching the other.
+        var sockets = new List<TestSocket>();
+        TestSocket? bob = null;
+        for (var attempt = 0; bob is null && attempt < 20; attempt++)
+        {
+            var socket = await TestSocket.OpenAsync(ws);
+            sockets.Add(socket);
+            await socket.HelloAsync(await TokenAsync("bob"), $"laptop{attempt}");
+            if (socket.Welcome.GetProperty("node").GetString() != alice.Welcome.GetProperty("node").GetString()) bob = socket;
+        }
+        Assert.True(bob is not null, "every connection landed on one gateway node");
+        foreach (var other in sockets.Where(s => s != bob)) await other.DisposeAsync();
+        await using var _ = bob;
+        // A first message warms the path (ids leased and prefetched, the workers' consumer groups joined); the second is the one pictured.
         await alice.SendChatAsync(1, "bob", "Hi Bob");
-        await alice.ExpectAsync("ack");
-        await bob.ExpectAsync("msg");
+        await alice.ExpectAsync("ack", TimeSpan.FromSeconds(60));
+        await bob.ExpectAsync("msg", TimeSpan.FromSeconds(60));
         await alice.SendChatAsync(2, "bob", "Where did this message spend its time?");
         var id = (await alice.ExpectAsync("ack")).GetProperty("id").GetString()!;
         var msg = await bob.ExpectAsync("msg");
@@ -84,8 +98,12 @@ public sealed class DashboardTraceTests(Chromium chromium)
         }
         await trace.ClickAsync();
         await page.WaitForURLAsync("**/traces/detail/**");
-        foreach (var hop in new[] { "receive", "accept", "sequence", "inbox", "commit", "route" })
+        // The distributed topology: the gateway receives and accepts, a DeliveryWorker sequences, fills the inbox and
+        // routes, the recipient's gateway pushes; the recipient's ack closes it.
+        foreach (var hop in new[] { "receive", "accept", "sequence", "inbox", "route", "push", "ack" })
             await Expect(page.GetByText(new System.Text.RegularExpressions.Regex($"\\b{hop}\\b")).First).ToBeVisibleAsync();
+        foreach (var service in new[] { "gateway", "deliveryworker" })
+            await Expect(page.GetByText(new System.Text.RegularExpressions.Regex($"\\b{service}\\b")).First).ToBeVisibleAsync();
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
 
         Directory.CreateDirectory(Folder);
