@@ -53,6 +53,42 @@ public sealed class CrossGatewayTests(TopologyFixture fixture) : IClassFixture<T
     }
 
     [Fact]
+    public async Task Receipts_read_sync_and_typing_travel_between_gateways_like_messages()
+    {
+        var (alice, bob) = (Unique("alice"), Unique("bob"));
+        var conv = $"s:{alice}:{bob}";
+        await using var a = await ChatTopology.ConnectAsync(A, alice);
+        await using var phone = await ChatTopology.ConnectAsync(B, bob, "phone");
+        await using var tablet = await ChatTopology.ConnectAsync(A, bob, "tablet");
+
+        await a.SendChatAsync(1, bob, "seen it?");
+        await a.ExpectAsync("ack");
+        var msg = await phone.ExpectAsync("msg");
+        await tablet.ExpectAsync("msg");
+
+        // bob's phone (gateway B) acknowledges: alice (gateway A) hears it was delivered.
+        await phone.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() });
+        var delivered = await a.ExpectAsync("receipt");
+        Assert.Equal((conv, bob, 1L), (delivered.GetProperty("conv").GetString(), delivered.GetProperty("user").GetString(), delivered.GetProperty("delivered").GetInt64()));
+
+        // bob reads it on his phone: his tablet on the other gateway clears it, alice gets the read receipt.
+        await phone.SendAsync(new { t = "read", conv, cseq = 1 });
+        var read = await tablet.ExpectAsync("read");
+        Assert.Equal((conv, 1L), (read.GetProperty("conv").GetString(), read.GetProperty("cseq").GetInt64()));
+        var seen = await a.ExpectAsync("receipt");
+        Assert.Equal((1L, 1L), (seen.GetProperty("delivered").GetInt64(), seen.GetProperty("read").GetInt64()));
+
+        // Typing from gateway A reaches bob's devices on both gateways, and is not echoed to alice.
+        await a.SendAsync(new { t = "typing", conv });
+        foreach (var device in new[] { phone, tablet })
+        {
+            var typing = await device.ExpectAsync("typing");
+            Assert.Equal((conv, alice), (typing.GetProperty("conv").GetString(), typing.GetProperty("user").GetString()));
+        }
+        Assert.True(await a.StaysQuietAsync("typing", TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public async Task A_small_group_message_reaches_members_on_both_gateways_in_one_order()
     {
         var (alice, bob, carol) = (Unique("alice"), Unique("bob"), Unique("carol"));
