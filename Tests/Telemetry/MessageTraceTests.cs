@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AspireChat.Messaging;
+using AspireChat.Messaging.Hosting;
 using AspireChat.Messaging.Log;
 using AspireChat.Tests.Client;
 using AspireChat.Tests.Log;
@@ -107,22 +108,31 @@ public sealed class DistributedMessageTraceTests : MessageTraceTests
     protected override string[] CompositionHops => ["send chat.accepted", "send chat.inbox"];
 }
 
-/// <summary>The distributed composition over Kafka (librdkafka's mock cluster): the context crosses produce → consume in record headers.</summary>
+/// <summary>
+/// The distributed composition over Kafka (librdkafka's mock cluster) and Redis (Garnet): the context crosses produce →
+/// consume in record headers. The gateway and a DeliveryWorker's stages share the process, so one exporter sees both.
+/// </summary>
 public sealed class KafkaMessageTraceTests : MessageTraceTests, IDisposable
 {
     private readonly KafkaMockCluster _cluster = new(partitions: 2);
+    private readonly GarnetHost _redis = new();
 
     protected override IDictionary<string, string?> Composition => new Dictionary<string, string?>
     {
         ["ConnectionStrings:kafka"] = _cluster.BootstrapServers,
+        ["ConnectionStrings:redis"] = _redis.ConnectionString,
         ["Kafka:Partitions"] = "2",
         ["Kafka:SessionTimeout"] = "00:00:03",
         ["Kafka:HeartbeatInterval"] = "00:00:00.500",
+        // The gateway issues ids one lease TTL after it took its worker id: 2 s rather than 10.
+        ["Snowflake:Lease:Ttl"] = "00:00:02",
+        ["Snowflake:Lease:RenewInterval"] = "00:00:00.500",
+        ["Snowflake:Lease:SafetyMargin"] = "00:00:00.200",
     };
 
     protected override string[] CompositionHops => ["send chat.accepted", "send chat.inbox"];
 
-    protected override void Configure(WebApplicationBuilder builder) => builder.AddKafkaMessageLog();
+    protected override void Configure(WebApplicationBuilder builder) => builder.AddDeliveryWorker();
 
     [Fact]
     public async Task A_message_span_after_the_Kafka_log_is_the_child_of_its_record_s_produce_span_and_the_consumer_s_batch_span_links_to_it()
@@ -162,5 +172,9 @@ public sealed class KafkaMessageTraceTests : MessageTraceTests, IDisposable
         Assert.Contains(process.Links, l => l.Context.SpanId == produce.SpanId);
     }
 
-    public void Dispose() => _cluster.Dispose();
+    public void Dispose()
+    {
+        _cluster.Dispose();
+        _redis.Dispose();
+    }
 }
