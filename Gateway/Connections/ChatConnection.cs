@@ -22,6 +22,7 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
     private readonly AbuseCounter _badFrames;
     private readonly AbuseCounter _floods;
     private readonly SendRateLimiter _rate;
+    private readonly SendOrder _order = new();
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ITimer? _helloTimer;
     private int _inflight;
@@ -244,15 +245,19 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
     // Called by the pipeline once the send is durable (or refused); written straight to this socket's queue.
     void IAcceptReply.Accepted(long req, SendRecord record, long? cseq, long? seq)
     {
+        _order.Taken(req);
         Send(new SendAckFrame { Req = req, Id = record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts, Cseq = cseq, Seq = seq });
         Answered();
     }
 
     void IAcceptReply.Rejected(long req, SendRejection rejection)
     {
+        if (rejection.Code == ErrorCodes.Unavailable) _order.NotTaken(req);
         Send(new ErrorFrame { Code = rejection.Code, Message = rejection.Message, Req = req });
         Answered();
     }
+
+    bool IAcceptReply.HoldsBack(long req) => _order.HoldsBack(req);
 
     private void Answered()
     {
