@@ -257,7 +257,7 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
         Answered();
     }
 
-    bool IAcceptReply.HoldsBack(long req) => _order.HoldsBack(req);
+    bool IAcceptReply.Admits(long req) => _order.Admits(req);
 
     private void Answered()
     {

@@ -31,9 +31,9 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
         foreach (var request in batch)
         {
             if (request.Send is not { } send) continue;
-            var refusal = request.Reply.HoldsBack(send.Req)
-                ? SendOrder.HeldBack
-                : await permission.CheckAsync(request.User, send, cancellationToken).ConfigureAwait(false);
+            var refusal = request.Reply.Admits(send.Req)
+                ? await permission.CheckAsync(request.User, send, cancellationToken).ConfigureAwait(false)
+                : SendOrder.HeldBack;
             if (refusal is null) sends.Add(request);
             else (refused ??= []).Add((request, refusal));
         }

@@ -14,8 +14,8 @@ public interface IAcceptReply
     /// <summary>The send was refused, or could not be made durable (<c>unavailable</c>: retry with the same req).</summary>
     void Rejected(long req, SendRejection rejection);
 
-    /// <summary>True when an earlier send of the same connection was not taken and must be taken first (<see cref="SendOrder"/>).</summary>
-    bool HoldsBack(long req) => false;
+    /// <summary>Whether stage 0 may take <paramref name="req"/> now: false while an earlier send of the connection was not taken (<see cref="SendOrder"/>).</summary>
+    bool Admits(long req) => true;
 }
 
 /// <summary>
