@@ -108,12 +108,14 @@ public sealed class SnowflakeLeaseTests
         var generator = Leased(TimeProvider.System);
         generator.HoldLease(1, DateTimeOffset.UtcNow + TimeSpan.FromMinutes(10));
         using var stop = new CancellationTokenSource();
+        var moves = 0;
         var mover = Task.Run(() =>
         {
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 if (i % 3 == 0) generator.LoseLease("moving");
                 generator.HoldLease(i % 7, DateTimeOffset.UtcNow + TimeSpan.FromMinutes(10));
+                Interlocked.Increment(ref moves);
                 Thread.SpinWait(2_000);
             }
         });
@@ -122,7 +124,9 @@ public sealed class SnowflakeLeaseTests
         {
             var ids = new List<long>(100_000);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (ids.Count < 100_000)
+            // Until the lease has moved a few times while this thread issued: on a loaded machine the mover may start late.
+            var movesAtStart = Volatile.Read(ref moves);
+            while (ids.Count < 100_000 || Volatile.Read(ref moves) < movesAtStart + 10)
             {
                 Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the generator went on issuing ids");
                 try
