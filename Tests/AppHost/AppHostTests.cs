@@ -20,25 +20,9 @@ public sealed class AppHostTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var data = AspireChat.Tests.Support.TempDirectory.Create();
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["AspireChat:Containers=false", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
-             $"ConnectionStrings:chatdb=Data Source={Path.Combine(data, "chat.db")}"], timeout.Token);
-        var gatewayResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway");
-        builder.CreateResourceBuilder(gatewayResource)
-            .WithEnvironment("Auth__KeyFile", Path.Combine(data, "signing.key"));
-
-        await using var app = await builder.BuildAsync(timeout.Token);
-        await app.StartAsync(timeout.Token);
-        foreach (var name in new[] { "standins", "idservice", "deliveryworker", "pushservice", "gateway" })
-            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
-
-        using var http = app.CreateHttpClient("gateway");
-        async Task<string> TokenAsync(string user)
-        {
-            var response = await http.PostAsJsonAsync("/api/dev/token", new TokenRequest { User = user }, ProtocolJson.Default.TokenRequest, timeout.Token);
-            response.EnsureSuccessStatusCode();
-            return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.TokenResponse, timeout.Token))!.Token;
-        }
+        await using var topology = await AppHostSession.StartAsync(data, timeout.Token);
+        var http = topology.Http;
+        Task<string> TokenAsync(string user) => topology.TokenAsync(user, timeout.Token);
 
         // Group ids come from the IdService through service discovery.
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/groups") { Content = JsonContent.Create(new { name = "aspire", members = new[] { "bob" } }) };
@@ -48,22 +32,9 @@ public sealed class AppHostTests
         var gid = JsonDocument.Parse(await created.Content.ReadAsStringAsync(timeout.Token)).RootElement.GetProperty("gid").GetString()!;
         Assert.Matches("^[0-9]+$", gid);
 
-        // The endpoint's proxy spreads connections over the two replicas: connect until alice and bob sit on different nodes.
-        var ws = new Uri($"ws://{http.BaseAddress!.Authority}/ws");
-        await using var alice = await TestSocket.OpenAsync(ws);
-        await alice.HelloAsync(await TokenAsync("alice"), "phone");
-        var sockets = new List<TestSocket>();
-        TestSocket? bob = null;
-        for (var attempt = 0; bob is null && attempt < 20; attempt++)
-        {
-            var socket = await TestSocket.OpenAsync(ws);
-            sockets.Add(socket);
-            await socket.HelloAsync(await TokenAsync("bob"), $"laptop{attempt}");
-            if (socket.Welcome.GetProperty("node").GetString() != alice.Welcome.GetProperty("node").GetString()) bob = socket;
-        }
-        Assert.True(bob is not null, "every connection landed on one gateway node");
-        foreach (var other in sockets.Where(s => s != bob)) await other.DisposeAsync();
-
+        // The endpoint's proxy spreads connections over the two replicas: bob on another node than alice.
+        await using var alice = await topology.ConnectAsync("alice", "phone", timeout.Token);
+        var bob = await topology.ConnectElsewhereAsync(alice, "bob", "laptop", timeout.Token);
         await alice.SendChatAsync(1, gid, "through the AppHost", ope: 1);
         var ack = await alice.ExpectAsync("ack");
         var msg = await bob.ExpectAsync("msg");

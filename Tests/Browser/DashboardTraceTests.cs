@@ -25,45 +25,16 @@ public sealed class DashboardTraceTests(Chromium chromium)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var data = AspireChat.Tests.Support.TempDirectory.Create();
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
-            ["AspireChat:Containers=false", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
-             $"ConnectionStrings:chatdb=Data Source={Path.Combine(data, "chat.db")}"], timeout.Token);
-        foreach (var service in builder.Resources.OfType<ProjectResource>())
+        await using var topology = await AppHostSession.StartAsync(data, timeout.Token, dashboard: true, configure: builder =>
         {
             // Spans reach the dashboard within a second rather than the exporter's default five.
-            var resource = builder.CreateResourceBuilder(service).WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "500");
-            if (service.Name == "gateway") resource.WithEnvironment("Auth__KeyFile", Path.Combine(data, "signing.key"));
-        }
-
-        await using var app = await builder.BuildAsync(timeout.Token);
-        await app.StartAsync(timeout.Token);
-        foreach (var name in new[] { "standins", "idservice", "deliveryworker", "pushservice", "gateway" })
-            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
-
-        using var http = app.CreateHttpClient("gateway");
-        async Task<string> TokenAsync(string user)
-        {
-            var response = await http.PostAsJsonAsync("/api/dev/token", new TokenRequest { User = user }, ProtocolJson.Default.TokenRequest, timeout.Token);
-            response.EnsureSuccessStatusCode();
-            return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.TokenResponse, timeout.Token))!.Token;
-        }
-        var ws = new Uri($"ws://{http.BaseAddress!.Authority}/ws");
-        await using var alice = await TestSocket.OpenAsync(ws);
-        await alice.HelloAsync(await TokenAsync("alice"), "phone");
-        // The endpoint's proxy spreads connections over the two gateway replicas: bob on the other node than alice, so
-        // the trace shows the message leaving one gateway and reaching the other.
-        var sockets = new List<TestSocket>();
-        TestSocket? bob = null;
-        for (var attempt = 0; bob is null && attempt < 20; attempt++)
-        {
-            var socket = await TestSocket.OpenAsync(ws);
-            sockets.Add(socket);
-            await socket.HelloAsync(await TokenAsync("bob"), $"laptop{attempt}");
-            if (socket.Welcome.GetProperty("node").GetString() != alice.Welcome.GetProperty("node").GetString()) bob = socket;
-        }
-        Assert.True(bob is not null, "every connection landed on one gateway node");
-        foreach (var other in sockets.Where(s => s != bob)) await other.DisposeAsync();
-        await using var _ = bob;
+            foreach (var service in builder.Resources.OfType<ProjectResource>())
+                builder.CreateResourceBuilder(service).WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "500");
+        });
+        var app = topology.App;
+        await using var alice = await topology.ConnectAsync("alice", "phone", timeout.Token);
+        // bob on the other node than alice, so the trace shows the message leaving one gateway and reaching the other.
+        await using var bob = await topology.ConnectElsewhereAsync(alice, "bob", "laptop", timeout.Token);
         // A first message warms the path (ids leased and prefetched, the workers' consumer groups joined); the second is the one pictured.
         await alice.SendChatAsync(1, "bob", "Hi Bob");
         await alice.ExpectAsync("ack", TimeSpan.FromSeconds(60));
