@@ -67,8 +67,19 @@ public sealed class DashboardTraceTests(Chromium chromium)
             }
             await Task.Delay(TimeSpan.FromSeconds(1), timeout.Token);
         }
-        await trace.ClickAsync();
-        await page.WaitForURLAsync("**/traces/detail/**");
+        // The grid refreshes live: a click that lands while it redraws opens nothing, so click again then.
+        for (var attempt = 1; ; attempt++)
+        {
+            await trace.ClickAsync();
+            try
+            {
+                await page.WaitForURLAsync("**/traces/detail/**", new PageWaitForURLOptions { Timeout = 15_000 });
+                break;
+            }
+            catch (TimeoutException) when (attempt < 4)
+            {
+            }
+        }
         // The distributed topology: the gateway receives and accepts, a DeliveryWorker sequences, fills the inbox and
         // routes, the recipient's gateway pushes; the recipient's ack closes it.
         foreach (var hop in new[] { "receive", "accept", "sequence", "inbox", "route", "push", "ack" })
