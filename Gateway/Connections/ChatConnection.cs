@@ -47,8 +47,12 @@ public sealed partial class ChatConnection : IAcceptReply, IDeviceTransport
         };
         // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: abort the socket,
         // which ends it (no linked cancellation source and registration held for the connection's whole life).
-        _ = _output.Done.ContinueWith(static (_, socket) => ((WebSocket)socket!).Abort(), _socket,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Only while it still reads: once it has ended, the socket closes gracefully and its close frame reaches the client.
+        _ = _output.Done.ContinueWith(static (_, state) =>
+        {
+            var connection = (ChatConnection)state!;
+            if (!connection._readerDone.Task.IsCompleted) connection._socket.Abort();
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var helloTimeout = _node.Gateway.HelloTimeout;
         using var helloTimer = _helloTimer = _node.Time.CreateTimer(_ =>
         {
