@@ -147,6 +147,11 @@ public static class ChatPipelineExtensions
             services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
             services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
         }
+        // The narrow ports of the chat store, each served by the store's adapter.
+        services.TryAddSingleton<ITimelineStore>(sp => sp.GetRequiredService<IChatStore>());
+        services.TryAddSingleton<IInboxStore>(sp => sp.GetRequiredService<IChatStore>());
+        services.TryAddSingleton<IConversationIndex>(sp => sp.GetRequiredService<IChatStore>());
+        services.TryAddSingleton<ICursorStore>(sp => sp.GetRequiredService<IChatStore>());
         // Kafka and Redis when their connection strings are given (each registered once however often this is called).
         if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();
         builder.AddRedisAdapters(leaseWorkerId: issuesIds);

@@ -3,13 +3,15 @@ using AspireChat.Messaging.Conversations;
 namespace AspireChat.Messaging.Storage;
 
 /// <summary>
-/// The chat store port: conversation timelines, inboxes, device cursors, send dedup, and the per-user conversation
-/// index with read and delivered positions (docs/protocol.md §12.8).
+/// The chat store as a whole: its schema and its atomic batches. What it holds is read and written through the narrow
+/// ports beside it — <see cref="ITimelineStore"/>, <see cref="IInboxStore"/>, <see cref="IConversationIndex"/>,
+/// <see cref="ICursorStore"/> — and the pipeline's writes go through <see cref="IChatWrites"/>.
 /// Every write is idempotent, so an at-least-once log yields exactly-once state (docs/protocol.md §9).
 /// Sequence numbers are assigned here under the single-writer rule: only the owner of a
 /// conversation's (or user's) log partition calls the append methods for it.
 /// </summary>
-public interface IChatStore : IChatWrites
+/// <remarks>Transitional: still the union of the narrow ports, until every adapter implements them one by one.</remarks>
+public interface IChatStore : IChatWrites, ITimelineStore, IInboxStore, IConversationIndex, ICursorStore
 {
     /// <summary>
     /// Starts a set of writes that become durable and visible together, on <see cref="IChatStoreBatch.CommitAsync"/>
@@ -20,62 +22,6 @@ public interface IChatStore : IChatWrites
 
     /// <summary>Creates tables/collections and indexes; idempotent.</summary>
     ValueTask InitializeAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>Removes send records older than <paramref name="olderThan"/> (Unix ms); returns how many.</summary>
-    ValueTask<long> PurgeSendRecordsAsync(long olderThan, CancellationToken cancellationToken = default);
-
-    /// <summary>The user's highest inbox <c>seq</c>, 0 when the inbox is empty.</summary>
-    ValueTask<long> GetInboxHeadAsync(string user, CancellationToken cancellationToken = default);
-
-    /// <summary>Inbox entries with <c>seq</c> &gt; <paramref name="after"/>, ascending, at most <paramref name="limit"/>.</summary>
-    ValueTask<IReadOnlyList<InboxEntry>> ReadInboxAsync(string user, long after, int limit, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// A page of a conversation ascending by <c>cseq</c>: with <paramref name="after"/>, the first
-    /// <paramref name="limit"/> above it; otherwise the newest <paramref name="limit"/> below
-    /// <paramref name="before"/> (or the newest of all).
-    /// </summary>
-    ValueTask<IReadOnlyList<ChatMessage>> ReadConversationAsync(string conv, long? before, long? after, int limit, CancellationToken cancellationToken = default);
-
-    /// <summary>The cursor recorded for a device from its acks; null for a device never seen.</summary>
-    ValueTask<long?> GetCursorAsync(string user, string device, CancellationToken cancellationToken = default);
-
-    /// <summary>Moves a device's cursor forward to <paramref name="seq"/>; never backwards.</summary>
-    ValueTask AdvanceCursorAsync(string user, string device, long seq, CancellationToken cancellationToken = default);
-
-    /// <summary>Moves many devices' cursors forward at once (each never backwards).</summary>
-    async ValueTask AdvanceCursorsAsync(IReadOnlyList<(string User, string Device, long Seq)> cursors, CancellationToken cancellationToken = default)
-    {
-        foreach (var (user, device, seq) in cursors) await AdvanceCursorAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// A page of the user's conversation index, most recent activity first: rows whose activity is below
-    /// <paramref name="before"/> (Unix ms; all when null), at most <paramref name="limit"/>. A read of the index, never
-    /// of timelines.
-    /// </summary>
-    ValueTask<IReadOnlyList<ConversationEntry>> ListConversationsAsync(string user, long? before, int limit, CancellationToken cancellationToken = default);
-
-    /// <summary>The user's index row and read position of <paramref name="conv"/> (zeros where there is none).</summary>
-    ValueTask<ConversationState> GetConversationAsync(string user, string conv, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Moves the user's read position of <paramref name="conv"/> to <paramref name="cseq"/> with the count of others'
-    /// messages up to it; never backwards (a position at or past <paramref name="cseq"/> stays). True when it moved.
-    /// </summary>
-    ValueTask<bool> AdvanceReadAsync(string user, string conv, long cseq, long othersAtRead, CancellationToken cancellationToken = default);
-
-    /// <summary>Moves the user's delivered positions forward (each never backwards); returns those that moved.</summary>
-    ValueTask<IReadOnlyList<ConversationPosition>> AdvanceDeliveredAsync(string user, IReadOnlyList<ConversationPosition> positions, CancellationToken cancellationToken = default);
-
-    /// <summary>The delivered and read positions of <paramref name="users"/> in <paramref name="conv"/> (0 where none), in order.</summary>
-    ValueTask<IReadOnlyList<ReceiptPosition>> GetReceiptsAsync(string conv, IReadOnlyList<string> users, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// The conversations of the user's inbox entries with <c>seq</c> in (<paramref name="after"/>, <paramref name="through"/>],
-    /// each with the highest <c>cseq</c> among them (what a cumulative ack delivered).
-    /// </summary>
-    ValueTask<IReadOnlyList<ConversationPosition>> ReadInboxPositionsAsync(string user, long after, long through, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The writes the pipeline stages make: send dedup (stage 0), timelines (stage 1), inboxes and the conversation index (stage 2).</summary>
