@@ -66,7 +66,7 @@ public sealed partial class DeviceSession
             throw new FrameException(ErrorCodes.NotFound, $"group '{gid}' does not exist");
         if (await _node.Groups.GetRoleAsync(gid, User, cancellationToken).ConfigureAwait(false) is null)
             throw new FrameException(ErrorCodes.Forbidden, $"you are not a member of group '{gid}'");
-        await _node.Groups.AdvanceGroupCursorAsync(User, Device, gid, cseq, cancellationToken).ConfigureAwait(false);
+        await _node.Users.AdvanceGroupCursorAsync(User, Device, gid, cseq, cancellationToken).ConfigureAwait(false);
         await _node.Reads.GroupDeliveredAsync(User, gid, cseq, cancellationToken).ConfigureAwait(false);
     }
 
@@ -74,7 +74,7 @@ public sealed partial class DeviceSession
     {
         if (sync.Limit is < 1 or > 500) throw new FrameException(ErrorCodes.BadFrame, "'limit' must be from 1 to 500");
         if (sync.After < 0) throw new FrameException(ErrorCodes.BadFrame, "'after' must not be negative");
-        var entries = await _node.Store.ReadInboxAsync(User, sync.After, sync.Limit + 1, cancellationToken).ConfigureAwait(false);
+        var entries = await _node.Inbox.ReadInboxAsync(User, sync.After, sync.Limit + 1, cancellationToken).ConfigureAwait(false);
         var more = entries.Count > sync.Limit;
         var items = entries.Take(sync.Limit).Select(e => e.ToFrame()).ToList();
         _transport.TryWrite(FrameCodec.Write(new SyncReplyFrame { Items = items, Next = items.Count > 0 ? items[^1].Seq!.Value : sync.After, More = more }));

@@ -62,12 +62,12 @@ public sealed partial class DeviceSession
             throw Unauthorized($"'groups' entry '{badGroup.Key}' must be a group id with a non-negative cseq");
 
         (User, Device) = (user, hello.Device);
-        var head = await _node.Store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+        var head = await _node.Inbox.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
         var recorded = await _node.Cursors.GetAsync(user, hello.Device, cancellationToken).ConfigureAwait(false);
         // The device resumes after the cursor it gives, else after the one recorded for it, else from the head; never past the head.
         var cursor = Math.Min(hello.Cursor ?? recorded ?? head, head);
         // A device's first hello records it as seen (its cursor), so later hellos can tell a known device from a new one.
-        if (recorded is null) await _node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
+        if (recorded is null) await _node.CursorStore.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         _acked = cursor;
         _traces = new DeliveryTraces(user, hello.Device);
         var handover = _handover = new InboxHandover(user, hello.Device, _node.Delivery, Write, e => _node.HandoverFailed(e, User, Device));
@@ -87,7 +87,7 @@ public sealed partial class DeviceSession
             await _node.Delivery.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
             await _node.Presence.ConnectAsync(user, hello.Device, _node.Registry.Node, cancellationToken).ConfigureAwait(false);
             await handover.OpenAsync(cursor, cancellationToken).ConfigureAwait(false);
-            await _node.Groups.UpsertUserAsync(user, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _node.Users.UpsertUserAsync(user, cancellationToken: cancellationToken).ConfigureAwait(false);
             await CatchUpGroupsAsync(groups, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -114,14 +114,14 @@ public sealed partial class DeviceSession
             if (await _node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group) continue;
             long cursor;
             if (hello.Groups is { } listed && listed.TryGetValue(gid, out var given)) cursor = given;
-            else if (await _node.Groups.GetGroupCursorAsync(User, Device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
+            else if (await _node.Users.GetGroupCursorAsync(User, Device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
             else
             {
                 var periods = deviceKnown ? await _node.Groups.GetMembershipAsync(gid, User, cancellationToken).ConfigureAwait(false) : [];
                 cursor = periods.Count > 0 && periods[^1].Left is null
                     ? periods[^1].Joined - 1
                     : await _node.Timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
-                await _node.Groups.AdvanceGroupCursorAsync(User, Device, gid, cursor, cancellationToken).ConfigureAwait(false);
+                await _node.Users.AdvanceGroupCursorAsync(User, Device, gid, cursor, cancellationToken).ConfigureAwait(false);
             }
             // What came before the group went large reached this device through its inbox.
             resumes.Add((gid, Math.Max(cursor, group.FanoutSince - 1)));

@@ -14,7 +14,7 @@ namespace AspireChat.Messaging.Delivery;
 /// the ports' adapters differ, not this.
 /// </summary>
 public sealed partial class DeviceSessions(
-    DeviceRegistry registry, SendQueue sends, InboxDelivery delivery, IChatStore store, IGroupStore groups, GroupTimeline timeline,
+    DeviceRegistry registry, SendQueue sends, InboxDelivery delivery, IInboxStore inbox, ICursorStore cursorStore, IGroupStore groups, IUserStore users, GroupTimeline timeline,
     IOptions<GroupOptions> groupOptions, IPresenceStore presence, CursorRecorder cursors, ReadPositions reads, TypingRelay typing,
     IOptions<LimitsOptions> limits, TimeProvider time, ILogger<DeviceSessions> logger)
 {
@@ -27,8 +27,10 @@ public sealed partial class DeviceSessions(
     internal DeviceRegistry Registry { get; } = registry;
     internal SendQueue Sends { get; } = sends;
     internal InboxDelivery Delivery { get; } = delivery;
-    internal IChatStore Store { get; } = store;
+    internal IInboxStore Inbox { get; } = inbox;
+    internal ICursorStore CursorStore { get; } = cursorStore;
     internal IGroupStore Groups { get; } = groups;
+    internal IUserStore Users { get; } = users;
     internal GroupTimeline Timeline { get; } = timeline;
     internal GroupOptions GroupOptions { get; } = groupOptions.Value;
     internal IPresenceStore Presence { get; } = presence;

@@ -11,7 +11,7 @@ namespace AspireChat.Messaging.Delivery;
 /// past their ack deadline again.
 /// </summary>
 public sealed class InboxDelivery(
-    IChatStore store, IPresenceStore presence, IPendingAcks pending, IDeliveryRouter router, CursorRecorder cursors,
+    IInboxStore store, IPresenceStore presence, IPendingAcks pending, IDeliveryRouter router, CursorRecorder cursors,
     IOptions<DeliveryOptions> options, TimeProvider time)
 {
     private readonly DeliveryOptions _options = options.Value;
