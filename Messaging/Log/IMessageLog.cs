@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization.Metadata;
-using AspireChat.Messaging.Storage;
 
 namespace AspireChat.Messaging.Log;
 
@@ -75,8 +74,8 @@ public interface IMessageLog
 
     /// <summary>
     /// <see cref="ConsumeAsync{T}(LogTopic{T}, string, LogBatchHandler{T}, CancellationToken)"/>, telling
-    /// <paramref name="released"/> when partitions of this consumer go to another (see <see cref="SequenceHeads"/> for why
-    /// a writer must know). A log whose consumer keeps every partition for its whole life (the in-process one) never calls it.
+    /// <paramref name="released"/> when partitions of this consumer go to another: a consumer that caches
+    /// something as the single writer of its partitions (the stores' sequence heads) must drop it then. A log whose consumer keeps every partition for its whole life (the in-process one) never calls it.
     /// </summary>
     Task ConsumeAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released, CancellationToken cancellationToken) =>
         ConsumeAsync(topic, group, handler, cancellationToken);
