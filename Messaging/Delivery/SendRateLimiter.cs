@@ -1,4 +1,4 @@
-namespace AspireChat.Gateway.Connections;
+namespace AspireChat.Messaging.Delivery;
 
 /// <summary>Per-connection token bucket: <c>Limits:SendsPerSecond</c> sustained, bursts of <c>Limits:SendBurst</c>.</summary>
 public sealed class SendRateLimiter(double perSecond, int burst, TimeProvider time)

@@ -1,4 +1,4 @@
-namespace AspireChat.Gateway.Connections;
+namespace AspireChat.Messaging.Delivery;
 
 /// <summary>Counts offences in a sliding window: more than <paramref name="limit"/> within <paramref name="window"/> is abuse.</summary>
 public sealed class AbuseCounter(int limit, TimeSpan window, TimeProvider time)
