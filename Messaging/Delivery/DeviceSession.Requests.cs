@@ -37,6 +37,7 @@ public sealed partial class DeviceSession
                 else await AuthenticateAsync(frame, cancellationToken).ConfigureAwait(false);
                 return;
             }
+            if (!Charge(1, type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null)) return;
             await (type switch
             {
                 FrameTypes.Send => SendAsync(FrameCodec.Read<SendFrame>(frame.Span), cancellationToken),
@@ -141,6 +142,7 @@ public sealed partial class DeviceSession
     {
         if (sync.Limit is < 1 or > 500) throw new FrameException(ErrorCodes.BadFrame, "'limit' must be from 1 to 500");
         if (sync.After < 0) throw new FrameException(ErrorCodes.BadFrame, "'after' must not be negative");
+        if (!Charge(sync.Limit / 50.0, null)) return;
         var entries = await _claims.ReadAsync(User, sync.After, sync.Limit + 1, cancellationToken).ConfigureAwait(false);
         var more = entries.Count > sync.Limit;
         var items = entries.Take(sync.Limit).Select(e => e.ToFrame()).ToList();
@@ -151,6 +153,7 @@ public sealed partial class DeviceSession
     {
         if (gsync.Limit is < 1 or > 500) throw new FrameException(ErrorCodes.BadFrame, "'limit' must be from 1 to 500");
         if (gsync.After < 0) throw new FrameException(ErrorCodes.BadFrame, "'after' must not be negative");
+        if (!Charge(gsync.Limit / 50.0, null)) return;
         _transport.TryWrite(FrameCodec.Write(await _groupSync.SyncAsync(User, gsync, cancellationToken).ConfigureAwait(false)));
     }
 
@@ -169,10 +172,27 @@ public sealed partial class DeviceSession
         if (!access.Allowed) throw new FrameException(access.Code!, access.Message!);
     }
 
+    // Every frame of a welcomed device spends from its budget (Limits:FramesPerSecond, Limits:FrameBurst); sync and gsync
+    // spend more the more they ask for. Past it the frame is answered rate_limited, and flooding on closes 4429.
+    private bool Charge(double weight, long? req)
+    {
+        if (_frames.TryTake(weight)) return true;
+        _transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "frame rate limit exceeded; slow down", Req = req }));
+        if (_floods.Record()) Close(CloseCodes.RateLimited, "flooding past the frame rate limit");
+        return false;
+    }
+
     private void BadFrame(FrameException e, long? req)
     {
         _transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = e.Code, Message = e.Message, Req = req }));
-        if (e.Code == ErrorCodes.BadFrame && _badFrames.Record()) Close(CloseCodes.Protocol, "more than 10 bad frames within 10 s");
+        CountAbuse(e.Code);
+    }
+
+    // Bad frames, and frames refused as forbidden or not_found (probing what exists), count toward the abuse limit.
+    private void CountAbuse(string code)
+    {
+        if (code is ErrorCodes.BadFrame or ErrorCodes.Forbidden or ErrorCodes.NotFound && _badFrames.Record())
+            Close(CloseCodes.Protocol, "more than 10 refused frames within 10 s");
     }
 
     private void RefuseHello(string message)

@@ -33,6 +33,8 @@ public sealed partial class DeviceSession
     private readonly ILogger _logger;
     private readonly SendAdmission _sends;
     private readonly AbuseCounter _badFrames;
+    private readonly TokenBucket _frames;
+    private readonly AbuseCounter _floods;
     private int _state = (int)DeviceSessionState.AwaitingHello;
     private Closing? _closeReason;
     private InboxHandover? _handover;
@@ -49,8 +51,10 @@ public sealed partial class DeviceSession
     {
         (_transport, _tokens, _registry, _claims, _groupSync, _reads, _typingRelay, _presence, _limits, _time, _logger) =
             (transport, tokens, registry, claims, groups, reads, typing, presence, limits.Value, time, logger);
-        _sends = new SendAdmission(transport, sends, _limits, time);
+        _sends = new SendAdmission(transport, sends, _limits, time, code => CountAbuse(code));
         _badFrames = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
+        _frames = new TokenBucket(_limits.FramesPerSecond, _limits.FrameBurst, time);
+        _floods = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
     }
 
     public DeviceSessionState State => (DeviceSessionState)Volatile.Read(ref _state);
@@ -114,6 +118,7 @@ public sealed partial class DeviceSession
             throw Unauthorized($"'groups' entry '{badGroup.Key}' must be a group id with a non-negative cseq");
 
         (User, Device) = (user, hello.Device);
+        if (!await HasRoomForDeviceAsync(cancellationToken).ConfigureAwait(false)) return false;
         var head = await _claims.HeadAsync(user, cancellationToken).ConfigureAwait(false);
         var recorded = await _claims.CursorAsync(user, hello.Device, cancellationToken).ConfigureAwait(false);
         // The device resumes after the cursor it gives, else after the one recorded for it, else from the head; never past the head.
@@ -141,10 +146,12 @@ public sealed partial class DeviceSession
             await _groupSync.RecordUserAsync(user, cancellationToken).ConfigureAwait(false);
             // Large groups have no inbox copies: after the welcome, one page after each group's resume point; the client
             // continues with gsync when a page is not the whole backlog (decision 0008).
+            var budget = _groupSync.CatchUpBytes;
             foreach (var (gid, after) in groups)
             {
-                var (page, end) = await _groupSync.CatchUpPageAsync(gid, User, after, cancellationToken).ConfigureAwait(false);
+                var (page, end) = await _groupSync.CatchUpPageAsync(gid, User, after, budget, cancellationToken).ConfigureAwait(false);
                 CatchUp.Page(gid, page, end);
+                budget -= page.Sum(m => m.Frame.Length);
             }
         }
         finally
@@ -153,6 +160,20 @@ public sealed partial class DeviceSession
             _groupCatchUp?.Finish();
         }
         return true;
+    }
+
+    // At most Limits:MaxDevicesPerUser devices of a user hold a connection at once (presence counts every node's);
+    // a device already connected may always reconnect (its new connection replaces the old).
+    private async ValueTask<bool> HasRoomForDeviceAsync(CancellationToken cancellationToken)
+    {
+        var devices = await _presence.GetDevicesAsync(User, cancellationToken).ConfigureAwait(false);
+        if (devices.Count < _limits.MaxDevicesPerUser || devices.Any(d => d.Device == Device)) return true;
+        _transport.TryWrite(FrameCodec.Write(new ErrorFrame
+        {
+            Code = ErrorCodes.Forbidden, Message = $"at most {_limits.MaxDevicesPerUser} devices of a user may be connected at once",
+        }));
+        Close(CloseCodes.Forbidden, "too many devices");
+        return false;
     }
 
     // Live messages of the user's groups are held from here on, until each group's page is written.

@@ -9,10 +9,11 @@ namespace AspireChat.Messaging.Delivery;
 /// <c>Limits:SendBurst</c>; flooding past it closes 4429), the order rule of <see cref="SendOrder"/>, and the answers —
 /// <c>ack</c> once durable, <c>error</c> when refused — written to the device. Counts the sends not yet answered, so a
 /// closing session waits for them: an accepted send is never left without its ack because its connection was closing.
+/// A refusal is told to the session (<paramref name="refused"/>), which counts <c>forbidden</c> and <c>not_found</c> as abuse.
 /// </summary>
-internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue, Pipeline.LimitsOptions limits, TimeProvider time) : IAcceptReply
+internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue, Pipeline.LimitsOptions limits, TimeProvider time, Action<string> refused) : IAcceptReply
 {
-    private readonly SendRateLimiter _rate = new(limits.SendsPerSecond, limits.SendBurst, time);
+    private readonly TokenBucket _rate = new(limits.SendsPerSecond, limits.SendBurst, time);
     private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), time);
     private readonly SendOrder _order = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -68,6 +69,7 @@ internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue,
         if (rejection.Code == ErrorCodes.Unavailable) _order.NotTaken(req);
         transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = rejection.Code, Message = rejection.Message, Req = req }));
         Answered();
+        refused(rejection.Code);
     }
 
     private void Answered()

@@ -50,12 +50,26 @@ public sealed class SessionGroups(IGroupStore groups, GroupTimeline timeline, Re
         return resumes;
     }
 
-    /// <summary>A hello's catch-up page of one group: its messages after <paramref name="after"/>, as frames.</summary>
-    public async ValueTask<(IReadOnlyList<(long Cseq, byte[] Frame)> Page, long End)> CatchUpPageAsync(string gid, string user, long after, CancellationToken cancellationToken)
+    /// <summary>Most bytes of messages one hello's catch-up writes over all its groups (<c>Groups:HelloCatchUpBytes</c>).</summary>
+    public int CatchUpBytes => _options.HelloCatchUpBytes;
+
+    /// <summary>
+    /// A hello's catch-up page of one group: its messages after <paramref name="after"/>, as frames — at most
+    /// <c>Groups:HelloPage</c> of them and at most <paramref name="bytes"/> bytes (the rest follows by <c>gsync</c>).
+    /// </summary>
+    public async ValueTask<(IReadOnlyList<(long Cseq, byte[] Frame)> Page, long End)> CatchUpPageAsync(
+        string gid, string user, long after, long bytes, CancellationToken cancellationToken)
     {
+        if (bytes <= 0) return ([], after);
         var page = await timeline.ReadAfterAsync(gid, user, after, _options.HelloPage, cancellationToken).ConfigureAwait(false);
-        var items = page?.Items ?? [];
-        return ([.. items.Select(m => (m.Cseq, FrameCodec.Write(m.ToFrame())))], items.Count > 0 ? items[^1].Cseq : after);
+        var frames = new List<(long Cseq, byte[] Frame)>();
+        foreach (var message in page?.Items ?? [])
+        {
+            var frame = FrameCodec.Write(message.ToFrame());
+            if ((bytes -= frame.Length) < 0) break;
+            frames.Add((message.Cseq, frame));
+        }
+        return (frames, frames.Count > 0 ? frames[^1].Cseq : after);
     }
 
     /// <summary>A <c>gsync</c> page; throws <see cref="FrameException"/> for an unknown group or a non-member.</summary>
