@@ -60,7 +60,7 @@ public static partial class Prerequisites
             tooOld ??= $" (only PostgreSQL {(version > 0 ? version.ToString() : "of an unknown version")} in {directory})";
         }
         throw Missing(search, PostgresBinVariable, $"PostgreSQL {PostgresMinimumVersion} or later (initdb, postgres)", tooOld ?? "",
-            Install("postgresql", macOS: "brew install postgresql@16, then set ASPIRECHAT_POSTGRES_BIN=$(brew --prefix postgresql@16)/bin"),
+            Install("postgresql", macOS: "brew install postgresql@16 (its bin folder is $(brew --prefix postgresql@16)/bin)"),
             "its bin folder");
     }
 
