@@ -30,8 +30,9 @@ public sealed class HelloRaceTests
 
         // A second connection of the same device says hello; its hello waits in the store past the timeout.
         var gate = gated!.Hold();
+        var token = await server.TokenAsync("bob");
         await using var late = await TestSocket.OpenAsync(server.WebSocketUri);
-        await late.SendAsync(new { t = "hello", token = await server.TokenAsync("bob"), device = "d1" });
+        await late.SendAsync(new { t = "hello", token, device = "d1" });
         await gated.Held.WaitAsync(TimeSpan.FromSeconds(10));
         var (code, _) = await late.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(CloseCodes.Unauthorized, code);
