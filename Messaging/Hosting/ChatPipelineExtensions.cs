@@ -1,3 +1,4 @@
+using AspireChat.Messaging.Consent;
 using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
@@ -147,6 +148,7 @@ public static class ChatPipelineExtensions
             services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
             services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
         }
+        builder.AddConsentStore();
         // The narrow ports of the chat store, each served by the store's adapter.
         services.TryAddSingleton<ITimelineStore>(sp => sp.GetRequiredService<IChatStore>());
         services.TryAddSingleton<IInboxStore>(sp => sp.GetRequiredService<IChatStore>());
