@@ -18,6 +18,8 @@ const $ = id => document.getElementById(id);
  * @property {(user: string) => Promise<void>} addMember
  * @property {() => void} reconnect
  * @property {() => void} typing
+ * @property {() => Promise<void>} toggleMute mutes or unmutes the open conversation
+ * @property {() => Promise<void>} toggleBlock blocks or unblocks the open one-to-one conversation's peer
  */
 
 export class ChatView {
@@ -100,6 +102,8 @@ export class ChatView {
       if (button) this.#h.retry(Number(button.closest('li').dataset.req));
     });
     $('connection-retry').addEventListener('click', () => this.#h.reconnect());
+    $('mute-toggle').addEventListener('click', () => this.#h.toggleMute());
+    $('block-toggle').addEventListener('click', () => this.#h.toggleBlock());
   }
 
   showSignIn(message = '') {
@@ -148,7 +152,7 @@ export class ChatView {
   }
 
   /** @param {Array} list conversations, most recent first */
-  renderConversations(list, activeConv, presence) {
+  renderConversations(list, activeConv, presence, blocked = new Set()) {
     const ul = $('conversations');
     const items = list.map(info => {
       const li = document.createElement('li');
@@ -163,6 +167,14 @@ export class ChatView {
       const kind = span('kind', info.ope === 1 ? 'group' : '');
       const preview = span('preview', info.preview ?? '');
       button.append(dot ?? span('presence none', ''), title, kind, preview);
+      if (info.ope === 0 && blocked.has(info.peer)) button.append(span('blocked', 'blocked'));
+      if (info.muted) {
+        const icon = span('muted', '🔕');
+        icon.setAttribute('role', 'img');
+        icon.setAttribute('aria-label', 'muted');
+        icon.title = 'Muted: no notifications';
+        button.append(icon);
+      }
       if (info.unread > 0) {
         const badge = span('unread', String(info.unread));
         badge.setAttribute('aria-label', `${info.unread} unread`);
@@ -176,7 +188,7 @@ export class ChatView {
   }
 
   /** The open conversation: header, members, and its messages reconciled by key (the log announces only what is new). */
-  renderConversation(info, messages, { me, hasEarlier, presence, typing = [] }) {
+  renderConversation(info, messages, { me, hasEarlier, presence, typing = [], blocked = new Set() }) {
     const box = $('messages');
     if (this.#renderedConv !== info?.conv) {
       this.#items.clear();
@@ -190,6 +202,8 @@ export class ChatView {
       $('conversation-title').textContent = 'No conversation open';
       $('conversation-subtitle').textContent = 'Pick a conversation, or start one with a user id.';
       $('members').hidden = true;
+      $('mute-toggle').hidden = true;
+      $('block-toggle').hidden = true;
       $('load-earlier').hidden = true;
       $('typing').textContent = '';
       return;
@@ -198,7 +212,9 @@ export class ChatView {
       : typing.length === 1 ? `${typing[0]} is typing…` : `${typing.join(', ')} are typing…`;
 
     $('conversation-title').textContent = info.title;
-    $('conversation-subtitle').replaceChildren(...this.#subtitle(info, presence));
+    const isBlocked = info.ope === 0 && blocked.has(info.peer);
+    $('conversation-subtitle').replaceChildren(...(isBlocked ? [span('blocked', 'Blocked: you get nothing from them')] : this.#subtitle(info, presence)));
+    this.#renderActions(info, isBlocked);
     this.#renderMembers(info, me);
     $('load-earlier').hidden = !hasEarlier;
 
@@ -229,6 +245,18 @@ export class ChatView {
     // New at the bottom: follow it if the reader was there. Earlier pages on top: keep the reader's place.
     if (this.#stickToBottom) box.scrollTop = box.scrollHeight;
     else if (firstBefore && list.firstElementChild !== firstBefore) box.scrollTop = box.scrollHeight - fromBottom;
+  }
+
+  /** Mute for any conversation; block only for a one-to-one peer other than oneself. */
+  #renderActions(info, isBlocked) {
+    const mute = $('mute-toggle');
+    mute.hidden = false;
+    mute.textContent = info.muted ? 'Unmute' : 'Mute';
+    mute.setAttribute('aria-pressed', String(Boolean(info.muted)));
+    const block = $('block-toggle');
+    block.hidden = info.ope !== 0 || info.peer === undefined;
+    block.textContent = isBlocked ? 'Unblock' : 'Block';
+    block.setAttribute('aria-pressed', String(isBlocked));
   }
 
   focusComposer() {
