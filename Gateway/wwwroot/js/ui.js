@@ -169,7 +169,8 @@ export class ChatView {
       button.append(dot ?? span('presence none', ''), title, kind, preview);
       if (info.ope === 0 && blocked.has(info.peer)) button.append(span('blocked', 'blocked'));
       if (info.muted) {
-        const icon = span('muted', '🔕');
+        const icon = span('muted', '');
+        icon.append(mutedBell());
         icon.setAttribute('role', 'img');
         icon.setAttribute('aria-label', 'muted');
         icon.title = 'Muted: no notifications';
@@ -400,6 +401,24 @@ function presenceDot(seen) {
   dot.setAttribute('aria-label', seen.online ? 'online' : 'offline');
   dot.title = seen.online ? 'online' : 'offline';
   return dot;
+}
+
+/** A bell struck through, drawn inline: an emoji would depend on the fonts installed. */
+function mutedBell() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('width', '14');
+  svg.setAttribute('height', '14');
+  svg.setAttribute('aria-hidden', 'true');
+  const bell = document.createElementNS(ns, 'path');
+  bell.setAttribute('d', 'M8 1.5a4 4 0 0 0-4 4v2.6L2.6 10.5h10.8L12 8.1V5.5a4 4 0 0 0-4-4zM6.4 12a1.6 1.6 0 0 0 3.2 0z');
+  bell.setAttribute('fill', 'currentColor');
+  const slash = document.createElementNS(ns, 'line');
+  for (const [name, value] of [['x1', '2'], ['y1', '2'], ['x2', '14'], ['y2', '14'], ['stroke', 'currentColor'], ['stroke-width', '1.8']])
+    slash.setAttribute(name, value);
+  svg.append(bell, slash);
+  return svg;
 }
 
 function span(className, text) {
