@@ -12,8 +12,10 @@ namespace AspireChat.Messaging.Groups;
 /// </remarks>
 public sealed class GroupMemberCache(int capacity)
 {
-    private sealed record Slot(string Gid, GroupMemberView View)
+    private sealed class Slot(string gid, GroupMemberView view)
     {
+        public string Gid { get; } = gid;
+        public GroupMemberView View { get; } = view;
         public int Weight;
     }
 
