@@ -10,6 +10,7 @@ public sealed class SqliteGroupStore(SqliteDatabase database) : IGroupStore, IUs
         CREATE TABLE IF NOT EXISTS group_info (
             gid TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, created INTEGER NOT NULL,
             fanout INTEGER NOT NULL DEFAULT 0, fanout_since INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS ix_group_info_owner_created ON group_info(owner, created);
         CREATE TABLE IF NOT EXISTS group_members (
             gid TEXT NOT NULL, uid TEXT NOT NULL, role TEXT NOT NULL, joined INTEGER NOT NULL,
             PRIMARY KEY (gid, uid)) WITHOUT ROWID;
@@ -31,6 +32,13 @@ public sealed class SqliteGroupStore(SqliteDatabase database) : IGroupStore, IUs
             "INSERT INTO group_info(gid, name, owner, created, fanout, fanout_since) VALUES ($g, $n, $o, $c, $f, $s) ON CONFLICT DO NOTHING",
             ("$g", group.Gid), ("$n", group.Name), ("$o", group.Owner), ("$c", group.Created), ("$f", (int)group.Fanout), ("$s", group.FanoutSince))
             .ExecuteNonQuery() == 1, cancellationToken).ConfigureAwait(false);
+
+    public ValueTask<int> CountCreatedSinceAsync(string owner, long since, CancellationToken cancellationToken = default)
+    {
+        using var c = database.OpenRead();
+        using var select = Command(c, null, "SELECT COUNT(*) FROM group_info WHERE owner = $o AND created >= $s", ("$o", owner), ("$s", since));
+        return ValueTask.FromResult(Convert.ToInt32(select.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     public ValueTask<GroupRecord?> GetGroupAsync(string gid, CancellationToken cancellationToken = default)
     {

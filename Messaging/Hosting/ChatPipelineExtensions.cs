@@ -1,3 +1,4 @@
+using AspireChat.Messaging.Consent;
 using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
@@ -46,6 +47,7 @@ public static class ChatPipelineExtensions
         // push subscriptions, which have no MongoDB adapter yet.
         if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb) services.AddSqliteChatStore(chatdb);
         else services.AddRocksDbChatStore();
+        builder.AddConsentStore();
         // Kafka and Redis when their connection strings are given (each registered once however often this is called).
         if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();
         builder.AddRedisAdapters(leaseWorkerId: issuesIds);
