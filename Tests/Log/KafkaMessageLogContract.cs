@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Log;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 
