@@ -323,15 +323,20 @@ public abstract class ConversationTests
         Assert.Equal("not_found", (await ErrorAsync(alice, new { t = "read", conv = "g:nosuch", cseq = 1 })).GetProperty("code").GetString());
         Assert.Equal("not_found", (await ErrorAsync(alice, new { t = "read", conv = "s:alice:zed", cseq = 1 })).GetProperty("code").GetString());
         Assert.Equal("not_found", (await ErrorAsync(alice, new { t = "typing", conv = "g:nosuch" })).GetProperty("code").GetString());
-        Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "read", conv = 5, cseq = 1 })).GetProperty("code").GetString());
-        Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "read", conv = "s:alice:bob" })).GetProperty("code").GetString());
-        Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "read", conv = "s:alice:bob", cseq = -1 })).GetProperty("code").GetString());
-        Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "read", conv = "nonsense", cseq = 1 })).GetProperty("code").GetString());
-        Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "typing", conv = "nonsense" })).GetProperty("code").GetString());
-        Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "typing" })).GetProperty("code").GetString());
-
         await alice.SendAsync(new { t = "ping" });
         Assert.Equal("pong", (await alice.ExpectAsync("pong")).GetProperty("t").GetString());
+
+        // More than 10 refused frames within 10 s close a connection (4400): the bad frames go on another of alice's.
+        await using var tablet = await server.ConnectAsync("alice", "tablet");
+        Assert.Equal("bad_frame", (await ErrorAsync(tablet, new { t = "read", conv = 5, cseq = 1 })).GetProperty("code").GetString());
+        Assert.Equal("bad_frame", (await ErrorAsync(tablet, new { t = "read", conv = "s:alice:bob" })).GetProperty("code").GetString());
+        Assert.Equal("bad_frame", (await ErrorAsync(tablet, new { t = "read", conv = "s:alice:bob", cseq = -1 })).GetProperty("code").GetString());
+        Assert.Equal("bad_frame", (await ErrorAsync(tablet, new { t = "read", conv = "nonsense", cseq = 1 })).GetProperty("code").GetString());
+        Assert.Equal("bad_frame", (await ErrorAsync(tablet, new { t = "typing", conv = "nonsense" })).GetProperty("code").GetString());
+        Assert.Equal("bad_frame", (await ErrorAsync(tablet, new { t = "typing" })).GetProperty("code").GetString());
+
+        await tablet.SendAsync(new { t = "ping" });
+        Assert.Equal("pong", (await tablet.ExpectAsync("pong")).GetProperty("t").GetString());
         Assert.Equal(0, Item(await ListAsync(server, "carol"), "s:bob:carol").GetProperty("read").GetInt64());
     }
 
