@@ -75,6 +75,8 @@ public static class GatewayExtensions
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).ValidateOnStart();
         services.AddAuthorization();
         services.AddProblemDetails();
+        // A malformed body is a 400 problem in every environment (Development would throw it to the exception handler: 500).
+        services.PostConfigure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         services.AddOptions<OriginOptions>().Bind(builder.Configuration.GetSection("Gateway"));
         services.AddSingleton<OriginCheck>();
         // CORS answers for the listed origins; the origin check (MapGatewayApi) refuses any other with 403.
