@@ -28,6 +28,8 @@ public static class GatewayExtensions
         var services = builder.Services;
         services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection("Auth"))
             .Validate(o => o.SigningKey is null || System.Text.Encoding.UTF8.GetByteCount(o.SigningKey) >= 32, "Auth:SigningKey must be at least 32 bytes")
+            .Validate(o => o.MaxTokenLifetime > TimeSpan.Zero, "Auth:MaxTokenLifetime must be positive")
+            .Validate(o => !o.DevTokens || o.DevTokenLifetime <= o.MaxTokenLifetime, "Auth:DevTokenLifetime must not be longer than Auth:MaxTokenLifetime")
             .ValidateOnStart();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

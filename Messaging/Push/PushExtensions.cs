@@ -42,6 +42,12 @@ public static class PushExtensions
         var section = builder.Configuration.GetSection("Push");
         var options = section.Get<PushOptions>() ?? new PushOptions();
         services.Configure<PushOptions>(section);
+        services.AddOptions<PushOptions>()
+            .Validate(o => o.MaxSubscriptionsPerUser >= 1, "Push:MaxSubscriptionsPerUser must be at least 1")
+            .Validate(o => o.MaxFailures >= 1, "Push:MaxFailures must be at least 1")
+            .Validate(o => o.WebPush.AllowedHosts is null || o.WebPush.AllowedHosts.All(h => !string.IsNullOrWhiteSpace(h) && h != "*."),
+                "Push:WebPush:AllowedHosts must name hosts (or *.domain)")
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<VapidKeys>();
         services.TryAddSingleton<PushConnectGuard>();

@@ -141,6 +141,39 @@ public sealed class PushEndpointTests
         listener.Stop();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_webhook_to_a_loopback_business_server_is_refused_unless_private_addresses_are_allowed(bool allowPrivate)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepted = listener.AcceptTcpClientAsync();
+        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Push:Webhook:Url"] = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/notify",
+            ["Push:Webhook:Secret"] = WebhookTests.Secret,
+            ["Push:CollapseWindow"] = "00:00:00.100",
+            ["Push:MinInterval"] = "00:00:00",
+            ["Push:MaxRetries"] = "0",
+            ["Push:AttemptTimeout"] = "00:00:01",
+            ["Push:AllowPrivateAddresses"] = allowPrivate ? "true" : "false",
+        });
+        using (var subscribed = await server.RequestAsync("bob", HttpMethod.Post, "/api/push/subscriptions", new { device = "phone", kind = "webhook" }))
+            Assert.Equal(HttpStatusCode.Created, subscribed.StatusCode);
+
+        await using var alice = await server.ConnectAsync("alice");
+        await alice.SendChatAsync(1, "bob", "hello");
+        await alice.ExpectAsync("ack");
+
+        // The listener never answers: an allowed connection ends in the attempt timeout, a refused one at once; either way
+        // the attempt is recorded after the connection was (or was not) made.
+        var store = server.Services.GetRequiredService<IPushSubscriptionStore>();
+        await Eventually.UntilAsync(async () => (await store.GetAsync("bob")).All(s => s.LastAttempt is not null), "the attempt is recorded");
+        Assert.Equal(allowPrivate, accepted.IsCompleted);
+        listener.Stop();
+    }
+
     [Fact]
     public void Connection_guard_refuses_every_internal_address_and_passes_public_ones()
     {
