@@ -24,7 +24,7 @@ public static class GatewayExtensions
             throw new InvalidOperationException(
                 $"Auth:DevTokens=true is only allowed in the Development environment (this is '{builder.Environment.EnvironmentName}'): "
                 + "it lets anyone mint a token for any user. Remove the setting; the business server mints tokens.");
-        builder.AddChatPipeline();
+        builder.AddChatGateway();
         var services = builder.Services;
         services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection("Auth"))
             .Validate(o => o.SigningKey is null || System.Text.Encoding.UTF8.GetByteCount(o.SigningKey) >= 32, "Auth:SigningKey must be at least 32 bytes")
@@ -93,11 +93,8 @@ public static class GatewayExtensions
             .ValidateOnStart();
         services.AddSingleton<TokenService>();
         services.AddSingleton<PresenceVisibility>();
-        services.AddSingleton(sp => new DeviceRegistry(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.NodeId()));
-        services.AddSingleton<DeviceSessions>();
-        services.AddSingleton<ChatNode>();
-        services.AddHostedService<SinkRegistration>();
-        services.AddHostedService<PresenceHeartbeat>();
+        services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<TokenService>());
+        services.AddDeviceSessions(sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value.NodeId());
         return builder;
     }
 
@@ -120,13 +117,5 @@ public static class GatewayExtensions
         app.MapPresenceApi();
         app.MapPushApi();
         return app;
-    }
-
-    /// <summary>Makes this node's connections reachable by the delivery router while the host runs.</summary>
-    private sealed class SinkRegistration(IDeliveryRouter router, DeviceRegistry registry) : IHostedService
-    {
-        private IDisposable? _registration;
-        public Task StartAsync(CancellationToken cancellationToken) { _registration = router.Register(registry); return Task.CompletedTask; }
-        public Task StopAsync(CancellationToken cancellationToken) { _registration?.Dispose(); return Task.CompletedTask; }
     }
 }

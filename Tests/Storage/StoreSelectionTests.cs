@@ -10,7 +10,7 @@ using MongoDB.Driver;
 namespace AspireChat.Tests.Storage;
 
 /// <summary>
-/// <c>AddChatPipeline</c> picks the store from configuration (docs/configuration.md). The MongoDB driver connects lazily,
+/// <c>AddChatGateway</c> picks the store from configuration (docs/configuration.md). The MongoDB driver connects lazily,
 /// so choosing and building the MongoDB store needs no server.
 /// </summary>
 public sealed class StoreSelectionTests
@@ -77,7 +77,7 @@ public sealed class StoreSelectionTests
         if (sqlite) settings["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(directory, "chat.db")}";
         if (mongo is not null) settings["ConnectionStrings:mongo"] = mongo;
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddChatPipeline();
+        builder.AddChatGateway();
         return new Pipeline(builder.Build(), directory);
     }
 
