@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace AspireChat.Messaging.Groups;
 
 /// <summary>The embedded group store: tables beside the chat store's in the same SQLite file.</summary>
-public sealed class SqliteGroupStore(SqliteDatabase database) : IGroupStore
+public sealed class SqliteGroupStore(SqliteDatabase database) : IGroupStore, IUserStore
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS group_info (

@@ -42,30 +42,10 @@ public static class ChatPipelineExtensions
 
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
             builder.AddMongoChatStore();
-        if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb)
-        {
-            services.TryAddSingleton(sp => new SqliteDatabase(chatdb, sp.GetRequiredService<IOptions<StorageOptions>>().Value.Synchronous == StorageSynchronous.Full));
-            services.TryAddSingleton<IChatStore, SqliteChatStore>();
-            services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
-            services.TryAddSingleton<IPushSubscriptionStore, SqlitePushSubscriptionStore>();
-        }
-        else
-        {
-            // Also beside MongoDB: push subscriptions have no MongoDB adapter yet.
-            services.TryAddSingleton(sp =>
-            {
-                var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-                return new RocksDbDatabase(storage.Path, storage.Synchronous == StorageSynchronous.Full);
-            });
-            services.TryAddSingleton<IChatStore, RocksDbChatStore>();
-            services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
-            services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
-        }
-        // The narrow ports of the chat store, each served by the store's adapter.
-        services.TryAddSingleton<ITimelineStore>(sp => sp.GetRequiredService<IChatStore>());
-        services.TryAddSingleton<IInboxStore>(sp => sp.GetRequiredService<IChatStore>());
-        services.TryAddSingleton<IConversationIndex>(sp => sp.GetRequiredService<IChatStore>());
-        services.TryAddSingleton<ICursorStore>(sp => sp.GetRequiredService<IChatStore>());
+        // Each engine registers all its ports where none is registered yet; beside MongoDB the RocksDB one adds only the
+        // push subscriptions, which have no MongoDB adapter yet.
+        if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb) services.AddSqliteChatStore(chatdb);
+        else services.AddRocksDbChatStore();
         // Kafka and Redis when their connection strings are given (each registered once however often this is called).
         if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();
         builder.AddRedisAdapters(leaseWorkerId: issuesIds);

@@ -20,7 +20,7 @@ public sealed class KafkaAcceptTests
     {
         var directory = TempDirectory.Create();
         await using var database = new SqliteDatabase($"Data Source={Path.Combine(directory, "chat.db")}");
-        var store = new SqliteChatStore(database);
+        var store = new SqliteChatStore(database, new SequenceHeads());
         await store.InitializeAsync();
         using var cluster = new KafkaMockCluster(partitions: 2);
         var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers);

@@ -22,6 +22,11 @@ public sealed class StoreSelectionTests
 
         Assert.IsType<MongoChatStore>(host.Services.GetRequiredService<IChatStore>());
         Assert.IsType<AspireChat.Messaging.Groups.MongoGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
+        Assert.IsType<MongoTimelineStore>(host.Services.GetRequiredService<ITimelineStore>());
+        Assert.IsType<MongoInboxStore>(host.Services.GetRequiredService<IInboxStore>());
+        Assert.IsType<MongoConversationIndex>(host.Services.GetRequiredService<IConversationIndex>());
+        Assert.IsType<MongoCursorStore>(host.Services.GetRequiredService<ICursorStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.MongoGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IUserStore>());
         Assert.Equal("history", host.Services.GetRequiredService<IMongoDatabase>().DatabaseNamespace.DatabaseName);
         var server = Assert.Single(host.Services.GetRequiredService<IMongoClient>().Settings.Servers);
         Assert.Equal(("127.0.0.1", 1), (server.Host, server.Port));
@@ -52,6 +57,11 @@ public sealed class StoreSelectionTests
 
         Assert.IsType<RocksDbChatStore>(host.Services.GetRequiredService<IChatStore>());
         Assert.IsType<AspireChat.Messaging.Groups.RocksDbGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
+        Assert.IsType<RocksDbTimelineStore>(host.Services.GetRequiredService<ITimelineStore>());
+        Assert.IsType<RocksDbInboxStore>(host.Services.GetRequiredService<IInboxStore>());
+        Assert.IsType<RocksDbConversationIndex>(host.Services.GetRequiredService<IConversationIndex>());
+        Assert.IsType<RocksDbCursorStore>(host.Services.GetRequiredService<ICursorStore>());
+        Assert.Same(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>(), host.Services.GetRequiredService<AspireChat.Messaging.Groups.IUserStore>());
         Assert.IsType<AspireChat.Messaging.Push.RocksDbPushSubscriptionStore>(host.Services.GetRequiredService<AspireChat.Messaging.Push.IPushSubscriptionStore>());
         Assert.IsType<AspireChat.Messaging.Pipeline.EmbeddedComposition>(host.Services.GetRequiredService<AspireChat.Messaging.Pipeline.IPipelineComposition>());
         Assert.StartsWith(host.Directory, host.Services.GetRequiredService<RocksDbDatabase>().Path);
@@ -64,6 +74,9 @@ public sealed class StoreSelectionTests
 
         Assert.IsType<SqliteChatStore>(host.Services.GetRequiredService<IChatStore>());
         Assert.IsType<AspireChat.Messaging.Groups.SqliteGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
+        var sqlite = host.Services.GetRequiredService<IChatStore>();
+        Assert.All(new object[] { host.Services.GetRequiredService<ITimelineStore>(), host.Services.GetRequiredService<IInboxStore>(),
+            host.Services.GetRequiredService<IConversationIndex>(), host.Services.GetRequiredService<ICursorStore>() }, port => Assert.Same(sqlite, port));
         Assert.Null(host.Services.GetService<IMongoClient>());
         var checks = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HealthCheckServiceOptions>>().Value.Registrations;
         Assert.DoesNotContain(checks, c => c.Name == "mongo");
