@@ -50,7 +50,7 @@ public static class GatewayExtensions
                         : "no identity";
                     if (refusal is not null)
                     {
-                        context.Fail(refusal ?? "token refused");
+                        context.Fail(refusal);
                     }
                     return Task.CompletedTask;
                 },
