@@ -19,7 +19,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
         if (builder.DataSource is { Length: > 0 } path && path != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            // The file holds every message body: only this user may enter its folder.
+            if (!string.IsNullOrEmpty(dir)) PrivateFiles.CreateFolder(dir);
         }
         ConnectionString = builder.ToString();
         _readConnectionString = new SqliteConnectionStringBuilder(ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();

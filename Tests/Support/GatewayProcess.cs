@@ -28,7 +28,8 @@ public sealed class GatewayProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        // Development: the only environment where the gateway accepts Auth:DevTokens (DESIGN §3c).
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["Storage__Path"] = Path.Combine(dataDirectory, "store");
         info.Environment["Auth__DevTokens"] = "true";
         info.Environment["Auth__SigningKey"] = SigningKey;

@@ -40,7 +40,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        // Development: the only environment where the gateway accepts Auth:DevTokens (DESIGN §3c).
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in _environment) info.Environment[key] = value;
         _output?.Dispose();
