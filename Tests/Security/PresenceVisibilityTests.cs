@@ -25,6 +25,9 @@ public sealed class PresenceVisibilityTests
         await using var carolPhone = await server.ConnectAsync("carol", "phone");
         await using var carolLaptop = await server.ConnectAsync("carol", "laptop");
 
+        // Presence is recorded just after a device's welcome: wait until both of carol's devices are there.
+        var presence = server.Services.GetRequiredService<AspireChat.Messaging.Presence.IPresenceStore>();
+        await Eventually.UntilAsync(async () => (await presence.GetDevicesAsync("carol")).Count == 2, "both of carol's devices are online");
         var answer = await PresenceAsync(server, "alice", "mallory", "carol", "dave", "alice", "erin");
 
         Assert.Equal(["carol", "dave", "alice"], answer.Select(p => p.User));
