@@ -7,6 +7,7 @@ using AspireChat.Messaging.Pipeline;
 using AspireChat.Messaging.Presence;
 using AspireChat.Messaging.Push;
 using AspireChat.Messaging.Storage;
+using AspireChat.Messaging.Storage.Postgres;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -126,6 +127,8 @@ public static class ChatPipelineExtensions
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection("Storage"))
             .Validate(o => !string.IsNullOrWhiteSpace(o.Path), "Storage:Path must name a folder").ValidateOnStart();
 
+        if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("postgres")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
+            builder.AddPostgresChatStore();
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
             builder.AddMongoChatStore();
         if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb)
