@@ -19,8 +19,8 @@ public static class MongoStoreExtensions
     public const string DefaultDatabase = "aspirechat";
 
     /// <summary>
-    /// Adds <see cref="IMongoClient"/>, <see cref="IMongoDatabase"/> and <see cref="IChatStore"/> =
-    /// <see cref="MongoChatStore"/> from <c>ConnectionStrings:{connectionName}</c>, a <c>ping</c> health
+    /// Adds <see cref="IMongoClient"/>, <see cref="IMongoDatabase"/>, <see cref="IChatStore"/> =
+    /// <see cref="MongoChatStore"/>, the group store and the push subscription store from <c>ConnectionStrings:{connectionName}</c>, a <c>ping</c> health
     /// check named after the connection, and a span per command on the <c>AspireChat</c> source.
     /// Nothing connects until the first command: the driver connects lazily.
     /// </summary>
@@ -44,6 +44,7 @@ public static class MongoStoreExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName ?? DefaultDatabase));
         services.AddSingleton<IChatStore>(sp => new MongoChatStore(sp.GetRequiredService<IMongoDatabase>(), StorageOptions.SendDedupRetention));
         services.AddSingleton<Groups.IGroupStore>(sp => new Groups.MongoGroupStore(sp.GetRequiredService<IMongoDatabase>()));
+        services.AddSingleton<Push.IPushSubscriptionStore>(sp => new Push.MongoPushSubscriptionStore(sp.GetRequiredService<IMongoDatabase>()));
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(connectionName,
             sp => new MongoPingHealthCheck(sp.GetRequiredService<IMongoDatabase>()), failureStatus: null, tags: null, timeout: TimeSpan.FromSeconds(5)));
