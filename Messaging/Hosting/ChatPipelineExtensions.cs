@@ -110,9 +110,10 @@ public static class ChatPipelineExtensions
         || string.Equals(configuration["Pipeline:Composition"], "Distributed", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The ports, each with the adapter the configuration names. The store: MongoDB where <c>ConnectionStrings:mongo</c>
-    /// is given (see <see cref="MongoStoreExtensions.AddMongoChatStore"/>), SQLite where <c>ConnectionStrings:chatdb</c> is
-    /// (the file the services of the stand-in topology share), else the embedded RocksDB store in <c>Storage:Path</c>.
+    /// The ports, each with the adapter the configuration names. The store: PostgreSQL where <c>ConnectionStrings:postgres</c>
+    /// is given (<see cref="PostgresStoreExtensions.AddPostgresChatStore"/>; the stand-in topology's), else MongoDB where
+    /// <c>ConnectionStrings:mongo</c> is (<see cref="MongoStoreExtensions.AddMongoChatStore"/>), else the embedded RocksDB
+    /// store in <c>Storage:Path</c>.
     /// The message log: Kafka where <c>ConnectionStrings:kafka</c> is given (<see cref="KafkaLogExtensions.AddKafkaMessageLog"/>),
     /// else in-process. Presence, routing, pending acks and worker-id leases: Redis where <c>ConnectionStrings:redis</c> is
     /// (<see cref="RedisExtensions.AddRedisAdapters"/>), else in memory. Every host starts from these.
@@ -131,25 +132,15 @@ public static class ChatPipelineExtensions
             builder.AddPostgresChatStore();
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
             builder.AddMongoChatStore();
-        if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb)
+        // The embedded RocksDB store for every store port no adapter above took (the database opens at first use).
+        services.TryAddSingleton(sp =>
         {
-            services.TryAddSingleton(sp => new SqliteDatabase(chatdb, sp.GetRequiredService<IOptions<StorageOptions>>().Value.Synchronous == StorageSynchronous.Full));
-            services.TryAddSingleton<IChatStore, SqliteChatStore>();
-            services.TryAddSingleton<IGroupStore, SqliteGroupStore>();
-            services.TryAddSingleton<IPushSubscriptionStore, SqlitePushSubscriptionStore>();
-        }
-        else
-        {
-            // Also beside MongoDB: push subscriptions have no MongoDB adapter yet.
-            services.TryAddSingleton(sp =>
-            {
-                var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-                return new RocksDbDatabase(storage.Path, storage.Synchronous == StorageSynchronous.Full);
-            });
-            services.TryAddSingleton<IChatStore, RocksDbChatStore>();
-            services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
-            services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
-        }
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new RocksDbDatabase(storage.Path, storage.Synchronous == StorageSynchronous.Full);
+        });
+        services.TryAddSingleton<IChatStore, RocksDbChatStore>();
+        services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
+        services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
         // The narrow ports of the chat store, each served by the store's adapter.
         services.TryAddSingleton<ITimelineStore>(sp => sp.GetRequiredService<IChatStore>());
         services.TryAddSingleton<IInboxStore>(sp => sp.GetRequiredService<IChatStore>());

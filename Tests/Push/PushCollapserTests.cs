@@ -14,14 +14,16 @@ public sealed class PushCollapserTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private readonly RecordingProvider _provider = new();
-    private SqliteDatabase _database = null!;
+    private RocksDbDatabase _database = null!;
+    private string _directory = null!;
     private InMemoryPresenceStore _presence = null!;
     private PushCollapser _collapser = null!;
 
     public async Task InitializeAsync()
     {
-        _database = new SqliteDatabase($"Data Source={Path.Combine(TempDirectory.Create(), "push.db")}");
-        var store = new SqlitePushSubscriptionStore(_database);
+        _directory = TempDirectory.Create();
+        _database = new RocksDbDatabase(Path.Combine(_directory, "data"));
+        var store = new RocksDbPushSubscriptionStore(_database);
         await store.InitializeAsync();
         foreach (var user in new[] { "bob", "carol" })
             await store.SaveAsync(new PushSubscription(user, "phone", PushKinds.Webhook, "http://127.0.0.1/notify", null, null, 0));
@@ -34,7 +36,8 @@ public sealed class PushCollapserTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _collapser.DisposeAsync();
-        await _database.DisposeAsync();
+        _database.Dispose();
+        Directory.Delete(_directory, recursive: true);
     }
 
     [Fact]

@@ -114,18 +114,6 @@ public abstract class GroupStoreContract
     }
 }
 
-/// <summary>The group store contract on SQLite; always runs.</summary>
-public sealed class SqliteGroupStoreContractTests(SqliteChatStoreContractTests.TemporaryDatabase database)
-    : GroupStoreContract, IClassFixture<SqliteChatStoreContractTests.TemporaryDatabase>
-{
-    protected override async Task<IGroupStore> OpenStoreAsync()
-    {
-        var store = new SqliteGroupStore(database.Database);
-        await store.InitializeAsync();
-        return store;
-    }
-}
-
 /// <summary>The group store contract on the MongoDB named by <c>ASPIRECHAT_TEST_MONGO</c>; skipped with that reason otherwise.</summary>
 public sealed class MongoGroupStoreContractTests(MongoChatStoreContractTests.TemporaryDatabase database)
     : GroupStoreContract, IClassFixture<MongoChatStoreContractTests.TemporaryDatabase>
