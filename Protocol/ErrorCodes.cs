@@ -23,6 +23,8 @@ public static class CloseCodes
     public const int TryAgainLater = 1013;
     public const int Protocol = 4400;
     public const int Unauthorized = 4401;
+    /// <summary>The hello was refused: the user holds as many connections as <c>Limits:MaxDevicesPerUser</c> allows.</summary>
+    public const int Forbidden = 4403;
     /// <summary>The client reads too slowly: more than <c>Gateway:MaxQueuedBytes</c> waited for it. Reconnect; nothing is lost.</summary>
     public const int TooSlow = 4408;
     public const int TooLarge = 4413;

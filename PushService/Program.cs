@@ -1,5 +1,4 @@
 using AspireChat.Messaging.Hosting;
-using AspireChat.Messaging.Push;
 using AspireChat.ServiceDefaults;
 
 // The distributed topology's push consumer: chat.push → collapse → providers. The logic lives in Messaging/Push;
@@ -7,8 +6,7 @@ using AspireChat.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddChatAdapters(issuesIds: false);
-builder.AddPushService();
+builder.AddChatPushService();
 
 var app = builder.Build();
 

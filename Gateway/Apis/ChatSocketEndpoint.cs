@@ -1,5 +1,8 @@
 using AspireChat.Protocol;
 using AspireChat.Gateway.Connections;
+using AspireChat.Messaging.Delivery;
+using AspireChat.Messaging.Pipeline;
+using Microsoft.Extensions.Options;
 
 namespace AspireChat.Gateway.Apis;
 
@@ -26,10 +29,12 @@ public static class ChatSocketEndpoint
             await Results.Problem("GET /ws expects a WebSocket upgrade", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
             return;
         }
-        var node = context.RequestServices.GetRequiredService<ChatNode>();
-        var lifetime = context.RequestServices.GetRequiredService<IHostApplicationLifetime>();
+        var services = context.RequestServices;
+        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var connection = new ChatConnection(socket, node);
+        var connection = new ChatConnection(socket, services.GetRequiredService<DeviceSessions>(),
+            services.GetRequiredService<IOptions<LimitsOptions>>().Value, services.GetRequiredService<IOptions<GatewayOptions>>().Value,
+            services.GetRequiredService<TimeProvider>());
         // A stopping node says goodbye (1001, after the answers it owes) so clients reconnect at once, rather than
         // holding every socket open until the host's shutdown timeout aborts it.
         using var stopping = lifetime.ApplicationStopping.Register(static c => ((ChatConnection)c!).Close(CloseCodes.ServerStopping, "server stopping"), connection);

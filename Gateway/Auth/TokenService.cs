@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace AspireChat.Gateway.Auth;
 
 /// <summary>Mints dev tokens and validates the token of a WebSocket <c>hello</c> exactly as the bearer scheme does.</summary>
-public sealed class TokenService(IOptionsMonitor<JwtBearerOptions> bearer, IOptions<AuthOptions> auth, TimeProvider time)
+public sealed class TokenService(IOptionsMonitor<JwtBearerOptions> bearer, IOptions<AuthOptions> auth, TimeProvider time) : AspireChat.Messaging.Delivery.ITokenValidator
 {
     private readonly JsonWebTokenHandler _handler = new();
 

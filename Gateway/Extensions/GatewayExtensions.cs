@@ -3,7 +3,6 @@ using AspireChat.Gateway.Auth;
 using AspireChat.Gateway.Connections;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Hosting;
-using AspireChat.Messaging.Presence;
 using AspireChat.Protocol;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -19,7 +18,7 @@ public static class GatewayExtensions
     /// </summary>
     public static IHostApplicationBuilder AddGatewayServices(this IHostApplicationBuilder builder)
     {
-        builder.AddChatPipeline();
+        builder.AddChatGateway();
         var services = builder.Services;
         services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection("Auth"))
             .Validate(o => o.SigningKey is null || System.Text.Encoding.UTF8.GetByteCount(o.SigningKey) >= 32, "Auth:SigningKey must be at least 32 bytes")
@@ -58,11 +57,8 @@ public static class GatewayExtensions
             .Validate(o => o.MaxQueuedBytes >= GatewayOptions.MinQueuedBytes, $"Gateway:MaxQueuedBytes must be at least {GatewayOptions.MinQueuedBytes} (one largest frame)")
             .ValidateOnStart();
         services.AddSingleton<TokenService>();
-        services.AddSingleton(sp => new DeviceRegistry(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.NodeId()));
-        services.AddSingleton<DeviceSessions>();
-        services.AddSingleton<ChatNode>();
-        services.AddHostedService<SinkRegistration>();
-        services.AddHostedService<PresenceHeartbeat>();
+        services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<TokenService>());
+        services.AddDeviceSessions(sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value.NodeId());
         return builder;
     }
 
@@ -83,13 +79,5 @@ public static class GatewayExtensions
         app.MapPresenceApi();
         app.MapPushApi();
         return app;
-    }
-
-    /// <summary>Makes this node's connections reachable by the delivery router while the host runs.</summary>
-    private sealed class SinkRegistration(IDeliveryRouter router, DeviceRegistry registry) : IHostedService
-    {
-        private IDisposable? _registration;
-        public Task StartAsync(CancellationToken cancellationToken) { _registration = router.Register(registry); return Task.CompletedTask; }
-        public Task StopAsync(CancellationToken cancellationToken) { _registration?.Dispose(); return Task.CompletedTask; }
     }
 }

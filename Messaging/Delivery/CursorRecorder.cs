@@ -9,7 +9,7 @@ namespace AspireChat.Messaging.Delivery;
 /// per flush instead of one write per ack. A crash loses at most the last flush interval of cursor advance:
 /// those entries are pushed again after the device's next hello, and the client drops a seq it holds (docs/protocol.md §8).
 /// </summary>
-public sealed class CursorRecorder(IChatStore store)
+public sealed class CursorRecorder(ICursorStore store)
 {
     private readonly ConcurrentDictionary<(string User, string Device), long> _dirty = new();
 

@@ -1,30 +1,61 @@
 using System.Collections.Concurrent;
 using AspireChat.Messaging.Conversations;
-using AspireChat.Messaging.Groups;
+using AspireChat.Messaging.Pipeline;
+using AspireChat.Messaging.Presence;
 using AspireChat.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Delivery;
 
 /// <summary>
-/// One device's protocol state on a gateway node, speaking only to ports: its hello (cursor, first-hello record, pending
-/// reset, backlog, large-group catch-up), its sends, acks and window refills, sync and gsync, read positions and typing,
-/// and the hand-over of its inbox entries (<see cref="InboxHandover"/>). The connection that carries it
-/// (<see cref="IDeviceTransport"/>) only moves frames; the state changes only through guarded transitions, and nothing
-/// leaves <see cref="DeviceSessionState.Closed"/>.
+/// One device's conversation with the server on a gateway node: every frame after its transport checked size and text —
+/// hello (token, cursor, first-hello record, pending reset, backlog, large-group catch-up), sends (rate, order, answers),
+/// acks and window refills, sync and gsync, read positions and typing — and the hand-over of its inbox entries
+/// (<see cref="InboxHandover"/>). The connection that carries it (<see cref="IDeviceTransport"/>) only moves bytes; the
+/// state changes only through guarded transitions, and nothing leaves <see cref="DeviceSessionState.Closed"/>.
 /// </summary>
 public sealed partial class DeviceSession
 {
-    private readonly DeviceSessions _node;
+    /// <summary>Seconds between the pings a client should send (told in <c>welcome</c>).</summary>
+    public const int HeartbeatSeconds = 30;
+
     private readonly IDeviceTransport _transport;
+    private readonly ITokenValidator _tokens;
+    private readonly DeviceRegistry _registry;
+    private readonly InboxClaims _claims;
+    private readonly SessionGroups _groupSync;
+    private readonly ReadPositions _reads;
+    private readonly TypingRelay _typingRelay;
+    private readonly IPresenceStore _presence;
+    private readonly LimitsOptions _limits;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SendAdmission _sends;
+    private readonly AbuseCounter _badFrames;
+    private readonly TokenBucket _frames;
+    private readonly AbuseCounter _floods;
     private int _state = (int)DeviceSessionState.AwaitingHello;
+    private Closing? _closeReason;
     private InboxHandover? _handover;
     // The inbox seq this device acknowledged last: receipts report what lies after it as delivered.
     private long _acked;
     private TypingThrottle? _typing;
     private GroupCatchUp? _groupCatchUp;
     private ConcurrentDictionary<string, byte>? _groups;
+    private DeliveryTraces? _traces;
 
-    internal DeviceSession(DeviceSessions node, IDeviceTransport transport) => (_node, _transport) = (node, transport);
+    public DeviceSession(
+        IDeviceTransport transport, ITokenValidator tokens, DeviceRegistry registry, InboxClaims claims, SessionGroups groups, SendQueue sends,
+        ReadPositions reads, TypingRelay typing, IPresenceStore presence, IOptions<LimitsOptions> limits, TimeProvider time, ILogger<DeviceSession> logger)
+    {
+        (_transport, _tokens, _registry, _claims, _groupSync, _reads, _typingRelay, _presence, _limits, _time, _logger) =
+            (transport, tokens, registry, claims, groups, reads, typing, presence, limits.Value, time, logger);
+        _sends = new SendAdmission(transport, sends, _limits, time, code => CountAbuse(code));
+        _badFrames = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
+        _frames = new TokenBucket(_limits.FramesPerSecond, _limits.FrameBurst, time);
+        _floods = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
+    }
 
     public DeviceSessionState State => (DeviceSessionState)Volatile.Read(ref _state);
 
@@ -33,6 +64,9 @@ public sealed partial class DeviceSession
 
     /// <summary>The device id the hello gave (empty before hello).</summary>
     public string Device { get; private set; } = "";
+
+    /// <summary>The close code and reason the session ended with; null while open or when the client ended it.</summary>
+    public (int Code, string Reason)? CloseReason => Volatile.Read(ref _closeReason) is { } c ? (c.Code, c.Reason) : null;
 
     /// <summary>The groups whose local member map holds this session (kept by the registry); made on first use.</summary>
     internal ConcurrentDictionary<string, byte> Groups => LazyInitializer.EnsureInitialized(ref _groups, () => new(StringComparer.Ordinal));
@@ -46,8 +80,30 @@ public sealed partial class DeviceSession
     private bool TryMove(DeviceSessionState from, DeviceSessionState to) =>
         from != DeviceSessionState.Closed && Interlocked.CompareExchange(ref _state, (int)to, (int)from) == (int)from;
 
-    /// <summary>The connection is closing: the session takes no more frames and a hello still in progress is discarded.</summary>
+    /// <summary>The session takes no more frames and a hello still in progress is discarded.</summary>
     public void MarkClosed() => Volatile.Write(ref _state, (int)DeviceSessionState.Closed);
+
+    /// <summary>
+    /// Ends the session with a close code (docs/protocol.md): it takes no more frames, and its transport closes once every
+    /// send it took has been answered. The first reason given is the one the client sees.
+    /// </summary>
+    public void Close(int code, string reason)
+    {
+        if (Interlocked.CompareExchange(ref _closeReason, new Closing(code, reason), null) is not null) return;
+        MarkClosed();
+        _sends.Close();
+        _sends.Drained.ContinueWith(static (_, state) =>
+        {
+            var session = (DeviceSession)state!;
+            session._transport.Close(session._closeReason!.Code, session._closeReason.Reason);
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The hello timeout passed: a session still waiting for its hello is closed (4401).</summary>
+    public void HelloTimedOut(TimeSpan timeout)
+    {
+        if (State == DeviceSessionState.AwaitingHello) Close(CloseCodes.Unauthorized, $"no hello within {timeout.TotalSeconds:0.###} s");
+    }
 
     /// <summary>
     /// The hello of an authenticated <paramref name="user"/>. False when the session was closed while the hello waited
@@ -62,15 +118,15 @@ public sealed partial class DeviceSession
             throw Unauthorized($"'groups' entry '{badGroup.Key}' must be a group id with a non-negative cseq");
 
         (User, Device) = (user, hello.Device);
-        var head = await _node.Store.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
-        var recorded = await _node.Cursors.GetAsync(user, hello.Device, cancellationToken).ConfigureAwait(false);
+        if (!await HasRoomForDeviceAsync(cancellationToken).ConfigureAwait(false)) return false;
+        var head = await _claims.HeadAsync(user, cancellationToken).ConfigureAwait(false);
+        var recorded = await _claims.CursorAsync(user, hello.Device, cancellationToken).ConfigureAwait(false);
         // The device resumes after the cursor it gives, else after the one recorded for it, else from the head; never past the head.
         var cursor = Math.Min(hello.Cursor ?? recorded ?? head, head);
-        // A device's first hello records it as seen (its cursor), so later hellos can tell a known device from a new one.
-        if (recorded is null) await _node.Store.AdvanceCursorAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
+        if (recorded is null) await _claims.RecordFirstHelloAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
         _acked = cursor;
         _traces = new DeliveryTraces(user, hello.Device);
-        var handover = _handover = new InboxHandover(user, hello.Device, _node.Delivery, Write, e => _node.HandoverFailed(e, User, Device));
+        var handover = _handover = new InboxHandover(user, hello.Device, _claims, Write, e => LogHandoverFailed(_logger, e, User, Device));
         // Large groups: the session joins the node's group map and then reads where each group resumes, before the
         // welcome — so every message sequenced after the welcome reaches the device, by its page or live (decision 0008).
         var groups = await JoinGroupsAsync(hello, deviceKnown: recorded is not null, cancellationToken).ConfigureAwait(false);
@@ -80,15 +136,23 @@ public sealed partial class DeviceSession
         if (!TryMove(DeviceSessionState.AwaitingHello, DeviceSessionState.Welcomed)) return false;
         try
         {
-            _transport.TryWrite(FrameCodec.Write(new WelcomeFrame { User = user, Device = hello.Device, Node = _node.Registry.Node, Head = head, Heartbeat = DeviceSessions.HeartbeatSeconds }));
-            _node.Registry.Add(this)?._transport.Close(CloseCodes.Replaced, "replaced by a newer connection of this device");
+            _transport.TryWrite(FrameCodec.Write(new WelcomeFrame { User = user, Device = hello.Device, Node = _registry.Node, Head = head, Heartbeat = HeartbeatSeconds }));
+            _registry.Add(this)?.Close(CloseCodes.Replaced, "replaced by a newer connection of this device");
             ChatTelemetry.Connections.Add(1);
             // Live entries routed from here on wait in the hand-over until its backlog is written.
-            await _node.Delivery.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
-            await _node.Presence.ConnectAsync(user, hello.Device, _node.Registry.Node, cancellationToken).ConfigureAwait(false);
+            await _claims.ResetAsync(user, hello.Device, cursor, cancellationToken).ConfigureAwait(false);
+            await _presence.ConnectAsync(user, hello.Device, _registry.Node, cancellationToken).ConfigureAwait(false);
             await handover.OpenAsync(cursor, cancellationToken).ConfigureAwait(false);
-            await _node.Groups.UpsertUserAsync(user, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await CatchUpGroupsAsync(groups, cancellationToken).ConfigureAwait(false);
+            await _groupSync.RecordUserAsync(user, cancellationToken).ConfigureAwait(false);
+            // Large groups have no inbox copies: after the welcome, one page after each group's resume point; the client
+            // continues with gsync when a page is not the whole backlog (decision 0008).
+            var budget = _groupSync.CatchUpBytes;
+            foreach (var (gid, after) in groups)
+            {
+                var (page, end) = await _groupSync.CatchUpPageAsync(gid, User, after, budget, cancellationToken).ConfigureAwait(false);
+                CatchUp.Page(gid, page, end);
+                budget -= page.Sum(m => m.Frame.Length);
+            }
         }
         finally
         {
@@ -98,47 +162,28 @@ public sealed partial class DeviceSession
         return true;
     }
 
-    // Where each of the user's large groups resumes for this device: hello.groups, else the cursor recorded for the
-    // device, else — the first time the device is here for the group — the join (a device seen before, away when its
-    // user joined) or the head (a new device starts live). Recorded, so that a device that goes away before there is
-    // anything to acknowledge resumes there and not from a later head. Live messages are held from here on.
-    private async ValueTask<IReadOnlyList<(string Gid, long After)>> JoinGroupsAsync(HelloFrame hello, bool deviceKnown, CancellationToken cancellationToken)
+    // At most Limits:MaxDevicesPerUser devices of a user hold a connection at once (presence counts every node's);
+    // a device already connected may always reconnect (its new connection replaces the old).
+    private async ValueTask<bool> HasRoomForDeviceAsync(CancellationToken cancellationToken)
     {
-        var gids = await _node.Groups.GetUserGroupsAsync(User, cancellationToken).ConfigureAwait(false);
-        if (gids.Count == 0) return [];
-        CatchUp.Begin(gids);
-        _node.Registry.JoinGroups(this, gids);
-        var resumes = new List<(string, long)>();
-        foreach (var gid in gids)
+        var devices = await _presence.GetDevicesAsync(User, cancellationToken).ConfigureAwait(false);
+        if (devices.Count < _limits.MaxDevicesPerUser || devices.Any(d => d.Device == Device)) return true;
+        _transport.TryWrite(FrameCodec.Write(new ErrorFrame
         {
-            if (await _node.Groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group) continue;
-            long cursor;
-            if (hello.Groups is { } listed && listed.TryGetValue(gid, out var given)) cursor = given;
-            else if (await _node.Groups.GetGroupCursorAsync(User, Device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
-            else
-            {
-                var periods = deviceKnown ? await _node.Groups.GetMembershipAsync(gid, User, cancellationToken).ConfigureAwait(false) : [];
-                cursor = periods.Count > 0 && periods[^1].Left is null
-                    ? periods[^1].Joined - 1
-                    : await _node.Timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
-                await _node.Groups.AdvanceGroupCursorAsync(User, Device, gid, cursor, cancellationToken).ConfigureAwait(false);
-            }
-            // What came before the group went large reached this device through its inbox.
-            resumes.Add((gid, Math.Max(cursor, group.FanoutSince - 1)));
-        }
-        return resumes;
+            Code = ErrorCodes.Forbidden, Message = $"at most {_limits.MaxDevicesPerUser} devices of a user may be connected at once",
+        }));
+        Close(CloseCodes.Forbidden, "too many devices");
+        return false;
     }
 
-    // Large groups have no inbox copies: after the welcome, one page after each group's resume point; the client
-    // continues with gsync when a page is not the whole backlog (decision 0008).
-    private async ValueTask CatchUpGroupsAsync(IReadOnlyList<(string Gid, long After)> groups, CancellationToken cancellationToken)
+    // Live messages of the user's groups are held from here on, until each group's page is written.
+    private async ValueTask<IReadOnlyList<(string Gid, long After)>> JoinGroupsAsync(HelloFrame hello, bool deviceKnown, CancellationToken cancellationToken)
     {
-        foreach (var (gid, after) in groups)
-        {
-            var page = await _node.Timeline.ReadAfterAsync(gid, User, after, _node.GroupOptions.HelloPage, cancellationToken).ConfigureAwait(false);
-            var items = page?.Items ?? [];
-            CatchUp.Page(gid, [.. items.Select(m => (m.Cseq, FrameCodec.Write(m.ToFrame())))], items.Count > 0 ? items[^1].Cseq : after);
-        }
+        var gids = await _groupSync.OfUserAsync(User, cancellationToken).ConfigureAwait(false);
+        if (gids.Count == 0) return [];
+        CatchUp.Begin(gids);
+        _registry.JoinGroups(this, gids);
+        return await _groupSync.ResumePointsAsync(User, Device, gids, hello.Groups, deviceKnown, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Inbox entries routed to this device; false once it is not welcomed (the router tries elsewhere or the retry loop later).</summary>
@@ -159,20 +204,30 @@ public sealed partial class DeviceSession
         if (State != DeviceSessionState.Closed) CatchUp.Live(gid, cseq, frame);
     }
 
-    /// <summary>The connection ended: the device leaves this node (registry, pending entries, presence) if it was here.</summary>
+    /// <summary>
+    /// The connection ended: the device leaves this node (registry, pending entries, presence) if it was here. Completes once
+    /// every send the session took has been answered, so the transport may then close.
+    /// </summary>
     public async ValueTask LeaveAsync()
     {
         MarkClosed();
-        if (User.Length == 0 || !_node.Registry.Remove(this)) return;
-        ChatTelemetry.Connections.Add(-1);
-        await _node.Delivery.ForgetAsync(User, Device).ConfigureAwait(false);
-        await _node.Presence.DisconnectAsync(User, Device, _node.Registry.Node).ConfigureAwait(false);
+        _sends.Close();
+        if (User.Length > 0 && _registry.Remove(this))
+        {
+            ChatTelemetry.Connections.Add(-1);
+            await _claims.ForgetAsync(User, Device).ConfigureAwait(false);
+            await _presence.DisconnectAsync(User, Device, _registry.Node).ConfigureAwait(false);
+        }
+        await _sends.Drained.ConfigureAwait(false);
     }
 
     // A live entry carries its message's trace: its push is a span of that trace (DeliveryTraces).
     private void Write(InboxEntry entry) => _traces!.Push(entry, _transport, static (transport, e) => transport.TryWrite(InboxFrames.Of(e)));
 
-    private DeliveryTraces? _traces;
-
     private static FrameException Unauthorized(string message) => new(ErrorCodes.Unauthorized, message);
+
+    private sealed record Closing(int Code, string Reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing live inbox entries to {User}/{Device} failed; they follow with the next ack or reconnect")]
+    private static partial void LogHandoverFailed(ILogger logger, Exception exception, string user, string device);
 }

@@ -19,7 +19,7 @@ public sealed class InboxHandover
 {
     private readonly string _user;
     private readonly string _device;
-    private readonly InboxDelivery _delivery;
+    private readonly InboxClaims _claims;
     private readonly Action<InboxEntry> _write;
     private readonly Action<Exception> _failed;
     // Held from construction until OpenAsync: live entries that arrive before the hello's backlog wait their turn.
@@ -31,9 +31,9 @@ public sealed class InboxHandover
     /// <param name="write">Writes one entry to the device's connection.</param>
     /// <param name="failed">Told when a live turn failed (a backing service): the entries it could not claim reach the
     /// device with the next refill or reconnect.</param>
-    public InboxHandover(string user, string device, InboxDelivery delivery, Action<InboxEntry> write, Action<Exception> failed)
+    public InboxHandover(string user, string device, InboxClaims claims, Action<InboxEntry> write, Action<Exception> failed)
     {
-        (_user, _device, _delivery, _write, _failed) = (user, device, delivery, write, failed);
+        (_user, _device, _claims, _write, _failed) = (user, device, claims, write, failed);
     }
 
     /// <summary>The next seq the device is to be handed (for tests and diagnostics).</summary>
@@ -48,7 +48,7 @@ public sealed class InboxHandover
         try
         {
             _next = cursor + 1;
-            Write(await _delivery.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
+            Write(await _claims.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
             await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -81,9 +81,9 @@ public sealed class InboxHandover
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var (acked, head) = await _delivery.AcknowledgeAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false);
+            var (acked, head) = await _claims.AcknowledgeAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false);
             if (acked + 1 > _next) _next = acked + 1;
-            Write(await _delivery.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
+            Write(await _claims.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
             await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
             return acked;
         }
@@ -130,12 +130,12 @@ public sealed class InboxHandover
             }
             if (entry.Seq > _next)
             {
-                Write(await _delivery.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
+                Write(await _claims.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
                 // The backlog reached past this entry, or the window is full: either way the rest comes with it or after.
                 if (entry.Seq >= _next) return;
                 continue;
             }
-            if (!await _delivery.ClaimLiveAsync(_user, _device, entry.Seq, cancellationToken).ConfigureAwait(false)) return;
+            if (!await _claims.ClaimLiveAsync(_user, _device, entry.Seq, cancellationToken).ConfigureAwait(false)) return;
             _write(entry);
             _next = entry.Seq + 1;
         }

@@ -9,4 +9,9 @@ public sealed class GroupOptions
     public int MaxMembers { get; set; } = 100_000;
     /// <summary>Most messages pushed per large group after <c>hello</c>; the client continues with <c>gsync</c>.</summary>
     public int HelloPage { get; set; } = 100;
+    /// <summary>
+    /// Most bytes of large-group messages one hello's catch-up writes, over all the user's large groups; a page cut short
+    /// leaves a gap the client fills with <c>gsync</c>, as after any page.
+    /// </summary>
+    public int HelloCatchUpBytes { get; set; } = 1024 * 1024;
 }

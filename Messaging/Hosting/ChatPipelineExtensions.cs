@@ -17,97 +17,11 @@ using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Hosting;
 
-/// <summary>Registers the pipeline and picks each port's adapter from configuration (docs/configuration.md).</summary>
+/// <summary>Picks each port's adapter from configuration (docs/configuration.md); the roles that use them are <see cref="ChatRoles"/>.</summary>
 public static class ChatPipelineExtensions
 {
-    /// <summary>
-    /// The gateway's pipeline, and the adapters of <see cref="AddChatAdapters"/>. Embedded mode (no Kafka): the whole
-    /// pipeline in this process — stages 0–2, the retry loop, the push consumer (<see cref="PushExtensions.AddPushService"/>).
-    /// With Kafka (<c>ConnectionStrings:kafka</c>) the gateway runs stage 0 only, to <c>chat.accepted</c>, plus what its
-    /// connections need (hello backlog, acks, cursors, receipts, push subscriptions); stages 1 and 2 and the retry loop
-    /// run in the DeliveryWorkers (<see cref="AddDeliveryWorker"/>), the push consumer in the PushService. Kafka needs
-    /// Redis beside it: the workers reach this node's devices through its routing channel.
-    /// </summary>
-    public static IHostApplicationBuilder AddChatPipeline(this IHostApplicationBuilder builder)
-    {
-        var configuration = builder.Configuration;
-        var workersElsewhere = HasKafka(configuration);
-        if (workersElsewhere) RequireRedis(configuration, "the gateway");
-        builder.AddChatAdapters();
-        var services = builder.Services;
-        services.AddPipelineOptions(configuration);
-        services.TryAddSingleton<ISendPermission, GroupSendPermission>();
-        services.TryAddSingleton<GroupService>();
-        services.TryAddSingleton<GroupTimeline>();
-
-        services.TryAddSingleton<ConversationMembership>();
-        services.TryAddSingleton<ConversationList>();
-        services.TryAddSingleton<DeviceSignals>();
-        services.TryAddSingleton<ReceiptNotifier>();
-        services.TryAddSingleton<ReadPositions>();
-        services.TryAddSingleton<TypingRelay>();
-        services.TryAddSingleton<SendQueue>();
-        services.TryAddSingleton<AcceptStage>();
-        AddStages(services);
-        // Stages 1 and 2 inside each batch (embedded), or as consumers of the message log (distributed).
-        var distributed = IsDistributed(configuration);
-        if (distributed) services.TryAddSingleton<IPipelineComposition, DistributedComposition>();
-        else services.TryAddSingleton<IPipelineComposition, EmbeddedComposition>();
-        services.AddHostedService<PipelineHost>();
-        services.AddHostedService<PipelineGauges>();
-        if (workersElsewhere)
-        {
-            builder.AddPushSubscriptions();
-            return builder;
-        }
-        // No Kafka: this process is also the delivery worker (over the in-process log when the composition is distributed).
-        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DeliveryHost>(sp, distributed));
-        builder.AddPushService();
-        return builder;
-    }
-
-    /// <summary>
-    /// The DeliveryWorker: stage 1 and stage 2 as consumers of the Kafka log (one consumer group per stage, so the
-    /// replicas split the partitions and take over a dead one's), the retry loop of pending entries and the purge of old
-    /// send records (<see cref="DeliveryHost"/>). It needs <c>ConnectionStrings:kafka</c> and <c>ConnectionStrings:redis</c>.
-    /// </summary>
-    public static IHostApplicationBuilder AddDeliveryWorker(this IHostApplicationBuilder builder)
-    {
-        var configuration = builder.Configuration;
-        if (!HasKafka(configuration))
-            throw new InvalidOperationException("The DeliveryWorker consumes the Kafka log: set ConnectionStrings:kafka (host:port of the bootstrap servers).");
-        RequireRedis(configuration, "the DeliveryWorker");
-        builder.AddChatAdapters(issuesIds: false);
-        builder.Services.AddPipelineOptions(configuration);
-        AddStages(builder.Services);
-        builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DeliveryHost>(sp, true));
-        return builder;
-    }
-
-    private static void AddStages(IServiceCollection services)
-    {
-        services.TryAddSingleton<CursorRecorder>();
-        services.TryAddSingleton<InboxDelivery>();
-        services.TryAddSingleton<SequenceStage>();
-        services.TryAddSingleton<InboxStage>();
-    }
-
-    private static bool HasKafka(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration.GetConnectionString("kafka"));
-
-    private static void RequireRedis(IConfiguration configuration, string who)
-    {
-        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString("redis")))
-            throw new InvalidOperationException($"With ConnectionStrings:kafka set, {who} needs ConnectionStrings:redis: presence, routing between gateway nodes and pending acks live in Redis.");
-    }
-
-    /// <summary>
-    /// Whether the stages run as consumers of a message log: when Kafka is configured (<c>ConnectionStrings:kafka</c>),
-    /// or when <c>Pipeline:Composition</c> says <c>Distributed</c> (over the in-process log: tests run the distributed
-    /// composition's code this way).
-    /// </summary>
-    public static bool IsDistributed(IConfiguration configuration) =>
-        !string.IsNullOrWhiteSpace(configuration.GetConnectionString("kafka"))
-        || string.Equals(configuration["Pipeline:Composition"], "Distributed", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether the distributed topology's Kafka log is configured (<c>ConnectionStrings:kafka</c>).</summary>
+    public static bool HasKafka(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration.GetConnectionString("kafka"));
 
     /// <summary>
     /// The ports, each with the adapter the configuration names. The store: PostgreSQL where <c>ConnectionStrings:postgres</c>

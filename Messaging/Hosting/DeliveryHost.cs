@@ -16,7 +16,7 @@ namespace AspireChat.Messaging.Hosting;
 /// store maintenance, idempotent, so every worker replica may run it.
 /// </summary>
 public sealed partial class DeliveryHost(
-    IChatStore store, Groups.IGroupStore groups, IMessageLog log, SequenceStage sequence, InboxStage inbox, InboxDelivery delivery,
+    IChatStore store, Groups.IGroupStore groups, IMessageLog log, SequenceStage sequence, InboxStage inbox, InboxRouter router,
     IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<DeliveryHost> logger, bool consumesLog) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -44,7 +44,7 @@ public sealed partial class DeliveryHost(
 
     private async ValueTask RetryAsync(CancellationToken cancellationToken)
     {
-        var retried = await delivery.RetryExpiredAsync(cancellationToken).ConfigureAwait(false);
+        var retried = await router.RetryExpiredAsync(cancellationToken).ConfigureAwait(false);
         if (retried > 0) ChatTelemetry.Retried.Add(retried);
     }
 

@@ -28,11 +28,15 @@ public static class PipelineOptionsExtensions
             .Validate(o => o.MaxBodyBytes >= 1 && o.MaxBodyBytes < o.MaxFrameBytes, "Limits:MaxBodyBytes must be positive and smaller than Limits:MaxFrameBytes")
             .Validate(o => o.SendsPerSecond > 0, "Limits:SendsPerSecond must be positive")
             .Validate(o => o.SendBurst >= 1, "Limits:SendBurst must be at least 1")
+            .Validate(o => o.FramesPerSecond > 0, "Limits:FramesPerSecond must be positive")
+            .Validate(o => o.FrameBurst >= 11, "Limits:FrameBurst must be at least 11 (one sync of 500)")
+            .Validate(o => o.MaxDevicesPerUser >= 1, "Limits:MaxDevicesPerUser must be at least 1")
             .ValidateOnStart();
         services.AddOptions<GroupOptions>().Bind(configuration.GetSection("Groups"))
             .Validate(o => o.WriteDiffusionLimit >= 1, "Groups:WriteDiffusionLimit must be at least 1")
             .Validate(o => o.MaxMembers >= 2, "Groups:MaxMembers must be at least 2")
             .Validate(o => o.HelloPage is >= 1 and <= 500, "Groups:HelloPage must be from 1 to 500")
+            .Validate(o => o.HelloCatchUpBytes >= 64 * 1024, "Groups:HelloCatchUpBytes must be at least 65536")
             .ValidateOnStart();
         return services;
     }

@@ -31,7 +31,7 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
         foreach (var request in batch)
         {
             if (request.Send is not { } send) continue;
-            var refusal = request.Reply.Admits(send.Req)
+            var refusal = request.Order?.Admits(send.Req) != false
                 ? await permission.CheckAsync(request.User, send, cancellationToken).ConfigureAwait(false)
                 : SendOrder.HeldBack;
             if (refusal is null) sends.Add(request);

@@ -13,7 +13,7 @@ namespace AspireChat.Messaging.Pipeline;
 /// may have died before pushing it: each device's session lets it through only where it was
 /// never written (decision 0011), so nothing is pushed twice; a replay requests no second push notification.
 /// </summary>
-public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessageLog log, TimeProvider time)
+public sealed class InboxStage(IChatStore store, InboxRouter router, IMessageLog log, TimeProvider time)
 {
     public const string ConsumerGroup = "inbox";
 
@@ -50,7 +50,7 @@ public sealed class InboxStage(IChatStore store, InboxDelivery delivery, IMessag
             var route = MessageTracing.StartRoute(entry);
             try
             {
-                online = await delivery.DeliverAsync(MessageTracing.Continue(entry, route), cancellationToken).ConfigureAwait(false);
+                online = await router.RouteAsync(MessageTracing.Continue(entry, route), cancellationToken).ConfigureAwait(false);
                 route?.SetTag("online", online);
             }
             finally

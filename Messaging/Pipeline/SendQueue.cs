@@ -13,9 +13,6 @@ public interface IAcceptReply
 
     /// <summary>The send was refused, or could not be made durable (<c>unavailable</c>: retry with the same req).</summary>
     void Rejected(long req, SendRejection rejection);
-
-    /// <summary>Whether stage 0 may take <paramref name="req"/> now: false while an earlier send of the connection was not taken (<see cref="SendOrder"/>).</summary>
-    bool Admits(long req) => true;
 }
 
 /// <summary>
@@ -25,6 +22,9 @@ public interface IAcceptReply
 public sealed record AcceptRequest(string User, string Device, SendFrame? Send, MessageAccepted? Event, string Conv, IAcceptReply Reply)
 {
     public long Req => Send?.Req ?? 0;
+
+    /// <summary>The order rule of the sending device's session (<see cref="SendOrder"/>); none for server events.</summary>
+    public SendOrder? Order { get; init; }
 
     /// <summary>The root span of the send's trace (<see cref="MessageTracing.StartReceive"/>), ended when the sender is answered.</summary>
     public Activity? Receive { get; init; }
@@ -60,16 +60,17 @@ public sealed class SendQueue
     });
 
     /// <summary>
-    /// Queues a validated send; its outcome goes to <paramref name="reply"/>. Waits only when the queue is full.
+    /// Queues a validated send; its outcome goes to <paramref name="reply"/>, and stage 0 takes it only when
+    /// <paramref name="order"/> admits it. Waits only when the queue is full.
     /// The message's trace starts here: the gateway took the send from the device's socket.
     /// </summary>
-    public async ValueTask EnqueueAsync(string user, string device, SendFrame send, IAcceptReply reply, CancellationToken cancellationToken = default)
+    public async ValueTask EnqueueAsync(string user, string device, SendFrame send, IAcceptReply reply, SendOrder? order = null, CancellationToken cancellationToken = default)
     {
         var conv = Identifiers.ConversationOf(send.Ope, user, send.To);
         var receive = MessageTracing.StartReceive(user, device, send.Req, conv);
         try
         {
-            await _queue.Writer.WriteAsync(new AcceptRequest(user, device, send, null, conv, reply) { Receive = receive, Trace = receive?.Context ?? default }, cancellationToken)
+            await _queue.Writer.WriteAsync(new AcceptRequest(user, device, send, null, conv, reply) { Order = order, Receive = receive, Trace = receive?.Context ?? default }, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch

@@ -1,10 +1,12 @@
+using AspireChat.Tests.Support;
 using Microsoft.Playwright;
 
 namespace AspireChat.Tests.Browser;
 
 /// <summary>
 /// Debian's Chromium, driven by Playwright, shared by the browser tests. Playwright's own browser download is never
-/// used (this machine cannot reach it): the browser is the <c>chromium</c> on PATH, and without it the tests fail.
+/// used (this machine cannot reach it): the browser is <see cref="Prerequisites.Chromium"/>, and without it every browser
+/// test fails at once with the line saying what to install.
 /// </summary>
 public sealed class Chromium : IAsyncLifetime
 {
@@ -22,9 +24,7 @@ public sealed class Chromium : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        var executable = FindOnPath("chromium") ?? throw new InvalidOperationException(
-            "The browser tests need Debian's Chromium: 'chromium' is not on PATH. Install it with " +
-            "'apt-get update && apt-get install -y chromium' (.ci/run installs it in CI).");
+        var executable = Prerequisites.Chromium();
         // Expectations wait for the page, which waits for the server: allow for a loaded two-core machine.
         Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync();
@@ -41,12 +41,6 @@ public sealed class Chromium : IAsyncLifetime
         if (Browser is not null) await Browser.CloseAsync();
         _playwright?.Dispose();
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
 }
 
 /// <summary>The browser tests share one Chromium and run one after another (each starts its own Gateway).</summary>

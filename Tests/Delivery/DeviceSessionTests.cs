@@ -56,9 +56,9 @@ public sealed class DeviceSessionTests
         var (session, transport) = await node.WelcomeAsync("bob", cursor: 0);
         Assert.Equal([1L, 2L], transport.Seqs);
 
-        await session.HandleAsync(FrameTypes.Ack, Frame(new { t = "ack", seq = 1 }));
+        await session.HandleAsync(Frame(new { t = "ack", seq = 1 }));
         Assert.Equal([1L, 2L, 3L], transport.Seqs);
-        await session.HandleAsync(FrameTypes.Ack, Frame(new { t = "ack", seq = 3 }));
+        await session.HandleAsync(Frame(new { t = "ack", seq = 3 }));
         Assert.Equal([1L, 2L, 3L, 4L, 5L], transport.Seqs);
         Assert.Equal(2, node.Pending.Count);
     }
@@ -72,7 +72,7 @@ public sealed class DeviceSessionTests
         var entries = await node.AppendAsync("bob", 2);
         Assert.True(session.TryPush([entries[0]]));
         // The ack's refill reads the store's head and writes entry 2 before its live copy arrives.
-        await session.HandleAsync(FrameTypes.Ack, Frame(new { t = "ack", seq = 1 }));
+        await session.HandleAsync(Frame(new { t = "ack", seq = 1 }));
         Assert.True(session.TryPush([entries[1]]));
 
         Assert.Equal([1L, 2L], transport.Seqs);
@@ -115,7 +115,7 @@ public sealed class DeviceSessionTests
         Assert.True(session.TryPush([entries[1]]));
         Assert.Equal([1L], transport.Seqs);
 
-        await session.HandleAsync(FrameTypes.Ack, Frame(new { t = "ack", seq = 1 }));
+        await session.HandleAsync(Frame(new { t = "ack", seq = 1 }));
         Assert.Equal([1L, 2L], transport.Seqs);
     }
 
@@ -130,7 +130,7 @@ public sealed class DeviceSessionTests
 
         // The ack's refill holds the turn while its claim waits; entries 2–4 are committed and arrive live meanwhile.
         var gate = gated!.HoldNextRangeClaim();
-        var ack = session.HandleAsync(FrameTypes.Ack, Frame(new { t = "ack", seq = 1 })).AsTask();
+        var ack = session.HandleAsync(Frame(new { t = "ack", seq = 1 })).AsTask();
         await gated.Held.WaitAsync(TimeSpan.FromSeconds(10));
         foreach (var entry in entries.Skip(1)) Assert.True(session.TryPush([entry]));
         Assert.Equal([1L], transport.Seqs);
@@ -216,15 +216,18 @@ public sealed class DeviceSessionTests
     [InlineData("""{"t":"gsync","group":"nope","after":0,"limit":10}""", ErrorCodes.NotFound)]
     [InlineData("""{"t":"hello","token":"t","device":"phone"}""", ErrorCodes.BadFrame)]
     [InlineData("""{"t":"wave"}""", ErrorCodes.BadFrame)]
-    public async Task A_bad_request_of_a_welcomed_device_throws_its_error_code(string frame, string code)
+    public async Task A_bad_request_of_a_welcomed_device_is_answered_with_its_error_code_and_the_session_stays(string frame, string code)
     {
         await using var node = await SessionNode.StartAsync();
-        var (session, _) = await node.WelcomeAsync("bob");
-        var bytes = System.Text.Encoding.UTF8.GetBytes(frame);
+        var (session, transport) = await node.WelcomeAsync("bob");
 
-        var error = await Assert.ThrowsAsync<FrameException>(async () => await session.HandleAsync(FrameCodec.ReadType(bytes), bytes));
+        await session.HandleAsync(System.Text.Encoding.UTF8.GetBytes(frame));
 
-        Assert.Equal(code, error.Code);
+        var error = transport.Frames[^1];
+        Assert.Equal("error", error.GetProperty("t").GetString());
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.Equal(DeviceSessionState.Welcomed, session.State);
+        Assert.Null(transport.ClosedWith);
     }
 
     [Theory]
@@ -248,7 +251,7 @@ public sealed class DeviceSessionTests
         await node.AppendAsync("bob", 3);
         var (session, transport) = await node.WelcomeAsync("bob");
 
-        await session.HandleAsync(FrameTypes.Sync, Frame(new { t = "sync", after = 1, limit = 1 }));
+        await session.HandleAsync(Frame(new { t = "sync", after = 1, limit = 1 }));
 
         var reply = transport.Frames[^1];
         Assert.Equal("sync", reply.GetProperty("t").GetString());

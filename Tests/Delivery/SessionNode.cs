@@ -32,9 +32,9 @@ internal sealed class SessionNode : IAsyncDisposable
         builder.Configuration["Delivery:Window"] = window.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Services.AddLogging();
         if (pending is not null) builder.Services.AddSingleton<IPendingAcks>(pending(new InMemoryPendingAcks()));
-        builder.AddChatPipeline();
-        builder.Services.AddSingleton(new DeviceRegistry("node-1"));
-        builder.Services.AddSingleton<DeviceSessions>();
+        builder.AddEmbeddedChat();
+        builder.Services.AddSingleton<ITokenValidator, UserNameTokens>();
+        builder.Services.AddDeviceSessions(_ => "node-1");
         var services = builder.Services.BuildServiceProvider();
         var node = new SessionNode(services, folder);
         await node.Store.InitializeAsync();
@@ -84,6 +84,13 @@ internal sealed class SessionNode : IAsyncDisposable
         try { Directory.Delete(_folder, recursive: true); }
         catch (DirectoryNotFoundException) { }
     }
+}
+
+/// <summary>Tokens for tests: a token is the user id it names.</summary>
+internal sealed class UserNameTokens : ITokenValidator
+{
+    public ValueTask<string?> ValidateAsync(string token, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Identifiers.IsValidId(token) ? token : null);
 }
 
 /// <summary>A transport that records the frames a session writes and how it was closed.</summary>

@@ -11,7 +11,7 @@ using MongoDB.Driver;
 namespace AspireChat.Tests.Storage;
 
 /// <summary>
-/// <c>AddChatPipeline</c> picks the store from configuration (docs/configuration.md). The MongoDB driver connects lazily,
+/// <c>AddChatGateway</c> picks the store from configuration (docs/configuration.md). The MongoDB driver connects lazily,
 /// so choosing and building the MongoDB store needs no server.
 /// </summary>
 public sealed class StoreSelectionTests
@@ -92,7 +92,7 @@ public sealed class StoreSelectionTests
         if (postgres is not null) settings["ConnectionStrings:postgres"] = postgres;
         if (mongo is not null) settings["ConnectionStrings:mongo"] = mongo;
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddChatPipeline();
+        builder.AddChatGateway();
         return new Pipeline(builder.Build(), directory);
     }
 

@@ -9,7 +9,7 @@ namespace AspireChat.Tests.Support;
 /// <summary>
 /// A <c>redis-server</c> of the test's own on a free loopback port, without persistence (<c>--save '' --appendonly no</c>).
 /// It can be killed and started again on the same port, as a Redis outage. Needs the Debian package <c>redis-server</c>
-/// (installed by .ci/run).
+/// (<see cref="Prerequisites.RedisServer"/>; test.sh installs it).
 /// </summary>
 public sealed class RedisServerProcess : IAsyncDisposable
 {
@@ -37,6 +37,8 @@ public sealed class RedisServerProcess : IAsyncDisposable
     /// </param>
     public static async Task<RedisServerProcess> StartAsync(string? dataDirectory = null)
     {
+        // Before the port is taken: without the program the test fails here, at once, saying what to install.
+        Prerequisites.RedisServer();
         var server = new RedisServerProcess(LocalRedis.FreePort(), dataDirectory);
         await server.StartAgainAsync();
         return server;
@@ -46,7 +48,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
     public async Task StartAgainAsync()
     {
         if (_process is { HasExited: false }) throw new InvalidOperationException("redis-server is running");
-        var start = new ProcessStartInfo("redis-server")
+        var start = new ProcessStartInfo(Prerequisites.RedisServer())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

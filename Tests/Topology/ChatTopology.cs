@@ -27,8 +27,9 @@ public sealed class ChatTopology : IAsyncDisposable
     public static async Task<ChatTopology> StartAsync(int gateways = 2, int workers = 2, IReadOnlyDictionary<string, string>? settings = null, bool redisKeepsItsData = false, bool pushService = false)
     {
         var data = TempDirectory.Create();
-        var kafka = new KafkaMockCluster(partitions: 4);
+        // Redis first: without redis-server the test fails at once, before a mock cluster is left behind.
         var redis = await RedisServerProcess.StartAsync(redisKeepsItsData ? Directory.CreateDirectory(Path.Combine(data, "redis")).FullName : null);
+        var kafka = new KafkaMockCluster(partitions: 4);
         var topology = new ChatTopology(data, kafka, redis);
         try
         {

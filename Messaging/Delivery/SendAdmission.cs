@@ -1,0 +1,79 @@
+using System.Globalization;
+using AspireChat.Messaging.Pipeline;
+using AspireChat.Protocol;
+
+namespace AspireChat.Messaging.Delivery;
+
+/// <summary>
+/// One device session's sends on their way through stage 0: the rate limit (<c>Limits:SendsPerSecond</c>, bursts of
+/// <c>Limits:SendBurst</c>; flooding past it closes 4429), the order rule of <see cref="SendOrder"/>, and the answers —
+/// <c>ack</c> once durable, <c>error</c> when refused — written to the device. Counts the sends not yet answered, so a
+/// closing session waits for them: an accepted send is never left without its ack because its connection was closing.
+/// A refusal is told to the session (<paramref name="refused"/>), which counts <c>forbidden</c> and <c>not_found</c> as abuse.
+/// </summary>
+internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue, Pipeline.LimitsOptions limits, TimeProvider time, Action<string> refused) : IAcceptReply
+{
+    private readonly TokenBucket _rate = new(limits.SendsPerSecond, limits.SendBurst, time);
+    private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), time);
+    private readonly SendOrder _order = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _unanswered;
+    private int _closing;
+
+    /// <summary>Completes once the session is closing and every send taken has been answered.</summary>
+    public Task Drained => _drained.Task;
+
+    /// <summary>
+    /// Takes a validated send into stage 0's queue, or refuses it past the rate limit. False when the refusal was flooding:
+    /// the session closes.
+    /// </summary>
+    public async ValueTask<bool> TakeAsync(string user, string device, SendFrame send, CancellationToken cancellationToken)
+    {
+        if (!_rate.TryTake())
+        {
+            transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "send rate limit exceeded; retry later with the same req", Req = send.Req }));
+            return !_floods.Record();
+        }
+        Interlocked.Increment(ref _unanswered);
+        try
+        {
+            await queue.EnqueueAsync(user, device, send, this, _order, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Answered();
+            throw;
+        }
+        return true;
+    }
+
+    /// <summary>The session is closing: <see cref="Drained"/> completes once nothing is owed.</summary>
+    public void Close()
+    {
+        Volatile.Write(ref _closing, 1);
+        if (Volatile.Read(ref _unanswered) == 0) _drained.TrySetResult();
+    }
+
+    void IAcceptReply.Accepted(long req, SendRecord record, long? cseq, long? seq)
+    {
+        _order.Taken(req);
+        transport.TryWrite(FrameCodec.Write(new SendAckFrame
+        {
+            Req = req, Id = record.Id.ToString(CultureInfo.InvariantCulture), Conv = record.Conv, Ts = record.Ts, Cseq = cseq, Seq = seq,
+        }));
+        Answered();
+    }
+
+    void IAcceptReply.Rejected(long req, SendRejection rejection)
+    {
+        if (rejection.Code == ErrorCodes.Unavailable) _order.NotTaken(req);
+        transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = rejection.Code, Message = rejection.Message, Req = req }));
+        Answered();
+        refused(rejection.Code);
+    }
+
+    private void Answered()
+    {
+        if (Interlocked.Decrement(ref _unanswered) == 0 && Volatile.Read(ref _closing) == 1) _drained.TrySetResult();
+    }
+}
