@@ -54,7 +54,7 @@ public sealed class PostgresServer
     private static async Task<PostgresServer> StartAsync()
     {
         StopLeftovers();
-        var bin = BinDirectory();
+        var bin = Prerequisites.PostgresBinDirectory();
         var directory = Path.Combine(Root, $"run-{Environment.ProcessId}");
         var data = Path.Combine(directory, "data");
         Directory.CreateDirectory(data);
@@ -129,17 +129,6 @@ public sealed class PostgresServer
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
-
-    // TODO: Tests/Support/Prerequisites.PostgresBinDirectory() once it is on main.
-    private static string BinDirectory()
-    {
-        var candidates = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin")).OrderByDescending(d => d, StringComparer.Ordinal)
-            : Enumerable.Empty<string>();
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
-        return candidates.Concat(path).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "postgres")))
-            ?? throw new InvalidOperationException("PostgreSQL is not installed: install it (Debian: apt-get install -y postgresql); the store tests start a server from it.");
-    }
 
     private static ProcessStartInfo Command(bool asPostgres, string file, params string[] args)
     {
