@@ -94,16 +94,27 @@ public sealed partial class PostgresStandIn(IOptions<StandInsOptions> options, I
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     private static extern int Signal(int pid, int signal);
 
-    /// <summary>The folder of <c>initdb</c> and <c>postgres</c>: the newest under <c>/usr/lib/postgresql</c>, else on PATH.</summary>
+    /// <summary>The variable naming the folder of <c>initdb</c> and <c>postgres</c> (the tests read the same one).</summary>
+    public const string BinVariable = "ASPIRECHAT_POSTGRES_BIN";
+
+    /// <summary>
+    /// The folder of <c>initdb</c> and <c>postgres</c>: <c>ASPIRECHAT_POSTGRES_BIN</c> when set, else the newest under
+    /// <c>/usr/lib/postgresql</c> (Debian, Ubuntu), else one on PATH (Homebrew, Fedora).
+    /// </summary>
     public static string BinDirectory()
     {
-        var versions = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin")).OrderByDescending(d => d.Length).ThenByDescending(d => d, StringComparer.Ordinal)
-            : Enumerable.Empty<string>();
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
-        return versions.Concat(path).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "postgres")))
+        IEnumerable<string> candidates;
+        if (Environment.GetEnvironmentVariable(BinVariable) is { Length: > 0 } given) candidates = [given];
+        else
+        {
+            var versions = Directory.Exists("/usr/lib/postgresql")
+                ? Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin")).OrderByDescending(d => d.Length).ThenByDescending(d => d, StringComparer.Ordinal)
+                : Enumerable.Empty<string>();
+            candidates = versions.Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        }
+        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "postgres")))
             ?? throw new InvalidOperationException(
-                "The PostgreSQL stand-in needs a PostgreSQL installation and none was found (initdb and postgres under /usr/lib/postgresql/*/bin or on PATH). " +
+                "The PostgreSQL stand-in needs a PostgreSQL installation and none was found (initdb and postgres in ASPIRECHAT_POSTGRES_BIN, under /usr/lib/postgresql/*/bin or on PATH). " +
                 "Install it: Debian/Ubuntu `apt-get install -y postgresql`, Fedora `dnf install postgresql-server`, macOS `brew install postgresql`. " +
                 "Or give the AppHost ConnectionStrings:postgres to use a server of your own.");
     }
