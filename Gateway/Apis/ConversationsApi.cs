@@ -40,7 +40,7 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        app.MapGet("/api/conversations/{conv}/receipts", async (string conv, HttpContext context, ConversationMembership membership, IChatStore store,
+        app.MapGet("/api/conversations/{conv}/receipts", async (string conv, HttpContext context, ConversationMembership membership, IConversationIndex store,
             CancellationToken cancellationToken) =>
         {
             var user = context.User.UserId()!;
@@ -72,7 +72,7 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         app.MapGet("/api/conversations/{conv}/messages", async (string conv, long? before, long? after, int? limit,
-            HttpContext context, IChatStore store, GroupTimeline timeline, CancellationToken cancellationToken) =>
+            HttpContext context, ITimelineStore store, GroupTimeline timeline, CancellationToken cancellationToken) =>
         {
             var user = context.User.UserId();
             if (!Identifiers.TryParseConversation(conv, out var ope, out var first, out var second))

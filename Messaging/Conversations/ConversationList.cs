@@ -14,7 +14,7 @@ public sealed record ConversationListItem(string Conv, int Ope, string? With, Gr
 /// The user's conversation list (docs/protocol.md §12.8): a page of the per-user index the pipeline maintains (stage 2), merged
 /// with the user's large groups, which have no index rows and are read at their heads (decision 0010).
 /// </summary>
-public sealed class ConversationList(IChatStore store, IGroupStore groups, GroupTimeline timeline)
+public sealed class ConversationList(IConversationIndex store, IGroupStore groups, GroupTimeline timeline)
 {
     /// <summary>Unread messages of a large group are counted on its timeline up to this many.</summary>
     public const int LargeGroupUnreadLimit = 100;

@@ -18,7 +18,7 @@ public sealed record ConversationAccess(string Conv, int Ope, string? With, Grou
 }
 
 /// <summary>Checks membership of a conversation and names its other members.</summary>
-public sealed class ConversationMembership(IChatStore store, IGroupStore groups)
+public sealed class ConversationMembership(ITimelineStore store, IGroupStore groups)
 {
     /// <summary>Whether <paramref name="user"/> is a member of <paramref name="conv"/>, and the conversation's head.</summary>
     public async ValueTask<ConversationAccess> CheckAsync(string user, string conv, CancellationToken cancellationToken = default)

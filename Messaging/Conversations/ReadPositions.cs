@@ -8,7 +8,8 @@ namespace AspireChat.Messaging.Conversations;
 /// user's devices, durable and never moving back; marking read tells the user's other devices (<c>read</c>) and the
 /// other members (a coalesced <c>receipt</c>). A delivered position follows the user's devices' acks.
 /// </summary>
-public sealed class ReadPositions(IChatStore store, ConversationMembership membership, DeviceSignals signals, ReceiptNotifier receipts)
+public sealed class ReadPositions(
+    IConversationIndex index, IInboxStore inbox, ITimelineStore timeline, ConversationMembership membership, DeviceSignals signals, ReceiptNotifier receipts)
 {
     /// <summary>
     /// Marks <paramref name="conv"/> read through <paramref name="cseq"/> (a cseq past the newest is the newest).
@@ -19,12 +20,12 @@ public sealed class ReadPositions(IChatStore store, ConversationMembership membe
         var access = await membership.CheckAsync(user, conv, cancellationToken).ConfigureAwait(false);
         if (!access.Allowed) return access;
         cseq = Math.Min(cseq, access.Head);
-        var state = await store.GetConversationAsync(user, conv, cancellationToken).ConfigureAwait(false);
+        var state = await index.GetConversationAsync(user, conv, cancellationToken).ConfigureAwait(false);
         if (cseq <= state.Read) return access;
 
         // A large group has no index row to count against: its unread count is taken from the timeline (decision 0010).
         var othersAtRead = access.Large ? 0 : await OthersAtAsync(state, cseq, cancellationToken).ConfigureAwait(false);
-        if (!await store.AdvanceReadAsync(user, conv, cseq, othersAtRead, cancellationToken).ConfigureAwait(false)) return access;
+        if (!await index.AdvanceReadAsync(user, conv, cseq, othersAtRead, cancellationToken).ConfigureAwait(false)) return access;
 
         await signals.SendAsync(user, new ReadFrame { Conv = conv, Cseq = cseq }, exceptDevice: device, cancellationToken).ConfigureAwait(false);
         if (!access.Large) receipts.Changed(conv, user, read: true);
@@ -38,14 +39,14 @@ public sealed class ReadPositions(IChatStore store, ConversationMembership membe
     public async ValueTask DeliveredAsync(string user, long after, long through, CancellationToken cancellationToken = default)
     {
         if (through <= after) return;
-        var positions = await store.ReadInboxPositionsAsync(user, after, through, cancellationToken).ConfigureAwait(false);
+        var positions = await inbox.ReadInboxPositionsAsync(user, after, through, cancellationToken).ConfigureAwait(false);
         foreach (var position in positions) receipts.Delivered(user, position.Conv, position.Cseq);
     }
 
     /// <summary>A large group's <c>ack {group, cseq}</c>: recorded for the receipts query; large groups get no receipt frames.</summary>
     public ValueTask GroupDeliveredAsync(string user, string gid, long cseq, CancellationToken cancellationToken = default) =>
         cseq <= 0 ? ValueTask.CompletedTask
-            : IgnoreResult(store.AdvanceDeliveredAsync(user, [new ConversationPosition(Identifiers.GroupConversation(gid), cseq)], cancellationToken));
+            : IgnoreResult(index.AdvanceDeliveredAsync(user, [new ConversationPosition(Identifiers.GroupConversation(gid), cseq)], cancellationToken));
 
     private static async ValueTask IgnoreResult(ValueTask<IReadOnlyList<ConversationPosition>> task) => await task.ConfigureAwait(false);
 
@@ -58,7 +59,7 @@ public sealed class ReadPositions(IChatStore store, ConversationMembership membe
         long between = 0;
         for (var after = from; after < to;)
         {
-            var page = await store.ReadConversationAsync(state.Conv, null, after, (int)Math.Min(500, to - after), cancellationToken).ConfigureAwait(false);
+            var page = await timeline.ReadConversationAsync(state.Conv, null, after, (int)Math.Min(500, to - after), cancellationToken).ConfigureAwait(false);
             if (page.Count == 0) break;
             foreach (var message in page)
             {

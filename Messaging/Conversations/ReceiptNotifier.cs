@@ -12,7 +12,7 @@ namespace AspireChat.Messaging.Conversations;
 /// members — however many acks and reads moved it meanwhile. One-to-one and small groups only; in a group only a
 /// moved read position is sent (decision 0010): every member's acks would otherwise cost a frame to every other member.
 /// </summary>
-public sealed class ReceiptNotifier(IChatStore store, ConversationMembership membership, DeviceSignals signals)
+public sealed class ReceiptNotifier(IConversationIndex store, ConversationMembership membership, DeviceSignals signals)
 {
     /// <summary>How long positions are gathered before their receipts go out.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);

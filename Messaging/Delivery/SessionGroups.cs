@@ -10,7 +10,7 @@ namespace AspireChat.Messaging.Delivery;
 /// catch-up page it gets for each, <c>gsync</c> pages and group acks. Large groups have no inbox copies: a device
 /// follows each by its own group cursor.
 /// </summary>
-public sealed class SessionGroups(IGroupStore groups, GroupTimeline timeline, ReadPositions reads, IOptions<GroupOptions> options)
+public sealed class SessionGroups(IGroupStore groups, IUserStore users, GroupTimeline timeline, ReadPositions reads, IOptions<GroupOptions> options)
 {
     private readonly GroupOptions _options = options.Value;
 
@@ -18,7 +18,7 @@ public sealed class SessionGroups(IGroupStore groups, GroupTimeline timeline, Re
     public ValueTask<IReadOnlyList<string>> OfUserAsync(string user, CancellationToken cancellationToken) => groups.GetUserGroupsAsync(user, cancellationToken);
 
     /// <summary>Records the user (<c>user_info</c>) as seen.</summary>
-    public ValueTask RecordUserAsync(string user, CancellationToken cancellationToken) => groups.UpsertUserAsync(user, cancellationToken: cancellationToken);
+    public ValueTask RecordUserAsync(string user, CancellationToken cancellationToken) => users.UpsertUserAsync(user, cancellationToken: cancellationToken);
 
     /// <summary>
     /// Where each large group among <paramref name="gids"/> resumes for the device: the hello's <c>groups</c>, else the
@@ -35,14 +35,14 @@ public sealed class SessionGroups(IGroupStore groups, GroupTimeline timeline, Re
             if (await groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false) is not { Fanout: GroupFanout.Read } group) continue;
             long cursor;
             if (given is not null && given.TryGetValue(gid, out var listed)) cursor = listed;
-            else if (await groups.GetGroupCursorAsync(user, device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
+            else if (await users.GetGroupCursorAsync(user, device, gid, cancellationToken).ConfigureAwait(false) is { } recorded) cursor = recorded;
             else
             {
                 var periods = deviceKnown ? await groups.GetMembershipAsync(gid, user, cancellationToken).ConfigureAwait(false) : [];
                 cursor = periods.Count > 0 && periods[^1].Left is null
                     ? periods[^1].Joined - 1
                     : await timeline.HeadAsync(gid, cancellationToken).ConfigureAwait(false);
-                await groups.AdvanceGroupCursorAsync(user, device, gid, cursor, cancellationToken).ConfigureAwait(false);
+                await users.AdvanceGroupCursorAsync(user, device, gid, cursor, cancellationToken).ConfigureAwait(false);
             }
             // What came before the group went large reached this device through its inbox.
             resumes.Add((gid, Math.Max(cursor, group.FanoutSince - 1)));
@@ -89,7 +89,7 @@ public sealed class SessionGroups(IGroupStore groups, GroupTimeline timeline, Re
             throw new FrameException(ErrorCodes.NotFound, $"group '{gid}' does not exist");
         if (await groups.GetRoleAsync(gid, user, cancellationToken).ConfigureAwait(false) is null)
             throw new FrameException(ErrorCodes.Forbidden, $"you are not a member of group '{gid}'");
-        await groups.AdvanceGroupCursorAsync(user, device, gid, cseq, cancellationToken).ConfigureAwait(false);
+        await users.AdvanceGroupCursorAsync(user, device, gid, cseq, cancellationToken).ConfigureAwait(false);
         await reads.GroupDeliveredAsync(user, gid, cseq, cancellationToken).ConfigureAwait(false);
     }
 }

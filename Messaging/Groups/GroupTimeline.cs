@@ -10,7 +10,7 @@ public sealed record GroupPage(IReadOnlyList<ChatMessage> Items, long Next, bool
 /// Reads a group's timeline for a member, within its membership periods: a new member does not see
 /// what came before it joined, a removed member nothing after its removal (docs/protocol.md history, gsync).
 /// </summary>
-public sealed class GroupTimeline(IChatStore store, IGroupStore groups)
+public sealed class GroupTimeline(ITimelineStore store, IGroupStore groups)
 {
     /// <summary>Messages with <c>cseq</c> &gt; <paramref name="after"/>, ascending; null when the user was never a member.</summary>
     public async ValueTask<GroupPage?> ReadAfterAsync(string gid, string user, long after, int limit, CancellationToken cancellationToken = default)

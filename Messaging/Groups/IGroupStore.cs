@@ -1,8 +1,8 @@
 namespace AspireChat.Messaging.Groups;
 
 /// <summary>
-/// The group part of the chat store port: groups, members with their join points, users, and
-/// per-device group cursors. Membership changes are applied by stage 1 only, at the <c>cseq</c> of
+/// The group part of the store: groups and members with their join points (users and their devices' group cursors
+/// are <see cref="IUserStore"/>'s). Membership changes are applied by stage 1 only, at the <c>cseq</c> of
 /// the event that carries them, so membership and message order agree (docs/protocol.md §9).
 /// </summary>
 public interface IGroupStore
@@ -34,13 +34,4 @@ public interface IGroupStore
 
     /// <summary>Records that messages from <paramref name="since"/> on use <paramref name="fanout"/>.</summary>
     ValueTask SetFanoutAsync(string gid, GroupFanout fanout, long since, CancellationToken cancellationToken = default);
-
-    /// <summary>Records a user (<c>user_info</c>); keeps an existing name unless one is given.</summary>
-    ValueTask UpsertUserAsync(string user, string? name = null, CancellationToken cancellationToken = default);
-
-    /// <summary>The device's recorded cursor in a large group; null when never recorded.</summary>
-    ValueTask<long?> GetGroupCursorAsync(string user, string device, string gid, CancellationToken cancellationToken = default);
-
-    /// <summary>Moves the device's group cursor forward; never backwards.</summary>
-    ValueTask AdvanceGroupCursorAsync(string user, string device, string gid, long cseq, CancellationToken cancellationToken = default);
 }

@@ -8,7 +8,7 @@ namespace AspireChat.Messaging.Groups;
 /// group_members(gid, user), group_memberships(gid, user, joined), group_cursors(user, device, gid) —
 /// make every membership write idempotent without multi-document transactions.
 /// </summary>
-public sealed class MongoGroupStore(IMongoDatabase database) : IGroupStore
+public sealed class MongoGroupStore(IMongoDatabase database) : IGroupStore, IUserStore
 {
     public const string Groups = "groups", Members = "group_members", Memberships = "group_memberships", Users = "users", Cursors = "group_cursors";
 

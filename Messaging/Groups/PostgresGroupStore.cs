@@ -6,9 +6,10 @@ namespace AspireChat.Messaging.Groups;
 
 /// <summary>
 /// Groups in PostgreSQL: <c>group_info</c>, current members (<c>group_members</c>), every membership period
-/// (<c>group_memberships</c>), <c>user_info</c> and large-group cursors (<c>group_cursors</c>), in the chat store's database.
+/// (<c>group_memberships</c>) — and, as the <see cref="IUserStore"/>, <c>user_info</c> and large-group cursors
+/// (<c>group_cursors</c>), in the chat store's database.
 /// </summary>
-public sealed class PostgresGroupStore(NpgsqlDataSource dataSource, PostgresMigrator migrator) : IGroupStore
+public sealed class PostgresGroupStore(NpgsqlDataSource dataSource, PostgresMigrator migrator) : IGroupStore, IUserStore
 {
     public async ValueTask InitializeAsync(CancellationToken cancellationToken = default) =>
         await migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);

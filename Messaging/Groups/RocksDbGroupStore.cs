@@ -11,7 +11,7 @@ namespace AspireChat.Messaging.Groups;
 /// Key layout: <c>G</c> gid → group; <c>N</c> (gid, user) → member; <c>U</c> (user, gid) the user's groups;
 /// <c>P</c> (gid, user, joined) → left; <c>W</c> user → name; <c>X</c> (user, device, gid) → group cursor.
 /// </summary>
-public sealed class RocksDbGroupStore(RocksDbDatabase database) : IGroupStore
+public sealed class RocksDbGroupStore(RocksDbDatabase database) : IGroupStore, IUserStore
 {
     private const byte Group = (byte)'G', Member = (byte)'N', UserGroup = (byte)'U', Period = (byte)'P', UserInfo = (byte)'W', GroupCursor = (byte)'X';
 

@@ -46,20 +46,9 @@ public static class ChatPipelineExtensions
             builder.AddPostgresChatStore();
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
             builder.AddMongoChatStore();
-        // The embedded RocksDB store for every store port no adapter above took (the database opens at first use).
-        services.TryAddSingleton(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return new RocksDbDatabase(storage.Path, storage.Synchronous == StorageSynchronous.Full);
-        });
-        services.TryAddSingleton<IChatStore, RocksDbChatStore>();
-        services.TryAddSingleton<IGroupStore, RocksDbGroupStore>();
-        services.TryAddSingleton<IPushSubscriptionStore, RocksDbPushSubscriptionStore>();
-        // The narrow ports of the chat store, each served by the store's adapter.
-        services.TryAddSingleton<ITimelineStore>(sp => sp.GetRequiredService<IChatStore>());
-        services.TryAddSingleton<IInboxStore>(sp => sp.GetRequiredService<IChatStore>());
-        services.TryAddSingleton<IConversationIndex>(sp => sp.GetRequiredService<IChatStore>());
-        services.TryAddSingleton<ICursorStore>(sp => sp.GetRequiredService<IChatStore>());
+        // Each engine registers all its ports where none is registered yet: the embedded RocksDB store takes what no
+        // engine above took (its database opens at first use).
+        services.AddRocksDbChatStore();
         // Kafka and Redis when their connection strings are given (each registered once however often this is called).
         if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();
         builder.AddRedisAdapters(leaseWorkerId: issuesIds);

@@ -16,7 +16,7 @@ namespace AspireChat.Messaging.Hosting;
 /// store maintenance, idempotent, so every worker replica may run it.
 /// </summary>
 public sealed partial class DeliveryHost(
-    IChatStore store, Groups.IGroupStore groups, IMessageLog log, SequenceStage sequence, InboxStage inbox, InboxRouter router,
+    IChatStore store, ICursorStore cursors, Groups.IGroupStore groups, IMessageLog log, SequenceStage sequence, InboxStage inbox, InboxRouter router,
     IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<DeliveryHost> logger, bool consumesLog) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -36,8 +36,9 @@ public sealed partial class DeliveryHost(
         if (consumesLog)
         {
             // The embedded composition runs stages 1 and 2 inside each batch instead.
-            loops.Add(log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, stoppingToken));
-            loops.Add(log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, stoppingToken));
+            // A partition that goes to another worker takes this process's right to its cached heads with it.
+            loops.Add(log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, (_, _) => sequence.Release(), stoppingToken));
+            loops.Add(log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, (_, _) => inbox.Release(), stoppingToken));
         }
         return Task.WhenAll(loops);
     }
@@ -49,7 +50,7 @@ public sealed partial class DeliveryHost(
     }
 
     private async ValueTask PurgeAsync(CancellationToken cancellationToken) =>
-        await store.PurgeSendRecordsAsync((time.GetUtcNow() - StorageOptions.SendDedupRetention).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        await cursors.PurgeSendRecordsAsync((time.GetUtcNow() - StorageOptions.SendDedupRetention).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retry loop pass failed")]
     private static partial void LogRetryFailed(ILogger logger, Exception exception);

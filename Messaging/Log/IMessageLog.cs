@@ -51,6 +51,12 @@ internal static class LogSpans
 public delegate ValueTask LogBatchHandler<T>(IReadOnlyList<T> batch, CancellationToken cancellationToken);
 
 /// <summary>
+/// Tells a consumer that partitions it consumed are no longer its own (revoked in a rebalance, or lost when the member
+/// was dropped from its group), after its handler stopped for them: whatever it cached as their single writer is stale.
+/// </summary>
+public delegate void LogPartitionsReleased(IReadOnlyList<int> partitions, bool lost);
+
+/// <summary>
 /// The message log port: durable, partitioned by key, consumed in order per partition.
 /// Records with the same key keep their append order.
 /// </summary>
@@ -65,4 +71,12 @@ public interface IMessageLog
     /// replays it (at least once).
     /// </summary>
     Task ConsumeAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="ConsumeAsync{T}(LogTopic{T}, string, LogBatchHandler{T}, CancellationToken)"/>, telling
+    /// <paramref name="released"/> when partitions of this consumer go to another: a consumer that caches
+    /// something as the single writer of its partitions (the stores' sequence heads) must drop it then. A log whose consumer keeps every partition for its whole life (the in-process one) never calls it.
+    /// </summary>
+    Task ConsumeAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released, CancellationToken cancellationToken) =>
+        ConsumeAsync(topic, group, handler, cancellationToken);
 }

@@ -27,6 +27,7 @@ internal sealed partial class KafkaGroupMember<T>
     private readonly LogTopic<T> _topic;
     private readonly string _group;
     private readonly LogBatchHandler<T> _handler;
+    private readonly LogPartitionsReleased _released;
     private readonly KafkaLogOptions _options;
     private readonly ILogger _logger;
     private readonly IConsumer<Ignore, byte[]> _consumer;
@@ -37,9 +38,9 @@ internal sealed partial class KafkaGroupMember<T>
     private readonly KafkaLogMetrics.LagReading _lag;
     private CancellationToken _stopping;
 
-    public KafkaGroupMember(KafkaMessageLog log, LogTopic<T> topic, string group, LogBatchHandler<T> handler, ILogger logger)
+    public KafkaGroupMember(KafkaMessageLog log, LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released, ILogger logger)
     {
-        (_topic, _group, _handler, _options, _logger) = (topic, group, handler, log.Options, logger);
+        (_topic, _group, _handler, _released, _options, _logger) = (topic, group, handler, released, log.Options, logger);
         var config = log.ApplySettings(new ConsumerConfig
         {
             BootstrapServers = _options.BootstrapServers,
@@ -213,6 +214,15 @@ internal sealed partial class KafkaGroupMember<T>
             _toCommit.Remove(work);
             work.Stop.Dispose();
         }
+        // Only now, with every handler of these partitions returned, may the consumer drop what it cached as their writer.
+        try
+        {
+            _released([.. works.Select(w => w.Partition.Partition.Value)], lost);
+        }
+        catch (Exception e)
+        {
+            LogReleasedFailed(_logger, e, _topic.Name, _group);
+        }
     }
 
     private static bool WaitQuietly(Task[] tasks, TimeSpan timeout)
@@ -368,28 +378,4 @@ internal sealed partial class KafkaGroupMember<T>
         public bool Paused;
         public long Committed = -1;
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Topic}/{Group}: assigned partitions {Partitions}")]
-    private static partial void LogAssigned(ILogger logger, string topic, string group, string partitions);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka {Topic}/{Group}: partitions {Partitions} revoked (lost: {Lost})")]
-    private static partial void LogRevoked(ILogger logger, string topic, string group, string partitions, bool lost);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: a revoked partition's handler ran past the grace of {Grace}; cancelling it (its batch will be redelivered)")]
-    private static partial void LogGraceOver(ILogger logger, string topic, string group, TimeSpan grace);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: waiting for a cancelled handler to return before giving its partition up")]
-    private static partial void LogStillRunning(ILogger logger, string topic, string group);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Partition}: handler failed on the batch from offset {Offset} (attempt {Attempt}); retrying the same batch")]
-    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string topic, int partition, long offset, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: commit failed ({Code}: {Reason}); retrying")]
-    private static partial void LogCommitFailed(ILogger logger, string topic, string group, ErrorCode code, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: {Code}: {Reason}")]
-    private static partial void LogConsumeError(ILogger logger, string topic, string group, ErrorCode code, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: leaving the group failed")]
-    private static partial void LogCloseFailed(ILogger logger, Exception exception, string topic, string group);
 }

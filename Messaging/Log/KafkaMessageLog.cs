@@ -141,7 +141,10 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
         }
     }
 
-    public async Task ConsumeAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, CancellationToken cancellationToken)
+    public Task ConsumeAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, CancellationToken cancellationToken) =>
+        ConsumeAsync(topic, group, handler, static (_, _) => { }, cancellationToken);
+
+    public async Task ConsumeAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released, CancellationToken cancellationToken)
     {
         try
         {
@@ -156,7 +159,7 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             // A consumer can wait for the broker (and the topic) to appear; an append cannot.
             LogTopicNotChecked(_logger, e, topic.Name);
         }
-        var member = new KafkaGroupMember<T>(this, topic, group, handler, _logger);
+        var member = new KafkaGroupMember<T>(this, topic, group, handler, released, _logger);
         await member.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 

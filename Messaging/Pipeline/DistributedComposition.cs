@@ -20,7 +20,13 @@ public sealed partial class DistributedComposition(
         IReadOnlyList<AcceptRequest> unanswered = batch;
         try
         {
-            var verdict = await accept.AcceptAsync(store, batch, cancellationToken).ConfigureAwait(false);
+            AcceptedBatch verdict;
+            // Stage 0's writes are one store batch, committed before the log sees the sends.
+            using (var writes = store.BeginBatch())
+            {
+                verdict = await accept.AcceptAsync(writes, batch, cancellationToken).ConfigureAwait(false);
+                await writes.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
             foreach (var (request, rejection) in verdict.Refused) request.Rejected(rejection);
             unanswered = [.. verdict.Accepted.Select(a => a.Request)];
             if (verdict.Accepted.Count == 0) return;

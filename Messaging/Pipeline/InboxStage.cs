@@ -13,7 +13,7 @@ namespace AspireChat.Messaging.Pipeline;
 /// may have died before pushing it: each device's session lets it through only where it was
 /// never written (decision 0011), so nothing is pushed twice; a replay requests no second push notification.
 /// </summary>
-public sealed class InboxStage(IChatStore store, InboxRouter router, IMessageLog log, TimeProvider time)
+public sealed class InboxStage(IChatStore store, SequenceHeads heads, InboxRouter router, IMessageLog log, TimeProvider time)
 {
     public const string ConsumerGroup = "inbox";
 
@@ -72,10 +72,21 @@ public sealed class InboxStage(IChatStore store, InboxRouter router, IMessageLog
         ChatTelemetry.PushRequested.Add(pushes.Count);
     }
 
-    /// <summary>Stage 2 as a consumer of <c>chat.inbox</c> (distributed composition).</summary>
+    /// <summary>
+    /// Partitions of <c>chat.inbox</c> went to another worker: this process may no longer be the single writer of the
+    /// inboxes it cached, so their <c>seq</c> heads are read from the store again.
+    /// </summary>
+    public void Release() => heads.Inboxes.Forget();
+
+    /// <summary>Stage 2 as a consumer of <c>chat.inbox</c> (distributed composition): one store batch per log batch.</summary>
     public async ValueTask HandleAsync(IReadOnlyList<InboxAppend> batch, CancellationToken cancellationToken)
     {
-        var entries = await AppendAsync(store, batch, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<InboxEntry> entries;
+        using (var writes = store.BeginBatch())
+        {
+            entries = await AppendAsync(writes, batch, cancellationToken).ConfigureAwait(false);
+            await writes.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
         await DeliverAsync(entries, cancellationToken).ConfigureAwait(false);
     }
 

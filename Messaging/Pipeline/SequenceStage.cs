@@ -19,7 +19,7 @@ public sealed record Sequenced(IReadOnlyList<ChatMessage> Messages, IReadOnlyLis
 /// <c>Groups:WriteDiffusionLimit</c>: a live notice to every gateway node and no inbox copies (read diffusion).
 /// Membership events are applied here, at their <c>cseq</c> (decision 0005).
 /// </summary>
-public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessageLog log, IDeliveryRouter router, IOptions<GroupOptions> options)
+public sealed class SequenceStage(IChatStore store, SequenceHeads heads, IGroupStore groups, IMessageLog log, IDeliveryRouter router, IOptions<GroupOptions> options)
 {
     public const string ConsumerGroup = "sequencer";
 
@@ -81,7 +81,17 @@ public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessage
         foreach (var notice in sequenced.Notices) await router.BroadcastAsync(notice, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stage 1 as a consumer of <c>chat.accepted</c> (distributed composition): each step commits on its own.</summary>
+    /// <summary>
+    /// Partitions of <c>chat.accepted</c> went to another worker: this process may no longer be the single writer of the
+    /// conversations it cached, so their <c>cseq</c> heads and group views are read from the store again.
+    /// </summary>
+    public void Release()
+    {
+        heads.Conversations.Forget();
+        Forget();
+    }
+
+    /// <summary>Stage 1 as a consumer of <c>chat.accepted</c> (distributed composition): one store batch per log batch, committed before the fan-out is logged.</summary>
     public async ValueTask HandleAsync(IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
     {
         // A partition can move to another worker and back (a rebalance): membership changes sequenced there meanwhile
@@ -90,7 +100,21 @@ public sealed class SequenceStage(IChatStore store, IGroupStore groups, IMessage
         {
             if (accepted.Ope == Ope.Group) _groups.TryRemove(accepted.To, out _);
         }
-        var sequenced = await SequenceAsync(store, batch, cancellationToken).ConfigureAwait(false);
+        Sequenced sequenced;
+        using (var writes = store.BeginBatch())
+        {
+            try
+            {
+                sequenced = await SequenceAsync(writes, batch, cancellationToken).ConfigureAwait(false);
+                await writes.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Membership changes of the batch may be applied in memory though its messages are not stored.
+                Forget();
+                throw;
+            }
+        }
         await log.AppendAsync(LogTopics.Inbox, sequenced.Appends, cancellationToken).ConfigureAwait(false);
         await PublishAsync(sequenced, cancellationToken).ConfigureAwait(false);
     }

@@ -3,22 +3,22 @@ using AspireChat.Messaging.Conversations;
 namespace AspireChat.Messaging.Storage;
 
 /// <summary>
-/// The chat store as a whole: its schema and its atomic batches. What it holds is read and written through the narrow
-/// ports beside it — <see cref="ITimelineStore"/>, <see cref="IInboxStore"/>, <see cref="IConversationIndex"/>,
-/// <see cref="ICursorStore"/> — and the pipeline's writes go through <see cref="IChatWrites"/>.
+/// The chat store as a unit: its schema and its batches. What it holds is read through the narrow ports beside it —
+/// <see cref="ITimelineStore"/>, <see cref="IInboxStore"/>, <see cref="IConversationIndex"/>, <see cref="ICursorStore"/> —
+/// and every pipeline write goes through a batch (<see cref="IChatWrites"/>): the embedded composition makes one per
+/// pass, a distributed stage one per batch of the log, so each is one store transaction where the engine has them.
 /// Every write is idempotent, so an at-least-once log yields exactly-once state (docs/protocol.md §9).
-/// Sequence numbers are assigned here under the single-writer rule: only the owner of a
-/// conversation's (or user's) log partition calls the append methods for it.
+/// Sequence numbers are assigned under the single-writer rule: only the owner of a conversation's (or user's) log
+/// partition appends for it; the heads it counts from are kept by <see cref="SequenceHeads"/>.
 /// </summary>
-/// <remarks>Transitional: still the union of the narrow ports, until every adapter implements them one by one.</remarks>
-public interface IChatStore : IChatWrites, ITimelineStore, IInboxStore, IConversationIndex, ICursorStore
+public interface IChatStore
 {
     /// <summary>
-    /// Starts a set of writes that become durable and visible together, on <see cref="IChatStoreBatch.CommitAsync"/>
-    /// (the embedded composition's group commit). An adapter without atomic batches commits each call on its own:
-    /// still correct, since every write is idempotent and nothing is acknowledged before the commit returns.
+    /// Starts a set of writes that become durable and visible on <see cref="IChatStoreBatch.CommitAsync"/> — together,
+    /// where the engine has atomic batches; an engine without them commits each call on its own (still correct, since
+    /// every write is idempotent and nothing is acknowledged before the commit returns).
     /// </summary>
-    IChatStoreBatch BeginBatch() => new ImmediateChatStoreBatch(this);
+    IChatStoreBatch BeginBatch();
 
     /// <summary>Creates tables/collections and indexes; idempotent.</summary>
     ValueTask InitializeAsync(CancellationToken cancellationToken = default);
@@ -61,20 +61,20 @@ public interface IChatStoreBatch : IChatWrites, IDisposable
     ValueTask CommitAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>A batch over a store without atomic batches: each write commits as it is made.</summary>
-internal sealed class ImmediateChatStoreBatch(IChatStore store) : IChatStoreBatch
+/// <summary>A batch over an engine without atomic batches: each write commits as it is made.</summary>
+internal sealed class ImmediateChatStoreBatch(IChatWrites writes) : IChatStoreBatch
 {
     public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default) =>
-        store.ReserveSendsAsync(candidates, cancellationToken);
+        writes.ReserveSendsAsync(candidates, cancellationToken);
 
     public ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default) =>
-        store.AppendMessagesAsync(accepted, cancellationToken);
+        writes.AppendMessagesAsync(accepted, cancellationToken);
 
     public ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) =>
-        store.AppendInboxAsync(appends, cancellationToken);
+        writes.AppendInboxAsync(appends, cancellationToken);
 
     public ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) =>
-        store.UpdateConversationsAsync(appends, cancellationToken);
+        writes.UpdateConversationsAsync(appends, cancellationToken);
 
     public ValueTask CommitAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 

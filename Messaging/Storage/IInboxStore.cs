@@ -5,7 +5,10 @@ namespace AspireChat.Messaging.Storage;
 /// <summary>Per-user inboxes: entries by <c>seq</c> (written by stage 2 through <see cref="IChatWrites"/>), read by hello, sync and acks.</summary>
 public interface IInboxStore
 {
-    /// <summary>The user's highest inbox <c>seq</c>, 0 when the inbox is empty.</summary>
+    /// <summary>
+    /// The user's highest inbox <c>seq</c> as stored, 0 when the inbox is empty — never a writer's cached head
+    /// (<see cref="SequenceHeads"/>), so any process may ask.
+    /// </summary>
     ValueTask<long> GetInboxHeadAsync(string user, CancellationToken cancellationToken = default);
 
     /// <summary>Inbox entries with <c>seq</c> &gt; <paramref name="after"/>, ascending, at most <paramref name="limit"/>.</summary>

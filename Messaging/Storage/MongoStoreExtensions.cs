@@ -19,8 +19,12 @@ public static class MongoStoreExtensions
     public const string DefaultDatabase = "aspirechat";
 
     /// <summary>
-    /// Adds <see cref="IMongoClient"/>, <see cref="IMongoDatabase"/>, <see cref="IChatStore"/> =
-    /// <see cref="MongoChatStore"/>, the group store and the push subscription store from <c>ConnectionStrings:{connectionName}</c>, a <c>ping</c> health
+    /// Adds <see cref="IMongoClient"/>, <see cref="IMongoDatabase"/> from <c>ConnectionStrings:{connectionName}</c>, every
+    /// port of the chat store on it (<see cref="IChatStore"/> = <see cref="MongoChatStore"/>, <see cref="ITimelineStore"/>,
+    /// <see cref="IInboxStore"/>, <see cref="IConversationIndex"/>, <see cref="ICursorStore"/>, with the
+    /// <see cref="SequenceHeads"/> they share) and of the group store (<see cref="Groups.IGroupStore"/>,
+    /// <see cref="Groups.IUserStore"/> = <see cref="Groups.MongoGroupStore"/>) and the push subscriptions
+    /// (<see cref="Push.IPushSubscriptionStore"/> = <see cref="Push.MongoPushSubscriptionStore"/>), a <c>ping</c> health
     /// check named after the connection, and a span per command on the <c>AspireChat</c> source.
     /// Nothing connects until the first command: the driver connects lazily.
     /// </summary>
@@ -42,8 +46,15 @@ public static class MongoStoreExtensions
             return new MongoClient(settings);
         });
         services.TryAddSingleton(sp => sp.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName ?? DefaultDatabase));
-        services.AddSingleton<IChatStore>(sp => new MongoChatStore(sp.GetRequiredService<IMongoDatabase>(), StorageOptions.SendDedupRetention));
-        services.AddSingleton<Groups.IGroupStore>(sp => new Groups.MongoGroupStore(sp.GetRequiredService<IMongoDatabase>()));
+        services.TryAddSingleton<SequenceHeads>();
+        services.AddSingleton<IChatStore>(sp => new MongoChatStore(sp.GetRequiredService<IMongoDatabase>(), StorageOptions.SendDedupRetention, sp.GetRequiredService<SequenceHeads>()));
+        services.AddSingleton<ITimelineStore>(sp => new MongoTimelineStore(sp.GetRequiredService<IMongoDatabase>(), sp.GetRequiredService<SequenceHeads>()));
+        services.AddSingleton<IInboxStore>(sp => new MongoInboxStore(sp.GetRequiredService<IMongoDatabase>(), sp.GetRequiredService<SequenceHeads>()));
+        services.AddSingleton<IConversationIndex>(sp => new MongoConversationIndex(sp.GetRequiredService<IMongoDatabase>()));
+        services.AddSingleton<ICursorStore>(sp => new MongoCursorStore(sp.GetRequiredService<IMongoDatabase>()));
+        services.AddSingleton(sp => new Groups.MongoGroupStore(sp.GetRequiredService<IMongoDatabase>()));
+        services.AddSingleton<Groups.IGroupStore>(sp => sp.GetRequiredService<Groups.MongoGroupStore>());
+        services.AddSingleton<Groups.IUserStore>(sp => sp.GetRequiredService<Groups.MongoGroupStore>());
         services.AddSingleton<Push.IPushSubscriptionStore>(sp => new Push.MongoPushSubscriptionStore(sp.GetRequiredService<IMongoDatabase>()));
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(connectionName,

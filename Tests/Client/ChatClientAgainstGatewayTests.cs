@@ -189,7 +189,7 @@ public sealed class ChatClientAgainstGatewayTests : IAsyncLifetime
         for (var i = 1; i <= 30; i++) alice.Send("bob", $"m{i}");
         await bob.SurfacedAsync(conv, "m30");
         await Wait.UntilAsync(() => bob.Client.DuplicatesDropped >= 30, "the server's repeated pushes reach bob");
-        var store = server.Services.GetRequiredService<AspireChat.Messaging.Storage.IChatStore>();
+        var store = server.Services.GetRequiredService<AspireChat.Messaging.Storage.ICursorStore>();
         await Wait.UntilAsync(async () => await store.GetCursorAsync("bob", "phone") == 30, "bob's ack recorded by the server");
         alice.Send("bob", "end");
         await bob.SurfacedAsync(conv, "end");
@@ -355,7 +355,7 @@ public sealed class ChatClientAgainstGatewayTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range((int)seen[0].Cseq, 20).Select(i => (long)i), seen.Select(m => m.Cseq));
         var last = seen[^1].Cseq;
         Assert.Equal(last, bob.Client.GroupCursors[gid]);
-        var groups = server.Services.GetRequiredService<IGroupStore>();
+        var groups = server.Services.GetRequiredService<IUserStore>();
         await Wait.UntilAsync(async () => await groups.GetGroupCursorAsync("bob", "phone", gid) == last, "the server records bob's group ack");
         await Wait.UntilAsync(() => store.Current?.Groups?.GetValueOrDefault(gid) == last, "bob's group cursor saved");
     }

@@ -5,8 +5,8 @@ using StackExchange.Redis;
 
 namespace AspireChat.Tests.Delivery;
 
-/// <summary>The routing contract the Redis adapter meets, against the in-process router (every "process" shares it).</summary>
-public sealed class InProcessDeliveryRouterRedisContractTests : DeliveryRouterContract
+/// <summary>The routing contract against the in-process router (every "process" shares it); the Redis adapter meets the same one.</summary>
+public sealed class InProcessDeliveryRouterContractTests : DeliveryRouterContract
 {
     private readonly InProcessDeliveryRouter _router = new();
 

@@ -5,8 +5,8 @@ using StackExchange.Redis;
 
 namespace AspireChat.Tests.Delivery;
 
-/// <summary>The pending-ack contract the Redis adapter meets, against the in-memory reference adapter.</summary>
-public sealed class InMemoryPendingAcksRedisContractTests : PendingAcksContract
+/// <summary>The pending-ack contract against the in-memory reference adapter; the Redis adapter meets the same one.</summary>
+public sealed class InMemoryPendingAcksContractTests : PendingAcksContract
 {
     protected override IPendingAcks Create() => new InMemoryPendingAcks();
 }

@@ -6,6 +6,7 @@ using AspireChat.Messaging.Hosting;
 using AspireChat.Messaging.Presence;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
+using AspireChat.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

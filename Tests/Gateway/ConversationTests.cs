@@ -230,7 +230,7 @@ public abstract class ConversationTests
         // Nothing stored: the timeline holds only the group's creation, the inboxes nothing more.
         var history = await OneToOneTests.HistoryAsync(server, "bob", $"g:{gid}");
         Assert.Equal([-1], history.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("type").GetInt32()));
-        var store = (AspireChat.Messaging.Storage.IChatStore)server.Services.GetService(typeof(AspireChat.Messaging.Storage.IChatStore))!;
+        var store = (AspireChat.Messaging.Storage.IInboxStore)server.Services.GetService(typeof(AspireChat.Messaging.Storage.IInboxStore))!;
         Assert.Equal(1, await store.GetInboxHeadAsync("bob"));
     }
 

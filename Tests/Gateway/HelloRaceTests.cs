@@ -19,9 +19,9 @@ public sealed class HelloRaceTests
         GatedStore? gated = null;
         await using var server = await GatewayServer.StartAsync(
             new Dictionary<string, string?> { ["Gateway:HelloTimeout"] = "00:00:00.500" },
-            configure: builder => builder.Services.AddSingleton<IChatStore>(sp =>
+            configure: builder => builder.Services.AddSingleton<IInboxStore>(sp =>
             {
-                var (store, gate) = GatedStore.Over(new RocksDbChatStore(sp.GetRequiredService<RocksDbDatabase>()));
+                var (store, gate) = GatedStore.Over(new RocksDbInboxStore(sp.GetRequiredService<RocksDbDatabase>()));
                 gated = gate;
                 return store;
             }));
@@ -30,8 +30,9 @@ public sealed class HelloRaceTests
 
         // A second connection of the same device says hello; its hello waits in the store past the timeout.
         var gate = gated!.Hold();
+        var token = await server.TokenAsync("bob");
         await using var late = await TestSocket.OpenAsync(server.WebSocketUri);
-        await late.SendAsync(new { t = "hello", token = await server.TokenAsync("bob"), device = "d1" });
+        await late.SendAsync(new { t = "hello", token, device = "d1" });
         await gated.Held.WaitAsync(TimeSpan.FromSeconds(10));
         var (code, _) = await late.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(CloseCodes.Unauthorized, code);
@@ -55,11 +56,11 @@ public sealed class HelloRaceTests
         private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _passed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static (IChatStore Store, GatedStore Gate) Over(IChatStore inner)
+        public static (IInboxStore Store, GatedStore Gate) Over(IInboxStore inner)
         {
             var gate = new GatedStore();
             var store = InterceptedChatStore.Over(inner, (method, args) =>
-                method.Name == nameof(IChatStore.GetInboxHeadAsync) && gate._gate is { } held
+                method.Name == nameof(IInboxStore.GetInboxHeadAsync) && gate._gate is { } held
                     ? new ValueTask<long>(gate.HeldHeadAsync(inner, (string)args[0]!, held, (CancellationToken)args[1]!))
                     : null);
             return (store, gate);
@@ -77,7 +78,7 @@ public sealed class HelloRaceTests
             return _passed.Task;
         }
 
-        private async Task<long> HeldHeadAsync(IChatStore inner, string user, TaskCompletionSource gate, CancellationToken cancellationToken)
+        private async Task<long> HeldHeadAsync(IInboxStore inner, string user, TaskCompletionSource gate, CancellationToken cancellationToken)
         {
             _held.TrySetResult();
             await gate.Task.ConfigureAwait(false);

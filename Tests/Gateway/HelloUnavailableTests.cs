@@ -13,7 +13,7 @@ public sealed class HelloUnavailableTests
     {
         var failing = new StoreSwitch();
         await using var server = await GatewayServer.StartAsync(
-            configure: builder => builder.Services.AddSingleton<IChatStore>(sp => failing.Over(new RocksDbChatStore(sp.GetRequiredService<RocksDbDatabase>()))));
+            configure: builder => builder.Services.AddSingleton<IInboxStore>(sp => failing.Over(new RocksDbInboxStore(sp.GetRequiredService<RocksDbDatabase>()))));
 
         failing.Down = true;
         await using (var refused = await TestSocket.OpenAsync(server.WebSocketUri))
@@ -34,7 +34,7 @@ public sealed class HelloUnavailableTests
     {
         public volatile bool Down;
 
-        public IChatStore Over(IChatStore inner) => InterceptedChatStore.Over(inner, (method, _) =>
-            method.Name == nameof(IChatStore.GetInboxHeadAsync) && Down ? ValueTask.FromException<long>(new IOException("the store is unreachable")) : null);
+        public IInboxStore Over(IInboxStore inner) => InterceptedChatStore.Over(inner, (method, _) =>
+            method.Name == nameof(IInboxStore.GetInboxHeadAsync) && Down ? ValueTask.FromException<long>(new IOException("the store is unreachable")) : null);
     }
 }

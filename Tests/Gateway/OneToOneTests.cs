@@ -206,7 +206,7 @@ public abstract class OneToOneTests
 
     internal static async Task WaitForHeadAsync(GatewayServer server, string user, long head)
     {
-        var store = (AspireChat.Messaging.Storage.IChatStore)server.Services.GetService(typeof(AspireChat.Messaging.Storage.IChatStore))!;
+        var store = (AspireChat.Messaging.Storage.IInboxStore)server.Services.GetService(typeof(AspireChat.Messaging.Storage.IInboxStore))!;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (await store.GetInboxHeadAsync(user) < head)
         {

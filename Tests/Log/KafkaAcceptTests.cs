@@ -20,7 +20,7 @@ public sealed class KafkaAcceptTests
     {
         var directory = TempDirectory.Create();
         using var database = new RocksDbDatabase(Path.Combine(directory, "data"));
-        var store = new RocksDbChatStore(database);
+        var store = new RocksDbChatStore(database, new SequenceHeads());
         await store.InitializeAsync();
         using var cluster = new KafkaMockCluster(partitions: 2);
         var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers);

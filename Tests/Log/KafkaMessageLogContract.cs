@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Log;
+using AspireChat.Messaging.Storage;
 using AspireChat.Tests.Client;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
@@ -110,6 +111,47 @@ public abstract class KafkaMessageLogContract : MessageLogContract
             var stillOld = log.Where(e => e.Kind == "handed").SelectMany(e => e.Keys).Where(k => !revoked.Contains(k));
             Assert.DoesNotContain(stillOld, newKeys.ContainsKey);
             Assert.All(revoked, k => Assert.Equal([0], taken.Of(k)));
+        }
+    }
+
+    [SkippableFact]
+    public async Task Kafka_tells_a_member_the_partitions_it_gave_up_so_the_heads_it_cached_as_their_writer_are_forgotten()
+    {
+        var topic = await NewTopicAsync();
+        var group = Group("released");
+        await Log.AppendAsync(topic, [.. Enumerable.Range(0, 16).Select(i => new LogTestRecord($"k{i:00}", 0))]);
+
+        // The old member caches a head per record it handles, as stage 1 does, and forgets them as DeliveryHost wires it.
+        var heads = new SequenceHeads();
+        var released = new ConcurrentQueue<(int[] Partitions, bool Lost)>();
+        var handled = new ConcurrentDictionary<string, byte>();
+        using var stop = new CancellationTokenSource();
+        var old = new RunningConsumer(stop, KafkaLog.ConsumeAsync(topic, group, (batch, _) =>
+        {
+            heads.Conversations.Committed(heads.Conversations.Epoch, [.. batch.Select(r => new KeyValuePair<string, long>(r.Key, 1))]);
+            foreach (var record in batch) handled.TryAdd(record.Key, 0);
+            return ValueTask.CompletedTask;
+        }, (partitions, lost) =>
+        {
+            heads.Conversations.Forget();
+            released.Enqueue(([.. partitions], lost));
+        }, stop.Token));
+        await using (old)
+        {
+            await Wait.UntilAsync(() => handled.Count == 16, "the only member handles every record", TimeSpan.FromSeconds(30));
+            Assert.Empty(released);
+            Assert.True(heads.Conversations.TryGet("k00", out _));
+
+            // A second member joins: the cooperative rebalance takes some partitions from the first.
+            await using (await StartConsumerAsync(topic, group, (_, _) => ValueTask.CompletedTask))
+            {
+                await Wait.UntilAsync(() => !released.IsEmpty, "the first member is told which partitions it gave up", TimeSpan.FromSeconds(30));
+                var (partitions, lost) = Assert.Single(released);
+                Assert.False(lost);
+                Assert.NotEmpty(partitions);
+                Assert.All(partitions, p => Assert.InRange(p, 0, 3));
+                Assert.All(Enumerable.Range(0, 16), i => Assert.False(heads.Conversations.TryGet($"k{i:00}", out _)));
+            }
         }
     }
 }

@@ -5,8 +5,8 @@ using StackExchange.Redis;
 
 namespace AspireChat.Tests.Presence;
 
-/// <summary>The presence contract the Redis adapter meets, against the in-memory reference adapter (time is the fake clock).</summary>
-public sealed class InMemoryPresenceStoreRedisContractTests : PresenceStoreContract
+/// <summary>The presence contract against the in-memory reference adapter (time is the fake clock); the Redis adapter meets the same one.</summary>
+public sealed class InMemoryPresenceStoreContractTests : PresenceStoreContract
 {
     private TimeSpan _ttl;
 

@@ -5,8 +5,8 @@ using AspireChat.Tests.Support;
 namespace AspireChat.Tests.Push;
 
 /// <summary>The push subscription store contract on RocksDB; always runs.</summary>
-public sealed class RocksDbPushSubscriptionStoreContractTests(RocksDbChatStoreContractTests.TemporaryDatabase database)
-    : PushSubscriptionStoreContract, IClassFixture<RocksDbChatStoreContractTests.TemporaryDatabase>
+public sealed class RocksDbPushSubscriptionStoreContractTests(RocksDbChatStoreEngine database)
+    : PushSubscriptionStoreContract, IClassFixture<RocksDbChatStoreEngine>
 {
     protected override async Task<IPushSubscriptionStore> OpenStoreAsync()
     {
@@ -28,13 +28,12 @@ public sealed class PostgresPushSubscriptionStoreContractTests(PostgresDatabase 
 }
 
 /// <summary>The push subscription store contract on the MongoDB named by <c>ASPIRECHAT_TEST_MONGO</c>; skipped with that reason otherwise.</summary>
-public sealed class MongoPushSubscriptionStoreContractTests(MongoChatStoreContractTests.TemporaryDatabase database)
-    : PushSubscriptionStoreContract, IClassFixture<MongoChatStoreContractTests.TemporaryDatabase>
+public sealed class MongoPushSubscriptionStoreContractTests(MongoChatStoreEngine engine)
+    : PushSubscriptionStoreContract, IClassFixture<MongoChatStoreEngine>
 {
     protected override async Task<IPushSubscriptionStore> OpenStoreAsync()
     {
-        Skip.If(database.Database is null, MongoChatStoreContractTests.SkipReason);
-        var store = new MongoPushSubscriptionStore(database.Database!);
+        var store = new MongoPushSubscriptionStore(engine.RequireDatabase());
         await store.InitializeAsync();
         return store;
     }

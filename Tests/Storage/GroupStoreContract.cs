@@ -2,18 +2,18 @@ using AspireChat.Messaging.Groups;
 
 namespace AspireChat.Tests.Storage;
 
-/// <summary>The <see cref="IGroupStore"/> contract: every adapter runs these same tests.</summary>
-public abstract class GroupStoreContract
+/// <summary>The <see cref="IGroupStore"/> and <see cref="IUserStore"/> contract: every adapter (serving both) runs these same tests.</summary>
+public abstract class GroupStoreContract<TStore> where TStore : IGroupStore, IUserStore
 {
     private readonly string _run = Guid.NewGuid().ToString("n")[..10];
 
     /// <summary>A new, initialized store instance over the class's database.</summary>
-    protected abstract Task<IGroupStore> OpenStoreAsync();
+    protected abstract Task<TStore> OpenStoreAsync();
 
     private string Gid(string name) => $"{name}.{_run}";
     private string User(string name) => $"{name}.{_run}";
 
-    private async Task<(IGroupStore Store, string Gid)> GroupAsync(string name, params string[] members)
+    private async Task<(TStore Store, string Gid)> GroupAsync(string name, params string[] members)
     {
         var store = await OpenStoreAsync();
         var gid = Gid(name);
@@ -111,18 +111,5 @@ public abstract class GroupStoreContract
         await store.UpsertUserAsync(User("u"));
         await store.UpsertUserAsync(User("u"));
         await store.UpsertUserAsync(User("u"), "U the user");
-    }
-}
-
-/// <summary>The group store contract on the MongoDB named by <c>ASPIRECHAT_TEST_MONGO</c>; skipped with that reason otherwise.</summary>
-public sealed class MongoGroupStoreContractTests(MongoChatStoreContractTests.TemporaryDatabase database)
-    : GroupStoreContract, IClassFixture<MongoChatStoreContractTests.TemporaryDatabase>
-{
-    protected override async Task<IGroupStore> OpenStoreAsync()
-    {
-        Skip.If(database.Database is null, MongoChatStoreContractTests.SkipReason);
-        var store = new MongoGroupStore(database.Database!);
-        await store.InitializeAsync();
-        return store;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AspireChat.Messaging;
+using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Hosting;
 using AspireChat.Messaging.Storage;
 using Microsoft.Extensions.Configuration;
@@ -11,34 +12,70 @@ using MongoDB.Driver;
 namespace AspireChat.Tests.Storage;
 
 /// <summary>
-/// The store contract against <see cref="MongoChatStore"/> on the server named by <c>ASPIRECHAT_TEST_MONGO</c>,
-/// in a database of its own that is dropped afterwards. Without that variable every test reports as skipped:
-/// no MongoDB server runs on the build machines, and none is faked.
+/// The MongoDB engine on the server named by <c>ASPIRECHAT_TEST_MONGO</c>, in a database of its own for the test class
+/// (null when no server is configured), dropped afterwards. Without that variable every test of its suites reports as
+/// skipped: no MongoDB server runs on the build machines, and none is faked.
 /// </summary>
-public sealed class MongoChatStoreContractTests(MongoChatStoreContractTests.TemporaryDatabase database)
-    : ChatStoreContract, IClassFixture<MongoChatStoreContractTests.TemporaryDatabase>
+public sealed class MongoChatStoreEngine : IChatStoreEngine, IAsyncLifetime
 {
     public const string Variable = "ASPIRECHAT_TEST_MONGO";
     public const string SkipReason = "set ASPIRECHAT_TEST_MONGO to a MongoDB connection string";
 
-    protected override async Task<IChatStore> OpenStoreAsync()
+    private readonly MongoClient? _client;
+
+    public MongoChatStoreEngine()
     {
-        var store = new MongoChatStore(RequireDatabase(), StorageOptions.SendDedupRetention);
+        var connectionString = Environment.GetEnvironmentVariable(Variable);
+        if (string.IsNullOrWhiteSpace(connectionString)) return;
+        _client = new MongoClient(connectionString);
+        Database = _client.GetDatabase($"aspirechat_test_{Guid.NewGuid():n}");
+    }
+
+    public IMongoDatabase? Database { get; }
+
+    /// <summary>The database, or the test is skipped with <see cref="SkipReason"/>.</summary>
+    public IMongoDatabase RequireDatabase()
+    {
+        Skip.If(Database is null, SkipReason);
+        return Database!;
+    }
+
+    public async Task<ChatStorePorts> OpenAsync()
+    {
+        var database = RequireDatabase();
+        var heads = new SequenceHeads();
+        var store = new MongoChatStore(database, StorageOptions.SendDedupRetention, heads);
         await store.InitializeAsync();
-        return store;
+        return new ChatStorePorts(store, new MongoTimelineStore(database, heads), new MongoInboxStore(database, heads),
+            new MongoConversationIndex(database), new MongoCursorStore(database), heads);
     }
 
-    private IMongoDatabase RequireDatabase()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
-        Skip.If(database.Database is null, SkipReason);
-        return database.Database!;
+        if (_client is null || Database is null) return;
+        await _client.DropDatabaseAsync(Database.DatabaseNamespace.DatabaseName);
+        _client.Dispose();
     }
+}
 
+public sealed class MongoTimelineStoreContractTests(MongoChatStoreEngine engine) : TimelineStoreContract(engine), IClassFixture<MongoChatStoreEngine>;
+
+public sealed class MongoInboxStoreContractTests(MongoChatStoreEngine engine) : InboxStoreContract(engine), IClassFixture<MongoChatStoreEngine>;
+
+public sealed class MongoConversationIndexContractTests(MongoChatStoreEngine engine) : ConversationIndexContract(engine), IClassFixture<MongoChatStoreEngine>;
+
+public sealed class MongoCursorStoreContractTests(MongoChatStoreEngine engine) : CursorStoreContract(engine), IClassFixture<MongoChatStoreEngine>;
+
+/// <summary>The store-as-a-unit contract on MongoDB, plus its collections' indexes and BSON types and its registration.</summary>
+public sealed class MongoChatStoreBatchContractTests(MongoChatStoreEngine engine) : ChatStoreBatchContract(engine), IClassFixture<MongoChatStoreEngine>
+{
     [SkippableFact]
     public async Task Send_records_expire_through_a_ttl_index_of_the_dedup_retention()
     {
         await OpenStoreAsync();
-        var indexes = await (await RequireDatabase().GetCollection<BsonDocument>(MongoChatStore.Sends).Indexes.ListAsync()).ToListAsync();
+        var indexes = await (await engine.RequireDatabase().GetCollection<BsonDocument>(MongoChatStore.Sends).Indexes.ListAsync()).ToListAsync();
 
         var ttl = Assert.Single(indexes, i => i.Contains("expireAfterSeconds"));
         Assert.Equal(new BsonDocument("createdAt", 1), ttl["key"].AsBsonDocument);
@@ -50,7 +87,7 @@ public sealed class MongoChatStoreContractTests(MongoChatStoreContractTests.Temp
     {
         await OpenStoreAsync();
         async Task<string[]> UniqueKeys(string collection) =>
-            [.. (await (await RequireDatabase().GetCollection<BsonDocument>(collection).Indexes.ListAsync()).ToListAsync())
+            [.. (await (await engine.RequireDatabase().GetCollection<BsonDocument>(collection).Indexes.ListAsync()).ToListAsync())
                 .Where(i => i.GetValue("unique", false).ToBoolean())
                 .Select(i => string.Join(",", i["key"].AsBsonDocument.Names))];
 
@@ -72,7 +109,7 @@ public sealed class MongoChatStoreContractTests(MongoChatStoreContractTests.Temp
         await store.ReserveSendsAsync([new SendRecord(conv, "d", 1, 7, conv, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())]);
 
         async Task<BsonDocument> One(string collection, string field) =>
-            await RequireDatabase().GetCollection<BsonDocument>(collection).Find(new BsonDocument(field, conv)).SingleAsync();
+            await engine.RequireDatabase().GetCollection<BsonDocument>(collection).Find(new BsonDocument(field, conv)).SingleAsync();
         var m = await One(MongoChatStore.Messages, "conv");
         var i = await One(MongoChatStore.Inbox, "user");
         var c = await One(MongoChatStore.Cursors, "user");
@@ -85,8 +122,8 @@ public sealed class MongoChatStoreContractTests(MongoChatStoreContractTests.Temp
     [SkippableFact]
     public async Task AddMongoChatStore_traces_commands_on_the_AspireChat_source_and_reports_healthy()
     {
-        var connectionString = Environment.GetEnvironmentVariable(Variable);
-        Skip.If(string.IsNullOrWhiteSpace(connectionString), SkipReason);
+        var connectionString = Environment.GetEnvironmentVariable(MongoChatStoreEngine.Variable);
+        Skip.If(string.IsNullOrWhiteSpace(connectionString), MongoChatStoreEngine.SkipReason);
         var databaseName = $"aspirechat_trace_{Guid.NewGuid():n}";
         var url = new MongoUrlBuilder(connectionString) { DatabaseName = databaseName }.ToMongoUrl();
         var spans = new List<Activity>();
@@ -118,29 +155,18 @@ public sealed class MongoChatStoreContractTests(MongoChatStoreContractTests.Temp
             await host.Services.GetRequiredService<IMongoClient>().DropDatabaseAsync(databaseName);
         }
     }
+}
 
-    /// <summary>A database of its own for the test class (null when no server is configured), dropped afterwards.</summary>
-    public sealed class TemporaryDatabase : IAsyncLifetime
+public sealed class MongoSequenceHeadsContractTests(MongoChatStoreEngine engine) : SequenceHeadsContract(engine), IClassFixture<MongoChatStoreEngine>;
+
+/// <summary>The group store contract on the MongoDB named by <c>ASPIRECHAT_TEST_MONGO</c>; skipped with that reason otherwise.</summary>
+public sealed class MongoGroupStoreContractTests(MongoChatStoreEngine engine)
+    : GroupStoreContract<MongoGroupStore>, IClassFixture<MongoChatStoreEngine>
+{
+    protected override async Task<MongoGroupStore> OpenStoreAsync()
     {
-        private readonly MongoClient? _client;
-
-        public TemporaryDatabase()
-        {
-            var connectionString = Environment.GetEnvironmentVariable(Variable);
-            if (string.IsNullOrWhiteSpace(connectionString)) return;
-            _client = new MongoClient(connectionString);
-            Database = _client.GetDatabase($"aspirechat_test_{Guid.NewGuid():n}");
-        }
-
-        public IMongoDatabase? Database { get; }
-
-        public Task InitializeAsync() => Task.CompletedTask;
-
-        public async Task DisposeAsync()
-        {
-            if (_client is null || Database is null) return;
-            await _client.DropDatabaseAsync(Database.DatabaseNamespace.DatabaseName);
-            _client.Dispose();
-        }
+        var store = new MongoGroupStore(engine.RequireDatabase());
+        await store.InitializeAsync();
+        return store;
     }
 }

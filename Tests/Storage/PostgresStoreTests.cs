@@ -28,6 +28,7 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         // A partition owned by two workers for a moment (a rebalance): each has its own store instance, both write at once.
         await database.NewMigrator().MigrateAsync();
         var (first, second) = (new PostgresChatStore(database.DataSource, database.NewMigrator()), new PostgresChatStore(database.DataSource, database.NewMigrator()));
+        var (timeline, inbox) = (new PostgresTimelineStore(database.DataSource), new PostgresInboxStore(database.DataSource));
         var conv = $"s:a.{Guid.NewGuid():n}:b";
         var user = $"u.{Guid.NewGuid():n}";
         var body = JsonDocument.Parse("{}").RootElement.Clone();
@@ -46,9 +47,9 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         }
         await Task.WhenAll(WriteAsync(first), WriteAsync(second));
 
-        Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), (await first.ReadConversationAsync(conv, null, null, 500)).Select(m => m.Cseq));
-        Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), (await second.ReadInboxAsync(user, 0, 500)).Select(e => e.Seq));
-        Assert.Equal(120, await first.GetInboxHeadAsync(user));
+        Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), (await timeline.ReadConversationAsync(conv, null, null, 500)).Select(m => m.Cseq));
+        Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), (await inbox.ReadInboxAsync(user, 0, 500)).Select(e => e.Seq));
+        Assert.Equal(120, await inbox.GetInboxHeadAsync(user));
     }
 
     [Fact]
@@ -64,7 +65,7 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
             await batch.AppendMessagesAsync([new MessageAccepted(Random.Shared.NextInt64(1L << 50), conv, 0, "a", "d", 1, "b", 1, body, null, 1)]);
         }
 
-        Assert.Empty(await store.ReadConversationAsync(conv, null, null, 10));
+        Assert.Empty(await new PostgresTimelineStore(database.DataSource).ReadConversationAsync(conv, null, null, 10));
         Assert.Equal([1L], (await store.AppendMessagesAsync([new MessageAccepted(Random.Shared.NextInt64(1L << 50), conv, 0, "a", "d", 2, "b", 1, body, null, 2)])).Select(m => m.Cseq));
     }
 }

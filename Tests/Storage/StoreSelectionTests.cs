@@ -23,6 +23,11 @@ public sealed class StoreSelectionTests
 
         Assert.IsType<MongoChatStore>(host.Services.GetRequiredService<IChatStore>());
         Assert.IsType<AspireChat.Messaging.Groups.MongoGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
+        Assert.IsType<MongoTimelineStore>(host.Services.GetRequiredService<ITimelineStore>());
+        Assert.IsType<MongoInboxStore>(host.Services.GetRequiredService<IInboxStore>());
+        Assert.IsType<MongoConversationIndex>(host.Services.GetRequiredService<IConversationIndex>());
+        Assert.IsType<MongoCursorStore>(host.Services.GetRequiredService<ICursorStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.MongoGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IUserStore>());
         Assert.Equal("history", host.Services.GetRequiredService<IMongoDatabase>().DatabaseNamespace.DatabaseName);
         var server = Assert.Single(host.Services.GetRequiredService<IMongoClient>().Settings.Servers);
         Assert.Equal(("127.0.0.1", 1), (server.Host, server.Port));
@@ -53,6 +58,11 @@ public sealed class StoreSelectionTests
 
         Assert.IsType<RocksDbChatStore>(host.Services.GetRequiredService<IChatStore>());
         Assert.IsType<AspireChat.Messaging.Groups.RocksDbGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
+        Assert.IsType<RocksDbTimelineStore>(host.Services.GetRequiredService<ITimelineStore>());
+        Assert.IsType<RocksDbInboxStore>(host.Services.GetRequiredService<IInboxStore>());
+        Assert.IsType<RocksDbConversationIndex>(host.Services.GetRequiredService<IConversationIndex>());
+        Assert.IsType<RocksDbCursorStore>(host.Services.GetRequiredService<ICursorStore>());
+        Assert.Same(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>(), host.Services.GetRequiredService<AspireChat.Messaging.Groups.IUserStore>());
         Assert.IsType<AspireChat.Messaging.Push.RocksDbPushSubscriptionStore>(host.Services.GetRequiredService<AspireChat.Messaging.Push.IPushSubscriptionStore>());
         Assert.IsType<AspireChat.Messaging.Pipeline.EmbeddedComposition>(host.Services.GetRequiredService<AspireChat.Messaging.Pipeline.IPipelineComposition>());
         Assert.StartsWith(host.Directory, host.Services.GetRequiredService<RocksDbDatabase>().Path);
@@ -70,6 +80,7 @@ public sealed class StoreSelectionTests
         Assert.IsType<PostgresCursorStore>(host.Services.GetRequiredService<ICursorStore>());
         Assert.IsType<AspireChat.Messaging.Groups.PostgresGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
         Assert.IsType<AspireChat.Messaging.Push.PostgresPushSubscriptionStore>(host.Services.GetRequiredService<AspireChat.Messaging.Push.IPushSubscriptionStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.PostgresGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IUserStore>());
         Assert.Null(host.Services.GetService<IMongoClient>());
         var checks = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HealthCheckServiceOptions>>().Value.Registrations;
         Assert.Contains(checks, c => c.Name.Contains("postgres", StringComparison.OrdinalIgnoreCase));

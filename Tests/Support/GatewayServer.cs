@@ -65,8 +65,10 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>A raw protocol socket, welcomed as <paramref name="user"/> on <paramref name="device"/>.</summary>
     public async Task<TestSocket> ConnectAsync(string user, string device = "d1", long? cursor = null)
     {
+        // The token first: the hello timeout runs from the socket's open, and a token request can take a while on a busy machine.
+        var token = await TokenAsync(user);
         var socket = await TestSocket.OpenAsync(WebSocketUri);
-        await socket.HelloAsync(await TokenAsync(user), device, cursor);
+        await socket.HelloAsync(token, device, cursor);
         return socket;
     }
 

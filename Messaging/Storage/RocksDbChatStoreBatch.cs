@@ -1,0 +1,204 @@
+using System.Buffers.Binary;
+using System.Text;
+using AspireChat.Messaging.Conversations;
+using RocksDbSharp;
+using static AspireChat.Messaging.Storage.RocksDbChatKeys;
+
+namespace AspireChat.Messaging.Storage;
+
+/// <summary>
+/// The writes of one pass on RocksDB (<see cref="RocksDbChatStore.BeginBatch"/>): each looked up in the batch first, then
+/// in the database, so every write stays idempotent; all written by one atomic <see cref="WriteBatch"/> on commit. The
+/// unique keys of the other engines are keys here — send (from, device, req), message id, (conv, cseq), (user, seq),
+/// (user, message id). Heads come from <see cref="SequenceHeads"/> and move there once the batch is written.
+/// </summary>
+internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHeads heads) : IChatStoreBatch
+{
+    private readonly WriteBatch _batch = new();
+    // Taken before the first head is read: a forget while the batch runs keeps its heads out of the cache.
+    private readonly long _conversationEpoch = heads.Conversations.Epoch, _inboxEpoch = heads.Inboxes.Epoch;
+    private readonly Dictionary<(string, string, long), SendRecord> _sends = [];
+    private readonly Dictionary<long, long> _messages = [];
+    private readonly Dictionary<(string, long), long> _inbox = [];
+    private readonly Dictionary<string, long> _conversationHeads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string User, string Conv), IndexRow> _rows = [];
+    private readonly Dictionary<string, long> _activity = new(StringComparer.Ordinal);
+    private RocksDbDatabase Database => database;
+
+    // A (user, conv) row of the index as this batch leaves it; StoredTs is the time its by-time key has in the database.
+    private sealed class IndexRow
+    {
+        public long Last, Ts, Others;
+        public long? StoredTs;
+        public bool Changed;
+    }
+
+    public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default)
+    {
+        var results = new SendRecord[candidates.Count];
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var c = candidates[i];
+            if (_sends.TryGetValue((c.From, c.Device, c.Req), out var held))
+            {
+                results[i] = held;
+                continue;
+            }
+            var key = new KeyBuilder(Send).Text(c.From).Text(c.Device).Number(c.Req).ToArray();
+            if (Database.Get(key) is { } stored)
+            {
+                held = c with
+                {
+                    Id = BinaryPrimitives.ReadInt64BigEndian(stored),
+                    Ts = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(8)),
+                    Conv = Encoding.UTF8.GetString(stored.AsSpan(16)),
+                };
+            }
+            else
+            {
+                held = c;
+                var value = new byte[16 + Encoding.UTF8.GetByteCount(c.Conv)];
+                BinaryPrimitives.WriteInt64BigEndian(value, c.Id);
+                BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8), c.Ts);
+                Encoding.UTF8.GetBytes(c.Conv, value.AsSpan(16));
+                _batch.Put(key, value);
+                _batch.Put((byte[])[SendTime, .. KeyBuilder.Int64(c.Ts), .. key.AsSpan(1)], Array.Empty<byte>());
+            }
+            _sends[(c.From, c.Device, c.Req)] = held;
+            results[i] = held;
+        }
+        return ValueTask.FromResult<IReadOnlyList<SendRecord>>(results);
+    }
+
+    public ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default)
+    {
+        var result = new ChatMessage[accepted.Count];
+        for (var i = 0; i < accepted.Count; i++)
+        {
+            var m = accepted[i];
+            if (!_messages.TryGetValue(m.Id, out var cseq))
+            {
+                var idKey = new KeyBuilder(MessageId, 9).Number(m.Id).ToArray();
+                if (Database.Get(idKey) is { } stored)
+                {
+                    cseq = BinaryPrimitives.ReadInt64BigEndian(stored);
+                }
+                else
+                {
+                    if (!_conversationHeads.TryGetValue(m.Conv, out var head)) head = heads.Conversations.Get(m.Conv, conv => StoredConversationHead(database, conv));
+                    cseq = head + 1;
+                    _conversationHeads[m.Conv] = cseq;
+                    var message = new ChatMessage(m.Id, m.Conv, cseq, m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
+                    _batch.Put(ConversationKey(m.Conv, cseq), RocksDbMessageCodec.Encode(message));
+                    _batch.Put(idKey, (byte[])[.. KeyBuilder.Int64(cseq), .. Encoding.UTF8.GetBytes(m.Conv)]);
+                }
+                _messages[m.Id] = cseq;
+            }
+            result[i] = new ChatMessage(m.Id, m.Conv, cseq, m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
+        }
+        return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(result);
+    }
+
+    public ValueTask<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default)
+    {
+        var result = new InboxEntry[appends.Count];
+        for (var i = 0; i < appends.Count; i++)
+        {
+            var (user, message) = (appends[i].User, appends[i].Message);
+            if (_inbox.TryGetValue((user, message.Id), out var seq))
+            {
+                result[i] = new InboxEntry(user, seq, message, IsNew: false);
+                continue;
+            }
+            var idKey = new KeyBuilder(InboxMessage).Text(user).Number(message.Id).ToArray();
+            if (Database.Get(idKey) is { } stored)
+            {
+                seq = BinaryPrimitives.ReadInt64BigEndian(stored);
+                result[i] = new InboxEntry(user, seq, message, IsNew: false);
+            }
+            else
+            {
+                if (!_inboxHeads.TryGetValue(user, out var head)) head = heads.Inboxes.Get(user, u => StoredInboxHead(database, u));
+                seq = head + 1;
+                _inboxHeads[user] = seq;
+                var value = new byte[16 + Encoding.UTF8.GetByteCount(message.Conv)];
+                BinaryPrimitives.WriteInt64BigEndian(value, message.Id);
+                BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8), message.Cseq);
+                Encoding.UTF8.GetBytes(message.Conv, value.AsSpan(16));
+                _batch.Put(new KeyBuilder(Inbox).Text(user).Number(seq).ToArray(), value);
+                _batch.Put(idKey, KeyBuilder.Int64(seq));
+                result[i] = new InboxEntry(user, seq, message);
+            }
+            _inbox[(user, message.Id)] = seq;
+        }
+        return ValueTask.FromResult<IReadOnlyList<InboxEntry>>(result);
+    }
+
+    public ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default)
+    {
+        foreach (var (user, message) in appends)
+        {
+            if (!_rows.TryGetValue((user, message.Conv), out var row))
+            {
+                row = new IndexRow();
+                if (Database.Get(PositionKey(ConversationRow, user, message.Conv)) is { } stored)
+                {
+                    row.Last = BinaryPrimitives.ReadInt64BigEndian(stored);
+                    row.Ts = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(8));
+                    row.Others = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(16));
+                    row.StoredTs = row.Ts;
+                }
+                _rows[(user, message.Conv)] = row;
+            }
+            if (message.Cseq <= row.Last) continue;
+            row.Last = message.Cseq;
+            row.Ts = _activity[user] = Math.Max(message.Ts, LatestActivity(user) + 1);
+            if (message.From != user && message.Type >= 0) row.Others++;
+            row.Changed = true;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    // The user's highest activity: this batch's, else the top of the user's by-time keys (one seek).
+    private long LatestActivity(string user)
+    {
+        if (_activity.TryGetValue(user, out var latest)) return latest;
+        foreach (var (key, _) in Database.Scan(new KeyBuilder(ConversationByTime).Text(user).ToArray(), reverse: true))
+            return BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(Encoding.UTF8.GetByteCount(user) + 2));
+        return 0;
+    }
+
+    // Each changed row once, however many messages moved it in this batch: one by-time key per row, never a stale one.
+    private void WriteRows()
+    {
+        foreach (var ((user, conv), row) in _rows)
+        {
+            if (!row.Changed) continue;
+            if (row.StoredTs is { } old && old != row.Ts) _batch.Delete(new KeyBuilder(ConversationByTime).Text(user).Number(old).Text(conv).ToArray());
+            _batch.Put(new KeyBuilder(ConversationByTime).Text(user).Number(row.Ts).Text(conv).ToArray(), Array.Empty<byte>());
+            _batch.Put(PositionKey(ConversationRow, user, conv), (byte[])[.. KeyBuilder.Int64(row.Last), .. KeyBuilder.Int64(row.Ts), .. KeyBuilder.Int64(row.Others)]);
+            (row.StoredTs, row.Changed) = (row.Ts, false);
+        }
+    }
+
+    public ValueTask CommitAsync(CancellationToken cancellationToken = default)
+    {
+        WriteRows();
+        try
+        {
+            if (_batch.Count() > 0) Database.Write(_batch);
+        }
+        catch
+        {
+            heads.Conversations.Failed(_conversationHeads.Keys);
+            heads.Inboxes.Failed(_inboxHeads.Keys);
+            throw;
+        }
+        heads.Conversations.Committed(_conversationEpoch, _conversationHeads);
+        heads.Inboxes.Committed(_inboxEpoch, _inboxHeads);
+        return ValueTask.CompletedTask;
+    }
+
+    public void Dispose() => _batch.Dispose();
+}

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using AspireChat.Messaging;
+using AspireChat.Messaging.Conversations;
+using AspireChat.Messaging.Storage;
+
+namespace AspireChat.Tests.Storage;
+
+/// <summary>
+/// The <see cref="IChatStore"/> contract, the store as a unit: batches, what a fresh instance over the same database continues from (the heads of <see cref="SequenceHeads"/>), initialization.
+/// Every engine runs it through a subclass named for the engine that supplies its <see cref="IChatStoreEngine"/>.
+/// </summary>
+public abstract class ChatStoreBatchContract(IChatStoreEngine engine) : ChatStoreContractBase(engine)
+{
+    [SkippableFact]
+    public async Task A_fresh_store_on_the_same_database_continues_from_what_is_stored()
+    {
+        var conv = Conversation("fresh");
+        var user = User("grace");
+        var (m1, m2, m3) = (Accepted(conv), Accepted(conv), Accepted(conv));
+        var first = await OpenStoreAsync();
+        var stored = await first.AppendMessagesAsync([m1, m2]);
+        await first.AppendInboxAsync([To(user, stored[0]), To(user, stored[1])]);
+
+        var second = await OpenStoreAsync();
+        Assert.Equal(2, await second.GetInboxHeadAsync(user));
+        // Its caches are empty: a retry is recognised from storage, and new writes continue after the stored head.
+        var continued = await second.AppendMessagesAsync([m2, m3]);
+        Assert.Equal([2L, 3L], continued.Select(m => m.Cseq));
+        var appended = await second.AppendInboxAsync([To(user, continued[0]), To(user, continued[1])]);
+        Assert.Equal([(2L, false), (3L, true)], appended.Select(e => (e.Seq, e.IsNew)));
+
+        var third = await OpenStoreAsync();
+        Assert.Equal([(3L, false)], (await third.AppendInboxAsync([To(user, continued[1])])).Select(e => (e.Seq, e.IsNew)));
+        Assert.Equal([4L], (await third.AppendMessagesAsync([Accepted(conv)])).Select(m => m.Cseq));
+        Assert.Equal([1L, 2L, 3L, 4L], (await third.ReadConversationAsync(conv, null, null, 100)).Select(m => m.Cseq));
+        Assert.Equal([1L, 2L, 3L], (await third.ReadInboxAsync(user, 0, 100)).Select(e => e.Seq));
+    }
+
+    [SkippableFact]
+    public async Task Initializing_again_keeps_the_data_and_the_unique_keys()
+    {
+        var store = await OpenStoreAsync();
+        var conv = Conversation("init");
+        var user = User("oscar");
+        var message = Accepted(conv);
+        var send = Send("oscar", 1);
+        var stored = await store.AppendMessagesAsync([message]);
+        await store.AppendInboxAsync([To(user, stored[0])]);
+        await store.AdvanceCursorAsync(user, "phone", 1);
+        await store.ReserveSendsAsync([send]);
+
+        await store.InitializeAsync();
+        var again = await OpenStoreAsync();
+        await again.InitializeAsync();
+
+        Assert.Equal([message.Id], (await again.ReadConversationAsync(conv, null, null, 10)).Select(m => m.Id));
+        Assert.Equal([(1L, false)], (await again.AppendInboxAsync([To(user, stored[0])])).Select(e => (e.Seq, e.IsNew)));
+        Assert.Equal([1L], (await again.AppendMessagesAsync([message])).Select(m => m.Cseq));
+        Assert.Single(await again.ReadConversationAsync(conv, null, null, 10));
+        Assert.Equal(1, await again.GetCursorAsync(user, "phone"));
+        Assert.Equal([send], await again.ReserveSendsAsync([send with { Id = send.Id + 1000 }]));
+    }
+
+    [SkippableFact]
+    public async Task Empty_batches_write_nothing()
+    {
+        var store = await OpenStoreAsync();
+        Assert.Empty(await store.AppendMessagesAsync([]));
+        Assert.Empty(await store.AppendInboxAsync([]));
+        Assert.Empty(await store.ReserveSendsAsync([]));
+    }
+
+    [SkippableFact]
+    public async Task An_index_row_is_written_in_the_same_batch_as_its_inbox_entry()
+    {
+        var store = await OpenStoreAsync();
+        var (me, conv) = (User("ix3"), Conversation("ix3"));
+        using (var batch = store.BeginBatch())
+        {
+            var messages = await batch.AppendMessagesAsync([Accepted(conv, "first", from: "other3"), Accepted(conv, "second", from: "other3")]);
+            var appends = messages.Select(m => To(me, m)).ToList();
+            await batch.AppendInboxAsync(appends);
+            await batch.UpdateConversationsAsync(appends);
+            await batch.CommitAsync();
+        }
+
+        Assert.Equal(2, (await store.ReadInboxAsync(me, 0, 10)).Count);
+        var entry = Assert.Single(await store.ListConversationsAsync(me, null, 10));
+        Assert.Equal(("second", 2L, 2L), (entry.Last.Body.GetProperty("text").GetString(), entry.State.LastCseq, entry.State.Unread));
+    }
+}
