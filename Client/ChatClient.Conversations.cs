@@ -75,13 +75,21 @@ public sealed partial class ChatClient
 
     private async Task<T> GetAsync<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ApiBase, path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await _options.TokenProvider(cancellationToken));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
-        using var response = await Http.SendAsync(request, timeout.Token);
-        if (!response.IsSuccessStatusCode)
+        using var response = await SendApiAsync(HttpMethod.Get, path, null, timeout.Token);
+        return (await response.Content.ReadFromJsonAsync(type, timeout.Token))!;
+    }
+
+    // One HTTP API request with the bearer token; a refusal becomes a ChatException with the matching error code.
+    private async Task<HttpResponseMessage> SendApiAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        using var request = new HttpRequestMessage(method, new Uri(ApiBase, path)) { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await _options.TokenProvider(cancellationToken));
+        var response = await Http.SendAsync(request, cancellationToken);
+        if (response.IsSuccessStatusCode) return response;
+        using (response)
         {
             var code = (int)response.StatusCode switch
             {
@@ -89,11 +97,11 @@ public sealed partial class ChatClient
                 403 => ErrorCodes.Forbidden,
                 404 => ErrorCodes.NotFound,
                 400 => ErrorCodes.BadFrame,
+                429 => ErrorCodes.RateLimited,
                 _ => ErrorCodes.Unavailable,
             };
             throw new ChatException(code, $"{request.RequestUri} answered {(int)response.StatusCode}");
         }
-        return (await response.Content.ReadFromJsonAsync(type, timeout.Token))!;
     }
 
     private HttpClient Http => _options.Http ?? LazyInitializer.EnsureInitialized(ref _ownHttp, () => new HttpClient());

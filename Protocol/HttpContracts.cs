@@ -36,6 +36,8 @@ public sealed record ConversationItem
     [JsonPropertyName("read")] public long Read { get; init; }
     /// <summary>The last message's time, Unix ms.</summary>
     [JsonPropertyName("ts")] public long Ts { get; init; }
+    /// <summary>True when the user muted the conversation (no push notifications); absent otherwise.</summary>
+    [JsonPropertyName("muted"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool Muted { get; init; }
 }
 
 /// <summary><c>GET /api/conversations</c> answer: most recent activity first; <c>next</c> is the <c>before</c> of the next page.</summary>
@@ -57,6 +59,33 @@ public sealed record ReceiptItem
 public sealed record ReceiptsPage
 {
     [JsonPropertyName("items")] public required IReadOnlyList<ReceiptItem> Items { get; init; }
+}
+
+/// <summary><c>PUT /api/conversations/{conv}/settings</c> request and answer: the caller's own settings of one conversation.</summary>
+public sealed record ConversationSettings
+{
+    /// <summary>No push notifications for this conversation.</summary>
+    [JsonPropertyName("muted")] public bool Muted { get; init; }
+}
+
+/// <summary><c>POST /api/blocks</c> request.</summary>
+public sealed record BlockRequest
+{
+    [JsonPropertyName("user")] public string? User { get; init; }
+}
+
+/// <summary>A user on the caller's block list.</summary>
+public sealed record BlockedUser
+{
+    [JsonPropertyName("user")] public required string User { get; init; }
+    /// <summary>When it was blocked, Unix ms.</summary>
+    [JsonPropertyName("since")] public long Since { get; init; }
+}
+
+/// <summary><c>GET /api/blocks</c> answer, by user id.</summary>
+public sealed record BlocksPage
+{
+    [JsonPropertyName("items")] public required IReadOnlyList<BlockedUser> Items { get; init; }
 }
 
 /// <summary><c>POST /api/groups</c> request.</summary>

@@ -1,5 +1,6 @@
 using AspireChat.Gateway.Auth;
 using AspireChat.Messaging;
+using AspireChat.Messaging.Consent;
 using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Storage;
@@ -9,23 +10,27 @@ namespace AspireChat.Gateway.Apis;
 
 /// <summary>
 /// The conversation list (<c>GET /api/conversations</c>), history (roaming: <c>GET /api/conversations/{conv}/messages</c>)
-/// and receipts (<c>GET /api/conversations/{conv}/receipts</c>); members only.
+/// receipts (<c>GET /api/conversations/{conv}/receipts</c>) and the caller's settings of a conversation
+/// (<c>PUT /api/conversations/{conv}/settings</c>: mute); members only.
 /// </summary>
 public static class ConversationsApi
 {
     public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/conversations", async (int? limit, long? before, HttpContext context, ConversationList list, CancellationToken cancellationToken) =>
+        app.MapGet("/api/conversations", async (int? limit, long? before, HttpContext context, ConversationList list, IConsentStore consent,
+            CancellationToken cancellationToken) =>
         {
             if (limit is < 1 or > 200)
                 return Results.Problem("'limit' must be from 1 to 200", statusCode: StatusCodes.Status400BadRequest);
             var page = await list.ListAsync(context.User.UserId()!, before, limit ?? 50, cancellationToken);
+            var muted = page.Items.Count == 0 ? null
+                : await consent.FindMutedConversationsAsync(context.User.UserId()!, [.. page.Items.Select(i => i.Conv)], cancellationToken);
             return Results.Json(new ConversationPage
             {
                 Items = [.. page.Items.Select(i => new ConversationItem
                 {
                     Conv = i.Conv, Ope = i.Ope, With = i.With, Gid = i.Group?.Gid, Name = i.Group?.Name,
-                    Last = i.Last.ToFrame(), Unread = i.Unread, Read = i.Read, Ts = i.Last.Ts,
+                    Last = i.Last.ToFrame(), Unread = i.Unread, Read = i.Read, Ts = i.Last.Ts, Muted = muted?.Contains(i.Conv) == true,
                 })],
                 Next = page.Next,
             }, ProtocolJson.Default.ConversationPage);
@@ -35,27 +40,21 @@ public static class ConversationsApi
             .WithSummary("The caller's conversations, most recent activity first, with unread counts and read positions")
             .WithDescription("Served from the per-user conversation index. limit is 1–200 (default 50); before={ts} (Unix ms) gives the "
                 + "conversations whose last activity is older; next is the before of the following page, absent on the last page. "
-                + "unread counts the messages after read that others sent (membership events are not counted).")
+                + "unread counts the messages after read that others sent (membership events are not counted). "
+                + "muted is true on a conversation the caller muted (absent otherwise).")
             .Produces<ConversationPage>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
         app.MapGet("/api/conversations/{conv}/receipts", async (string conv, HttpContext context, ConversationMembership membership, IConversationIndex store,
-            CancellationToken cancellationToken) =>
+            IConsentStore consent, CancellationToken cancellationToken) =>
         {
             var user = context.User.UserId()!;
             var access = await membership.CheckAsync(user, conv, cancellationToken);
-            if (!access.Allowed)
-            {
-                var status = access.Code switch
-                {
-                    ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
-                    ErrorCodes.NotFound => StatusCodes.Status404NotFound,
-                    _ => StatusCodes.Status400BadRequest,
-                };
-                return Results.Problem(access.Message, statusCode: status);
-            }
-            var others = await membership.OthersAsync(access, user, cancellationToken);
+            if (!access.Allowed) return Refused(access);
+            // The caller sees nothing of the receipts of users it blocks (DESIGN.md §3c).
+            var blocked = (await consent.GetBlocksAsync(user, cancellationToken)).Select(b => b.User).ToHashSet(StringComparer.Ordinal);
+            var others = (await membership.OthersAsync(access, user, cancellationToken)).Where(o => !blocked.Contains(o)).ToList();
             var receipts = await store.GetReceiptsAsync(conv, others, cancellationToken);
             return Results.Json(new ReceiptsPage { Items = [.. receipts.Select(r => new ReceiptItem { User = r.User, Delivered = r.Delivered, Read = r.Read })] },
                 ProtocolJson.Default.ReceiptsPage);
@@ -64,7 +63,7 @@ public static class ConversationsApi
             .WithName("GetConversationReceipts")
             .WithSummary("How far each other member got in a conversation: delivered and read cseq")
             .WithDescription("delivered is the highest cseq one of the member's devices acknowledged, read the highest it marked read "
-                + "(0: nothing yet). Members only; large groups too (they get no receipt frames).")
+                + "(0: nothing yet). Members only; large groups too (they get no receipt frames). Users the caller blocks are omitted.")
             .Produces<ReceiptsPage>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -109,6 +108,33 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        app.MapPut("/api/conversations/{conv}/settings", async (string conv, ConversationSettings settings, HttpContext context,
+            ConversationMembership membership, IConsentStore consent, CancellationToken cancellationToken) =>
+        {
+            var user = context.User.UserId()!;
+            var access = await membership.CheckAsync(user, conv, cancellationToken);
+            if (!access.Allowed) return Refused(access);
+            await consent.SetMutedAsync(user, conv, settings.Muted, cancellationToken);
+            return Results.Json(settings, ProtocolJson.Default.ConversationSettings);
+        }).RequireAuthorization()
+            .WithTags("Conversations")
+            .WithName("PutConversationSettings")
+            .WithSummary("The caller's own settings of a conversation: muted")
+            .WithDescription("muted: true sends the caller no push notifications for this conversation (its messages still arrive; "
+                + "a mention will still notify once mentions exist); the list shows muted: true. Members only. Answers the settings now in force.")
+            .Produces<ConversationSettings>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
+
+    private static IResult Refused(ConversationAccess access) => Results.Problem(access.Message, statusCode: access.Code switch
+    {
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        _ => StatusCodes.Status400BadRequest,
+    });
 }

@@ -22,9 +22,13 @@ public static class GroupsApi
         })
             .WithName("CreateGroup")
             .WithSummary("Creates a group; the caller becomes its owner")
-            .WithDescription("name is 1–100 characters; members are user ids (the caller is added). Answers once the group exists.")
+            .WithDescription("name is 1–100 characters; members are user ids (the caller is added), at most Groups:MaxAddPerRequest (500). "
+                + "403 when a member blocks the caller; 429 past Groups:MaxCreatedPerHour (50) groups created by the caller in the last hour. "
+                + "Answers once the group exists.")
             .Produces<CreateGroupResponse>(StatusCodes.Status201Created)
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         groups.MapGet("/{gid}", async (string gid, HttpContext context, GroupService service, CancellationToken cancellationToken) =>
         {
@@ -52,7 +56,9 @@ public static class GroupsApi
         })
             .WithName("AddGroupMembers")
             .WithSummary("Adds members (owner and admins)")
-            .WithDescription("Users already in the group are ignored. Answers once the change is applied: members join at the cseq of the event that added them.")
+            .WithDescription("At most Groups:MaxAddPerRequest (500) users per request; 403 when the caller may not manage the group or one of "
+                + "the users blocks the caller. Users already in the group are ignored. Answers once the change is applied: members join at the "
+                + "cseq of the event that added them.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -78,6 +84,7 @@ public static class GroupsApi
         GroupRefusal.Invalid => StatusCodes.Status400BadRequest,
         GroupRefusal.NotFound => StatusCodes.Status404NotFound,
         GroupRefusal.Forbidden => StatusCodes.Status403Forbidden,
+        GroupRefusal.TooMany => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status409Conflict,
     });
 }

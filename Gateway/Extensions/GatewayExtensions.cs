@@ -77,6 +77,7 @@ public static class GatewayExtensions
         app.MapConversationsApi();
         app.MapGroupsApi();
         app.MapPresenceApi();
+        app.MapBlocksApi();
         app.MapPushApi();
         return app;
     }

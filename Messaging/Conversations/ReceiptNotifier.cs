@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AspireChat.Messaging.Consent;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
 
@@ -11,8 +12,9 @@ namespace AspireChat.Messaging.Conversations;
 /// <see cref="Window"/>) sends one <c>receipt</c> with its current positions to the online devices of the other
 /// members — however many acks and reads moved it meanwhile. One-to-one and small groups only; in a group only a
 /// moved read position is sent (decision 0010): every member's acks would otherwise cost a frame to every other member.
+/// A member who blocks the user gets none of its receipts (DESIGN.md §3c).
 /// </summary>
-public sealed class ReceiptNotifier(IConversationIndex store, ConversationMembership membership, DeviceSignals signals)
+public sealed class ReceiptNotifier(IConversationIndex store, ConversationMembership membership, IConsentStore consent, DeviceSignals signals)
 {
     /// <summary>How long positions are gathered before their receipts go out.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);
@@ -76,8 +78,12 @@ public sealed class ReceiptNotifier(IConversationIndex store, ConversationMember
                 Delivered = position.Delivered > 0 ? position.Delivered : null,
                 Read = position.Read > 0 ? position.Read : null,
             };
-            foreach (var other in await membership.OthersAsync(access, key.User, cancellationToken).ConfigureAwait(false))
-                await signals.SendAsync(other, frame, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var others = await membership.OthersAsync(access, key.User, cancellationToken).ConfigureAwait(false);
+            var blockers = others.Count == 0 ? null : await consent.FindBlockersAsync(key.User, others, cancellationToken).ConfigureAwait(false);
+            foreach (var other in others)
+            {
+                if (blockers?.Contains(other) != true) await signals.SendAsync(other, frame, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
             sent++;
         }
         return sent;

@@ -14,4 +14,10 @@ public sealed class GroupOptions
     /// leaves a gap the client fills with <c>gsync</c>, as after any page.
     /// </summary>
     public int HelloCatchUpBytes { get; set; } = 1024 * 1024;
+    /// <summary>Most users one create or add request may name (<c>400</c> past it): a group grows in steps the store and stage 1 take in stride.</summary>
+    public int MaxAddPerRequest { get; set; } = 500;
+    /// <summary>Most groups one user may create in any hour (<c>429</c> past it); counted in the store, so across gateway nodes.</summary>
+    public int MaxCreatedPerHour { get; set; } = 50;
+    /// <summary>Most members stage 1 keeps in its cache of group member maps, over all groups; the least recently used groups go first.</summary>
+    public int MemberCacheSize { get; set; } = 200_000;
 }

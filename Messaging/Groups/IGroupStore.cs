@@ -12,6 +12,9 @@ public interface IGroupStore
     /// <summary>Creates the group record; false when the gid exists.</summary>
     ValueTask<bool> CreateGroupAsync(GroupRecord group, CancellationToken cancellationToken = default);
 
+    /// <summary>How many groups <paramref name="owner"/> created at or after <paramref name="since"/> (Unix ms): <c>Groups:MaxCreatedPerHour</c>.</summary>
+    ValueTask<int> CountCreatedSinceAsync(string owner, long since, CancellationToken cancellationToken = default);
+
     ValueTask<GroupRecord?> GetGroupAsync(string gid, CancellationToken cancellationToken = default);
 
     /// <summary>Current members, ordered by user id.</summary>

@@ -24,6 +24,8 @@ public sealed class MongoGroupStore(IMongoDatabase database) : IGroupStore, IUse
 
     public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
     {
+        await _groups.Indexes.CreateOneAsync(new CreateIndexModel<BsonDocument>(Keys.Ascending("owner").Ascending("created"),
+            new CreateIndexOptions { Name = "ix_groups_owner_created" }), cancellationToken: cancellationToken).ConfigureAwait(false);
         await _members.Indexes.CreateManyAsync(
         [
             new CreateIndexModel<BsonDocument>(Keys.Ascending("gid").Ascending("user"), new CreateIndexOptions { Name = "ux_members_gid_user", Unique = true }),
@@ -51,6 +53,9 @@ public sealed class MongoGroupStore(IMongoDatabase database) : IGroupStore, IUse
             return false;
         }
     }
+
+    public async ValueTask<int> CountCreatedSinceAsync(string owner, long since, CancellationToken cancellationToken = default) =>
+        (int)await _groups.CountDocumentsAsync(Filter.Eq("owner", owner) & Filter.Gte("created", since), cancellationToken: cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<GroupRecord?> GetGroupAsync(string gid, CancellationToken cancellationToken = default)
     {

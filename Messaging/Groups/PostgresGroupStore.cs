@@ -18,6 +18,10 @@ public sealed class PostgresGroupStore(NpgsqlDataSource dataSource, PostgresMigr
         await ExecuteAsync("INSERT INTO group_info(gid, name, owner, created, fanout, fanout_since) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             cancellationToken, group.Gid, group.Name, group.Owner, group.Created, (int)group.Fanout, group.FanoutSince).ConfigureAwait(false) == 1;
 
+    public async ValueTask<int> CountCreatedSinceAsync(string owner, long since, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT count(*)::integer FROM group_info WHERE owner = $1 AND created >= $2", r => r.GetInt32(0), cancellationToken, owner, since)
+            .ConfigureAwait(false)).Single();
+
     public async ValueTask<GroupRecord?> GetGroupAsync(string gid, CancellationToken cancellationToken = default) =>
         (await QueryAsync("SELECT gid, name, owner, created, fanout, fanout_since FROM group_info WHERE gid = $1",
             r => new GroupRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), (GroupFanout)r.GetInt32(4), r.GetInt64(5)),

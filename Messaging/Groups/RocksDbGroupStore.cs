@@ -9,11 +9,12 @@ namespace AspireChat.Messaging.Groups;
 /// <summary>
 /// The embedded group store: records beside the chat store's in the same RocksDB database.
 /// Key layout: <c>G</c> gid → group; <c>N</c> (gid, user) → member; <c>U</c> (user, gid) the user's groups;
-/// <c>P</c> (gid, user, joined) → left; <c>W</c> user → name; <c>X</c> (user, device, gid) → group cursor.
+/// <c>P</c> (gid, user, joined) → left; <c>W</c> user → name; <c>X</c> (user, device, gid) → group cursor;
+/// <c>H</c> (owner, created, gid) the groups a user created, by time.
 /// </summary>
 public sealed class RocksDbGroupStore(RocksDbDatabase database) : IGroupStore, IUserStore
 {
-    private const byte Group = (byte)'G', Member = (byte)'N', UserGroup = (byte)'U', Period = (byte)'P', UserInfo = (byte)'W', GroupCursor = (byte)'X';
+    private const byte Group = (byte)'G', Member = (byte)'N', UserGroup = (byte)'U', Period = (byte)'P', UserInfo = (byte)'W', GroupCursor = (byte)'X', Created = (byte)'H';
 
     // Read-compare-write steps (create, membership, cursors) must not interleave.
     private readonly Lock _writeLock = new();
@@ -26,9 +27,19 @@ public sealed class RocksDbGroupStore(RocksDbDatabase database) : IGroupStore, I
         lock (_writeLock)
         {
             if (database.Get(key) is not null) return ValueTask.FromResult(false);
-            database.Put(key, JsonSerializer.SerializeToUtf8Bytes(group, MessagingJson.Default.GroupRecord));
+            using var batch = new WriteBatch();
+            batch.Put(key, JsonSerializer.SerializeToUtf8Bytes(group, MessagingJson.Default.GroupRecord));
+            batch.Put(new KeyBuilder(Created).Text(group.Owner).Number(group.Created).Text(group.Gid).ToArray(), Array.Empty<byte>());
+            database.Write(batch);
         }
         return ValueTask.FromResult(true);
+    }
+
+    public ValueTask<int> CountCreatedSinceAsync(string owner, long since, CancellationToken cancellationToken = default)
+    {
+        var prefix = new KeyBuilder(Created).Text(owner).ToArray();
+        var count = database.Scan(prefix, from: new KeyBuilder(Created).Text(owner).Number(Math.Max(0, since)).ToArray()).Count();
+        return ValueTask.FromResult(count);
     }
 
     public ValueTask<GroupRecord?> GetGroupAsync(string gid, CancellationToken cancellationToken = default) =>

@@ -1,3 +1,4 @@
+using AspireChat.Messaging.Consent;
 using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
@@ -49,6 +50,7 @@ public static class ChatPipelineExtensions
         // Each engine registers all its ports where none is registered yet: the embedded RocksDB store takes what no
         // engine above took (its database opens at first use).
         services.AddRocksDbChatStore();
+        builder.AddConsentStore();
         // Kafka and Redis when their connection strings are given (each registered once however often this is called).
         if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();
         builder.AddRedisAdapters(leaseWorkerId: issuesIds);

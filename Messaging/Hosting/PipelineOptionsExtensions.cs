@@ -37,6 +37,8 @@ public static class PipelineOptionsExtensions
             .Validate(o => o.MaxMembers >= 2, "Groups:MaxMembers must be at least 2")
             .Validate(o => o.HelloPage is >= 1 and <= 500, "Groups:HelloPage must be from 1 to 500")
             .Validate(o => o.HelloCatchUpBytes >= 64 * 1024, "Groups:HelloCatchUpBytes must be at least 65536")
+            .Validate(o => o.MaxAddPerRequest >= 1 && o.MaxCreatedPerHour >= 1 && o.MemberCacheSize >= 1,
+                "Groups:MaxAddPerRequest, Groups:MaxCreatedPerHour and Groups:MemberCacheSize must be at least 1")
             .ValidateOnStart();
         return services;
     }

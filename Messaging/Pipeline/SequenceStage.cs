@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
@@ -24,14 +23,8 @@ public sealed class SequenceStage(IChatStore store, SequenceHeads heads, IGroupS
     public const string ConsumerGroup = "sequencer";
 
     // This process is the single writer of the conversations in its partitions, so its view of each
-    // group's members is authoritative once loaded.
-    private readonly ConcurrentDictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
-
-    private sealed class GroupState(Dictionary<string, string> members, GroupFanout fanout)
-    {
-        public readonly Dictionary<string, string> Members = members;
-        public GroupFanout Fanout = fanout;
-    }
+    // group's members is authoritative once loaded; bounded by Groups:MemberCacheSize.
+    private readonly GroupMemberCache _groups = new(options.Value.MemberCacheSize);
 
     /// <summary>The stage's rules: stores the messages through <paramref name="writes"/> and works out their fan-out.</summary>
     public async ValueTask<Sequenced> SequenceAsync(IChatWrites writes, IReadOnlyList<MessageAccepted> batch, CancellationToken cancellationToken)
@@ -98,7 +91,7 @@ public sealed class SequenceStage(IChatStore store, SequenceHeads heads, IGroupS
         // are in the store, not in this process's view, so the view of each group in the batch is loaded again.
         foreach (var accepted in batch)
         {
-            if (accepted.Ope == Ope.Group) _groups.TryRemove(accepted.To, out _);
+            if (accepted.Ope == Ope.Group) _groups.Remove(accepted.To);
         }
         Sequenced sequenced;
         using (var writes = store.BeginBatch())
@@ -156,12 +149,12 @@ public sealed class SequenceStage(IChatStore store, SequenceHeads heads, IGroupS
         }
     }
 
-    private async ValueTask<GroupState> LoadAsync(string gid, CancellationToken cancellationToken)
+    private async ValueTask<GroupMemberView> LoadAsync(string gid, CancellationToken cancellationToken)
     {
-        if (_groups.TryGetValue(gid, out var state)) return state;
+        if (_groups.TryGet(gid, out var state)) return state;
         var members = await groups.GetMembersAsync(gid, cancellationToken).ConfigureAwait(false);
         var group = await groups.GetGroupAsync(gid, cancellationToken).ConfigureAwait(false);
-        state = new GroupState(members.ToDictionary(m => m.User, m => m.Role, StringComparer.Ordinal), group?.Fanout ?? GroupFanout.Write);
+        state = new GroupMemberView(members.ToDictionary(m => m.User, m => m.Role, StringComparer.Ordinal), group?.Fanout ?? GroupFanout.Write);
         return _groups.GetOrAdd(gid, state);
     }
 }

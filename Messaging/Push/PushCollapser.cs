@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AspireChat.Messaging.Consent;
 using AspireChat.Messaging.Presence;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,14 +11,16 @@ namespace AspireChat.Messaging.Push;
 /// <c>Push:CollapseWindow</c>; every request within it only raises the count and moves "latest" on. When the
 /// window closes, presence decides: a user who came online meanwhile gets nothing (the device syncs); otherwise
 /// one notification goes out — unless the user had one less than <c>Push:MinInterval</c> ago, in which case it
-/// waits until then and keeps collapsing (the per-user rate limit).
+/// waits until then and keeps collapsing (the per-user rate limit). A request for a conversation its user muted is
+/// dropped before it counts (<see cref="AddAsync"/>).
 /// </summary>
 /// <remarks>
 /// Windows live in memory: notifications are best effort (docs/decisions/0007). Messages themselves are safe in
 /// the inbox whatever happens here.
 /// </remarks>
 public sealed partial class PushCollapser(
-    IPresenceStore presence, PushDispatcher dispatcher, IOptions<PushOptions> options, TimeProvider time, ILogger<PushCollapser> logger) : IAsyncDisposable
+    IPresenceStore presence, IConsentStore consent, PushDispatcher dispatcher, IOptions<PushOptions> options, TimeProvider time,
+    ILogger<PushCollapser> logger) : IAsyncDisposable
 {
     private sealed class Pending(PushRequested latest, long due)
     {
@@ -43,6 +46,26 @@ public sealed partial class PushCollapser(
 
     /// <summary>Completes when every notification whose window has closed has been decided and sent.</summary>
     internal Task IdleAsync() => Task.WhenAll(_flushes.Keys);
+
+    /// <summary>
+    /// Adds the requests of a batch (see <see cref="Add"/>) except those for a conversation their user muted: one
+    /// consent lookup per conversation in the batch, for all its recipients at once.
+    /// </summary>
+    public async ValueTask AddAsync(IReadOnlyList<PushRequested> batch, CancellationToken cancellationToken = default)
+    {
+        foreach (var byConv in batch.GroupBy(r => r.Conv, StringComparer.Ordinal))
+        {
+            // The seam for mentions (DESIGN.md §3b): a request that mentions its user will notify even when muted, so it
+            // will skip this lookup once requests carry a mention.
+            var muted = await consent.FindMutedUsersAsync(byConv.Key, [.. byConv.Select(r => r.User).Distinct(StringComparer.Ordinal)], cancellationToken)
+                .ConfigureAwait(false);
+            foreach (var request in byConv)
+            {
+                if (muted.Contains(request.User)) ChatTelemetry.PushNotifications.Add(1, new KeyValuePair<string, object?>("result", "muted"));
+                else Add(request);
+            }
+        }
+    }
 
     /// <summary>Adds one request: opens the user's window, or collapses into the open one.</summary>
     public void Add(PushRequested request)

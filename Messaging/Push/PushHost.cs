@@ -34,9 +34,6 @@ public sealed class PushHost(IPushSubscriptionStore subscriptions, IMessageLog l
         }
     }
 
-    private ValueTask HandleAsync(IReadOnlyList<PushRequested> batch, CancellationToken cancellationToken)
-    {
-        foreach (var request in batch) collapser.Add(request);
-        return ValueTask.CompletedTask;
-    }
+    private ValueTask HandleAsync(IReadOnlyList<PushRequested> batch, CancellationToken cancellationToken) =>
+        collapser.AddAsync(batch, cancellationToken);
 }

@@ -267,7 +267,8 @@ public abstract class ConversationTests
     public async Task Read_and_typing_answer_forbidden_not_found_and_bad_frame_and_the_connection_stays()
     {
         await using var server = await StartServerAsync();
-        await using var alice = await server.ConnectAsync("alice");
+        await using var phone = await server.ConnectAsync("alice");
+        var alice = phone;
         await using var bob = await server.ConnectAsync("bob");
         await bob.SendChatAsync(1, "carol", "private");
         await bob.ExpectAsync("ack");
@@ -278,6 +279,11 @@ public abstract class ConversationTests
         Assert.Equal("not_found", (await ErrorAsync(alice, new { t = "read", conv = "g:nosuch", cseq = 1 })).GetProperty("code").GetString());
         Assert.Equal("not_found", (await ErrorAsync(alice, new { t = "read", conv = "s:alice:zed", cseq = 1 })).GetProperty("code").GetString());
         Assert.Equal("not_found", (await ErrorAsync(alice, new { t = "typing", conv = "g:nosuch" })).GetProperty("code").GetString());
+        await alice.SendAsync(new { t = "ping" });
+        await alice.ExpectAsync("pong");
+        // More than 10 refused frames within 10 s close a connection (4400, docs/protocol.md §7): the rest on another device.
+        await using var laptop = await server.ConnectAsync("alice", "laptop");
+        alice = laptop;
         Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "read", conv = 5, cseq = 1 })).GetProperty("code").GetString());
         Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "read", conv = "s:alice:bob" })).GetProperty("code").GetString());
         Assert.Equal("bad_frame", (await ErrorAsync(alice, new { t = "read", conv = "s:alice:bob", cseq = -1 })).GetProperty("code").GetString());

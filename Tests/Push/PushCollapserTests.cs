@@ -30,7 +30,9 @@ public sealed class PushCollapserTests : IAsyncLifetime
         _presence = new InMemoryPresenceStore(_time, Options.Create(new PresenceOptions()));
         var options = Options.Create(new PushOptions { CollapseWindow = TimeSpan.FromSeconds(2), MinInterval = TimeSpan.FromSeconds(10) });
         var dispatcher = new PushDispatcher(store, [_provider], _time, NullLogger<PushDispatcher>.Instance);
-        _collapser = new PushCollapser(_presence, dispatcher, options, _time, NullLogger<PushCollapser>.Instance);
+        var consent = new Messaging.Consent.RocksDbConsentStore(_database);
+        await consent.InitializeAsync();
+        _collapser = new PushCollapser(_presence, consent, dispatcher, options, _time, NullLogger<PushCollapser>.Instance);
     }
 
     public async Task DisposeAsync()

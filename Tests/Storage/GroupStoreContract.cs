@@ -104,6 +104,20 @@ public abstract class GroupStoreContract<TStore> where TStore : IGroupStore, IUs
     }
 
     [SkippableFact]
+    public async Task Groups_created_are_counted_per_owner_from_a_point_in_time()
+    {
+        var store = await OpenStoreAsync();
+        foreach (var (name, created) in new[] { ("old", 1_000L), ("edge", 5_000L), ("new", 9_000L) })
+            Assert.True(await store.CreateGroupAsync(new GroupRecord(Gid($"count-{name}"), "name", User("counter"), created, GroupFanout.Write, 1)));
+        Assert.True(await store.CreateGroupAsync(new GroupRecord(Gid("count-other"), "name", User("someone"), 9_000, GroupFanout.Write, 1)));
+
+        Assert.Equal(3, await store.CountCreatedSinceAsync(User("counter"), 0));
+        Assert.Equal(2, await store.CountCreatedSinceAsync(User("counter"), 5_000));
+        Assert.Equal(0, await store.CountCreatedSinceAsync(User("counter"), 9_001));
+        Assert.Equal(0, await store.CountCreatedSinceAsync(User("nobody"), 0));
+    }
+
+    [SkippableFact]
     public async Task Initializing_twice_and_upserting_users_is_harmless()
     {
         var store = await OpenStoreAsync();

@@ -39,13 +39,33 @@ export class ChatApi {
     return page.items;
   }
 
-  /** `GET /api/conversations` — {items: [{conv, ope, with?, gid?, name?, last, unread, read, ts}], next?}, most recent first. */
+  /** `GET /api/conversations` — {items: [{conv, ope, with?, gid?, name?, last, unread, read, ts, muted?}], next?}, most recent first. */
   async conversations({ limit = 50, before } = {}) {
     const query = new URLSearchParams({ limit: String(limit) });
     if (before !== undefined && before !== null) query.set('before', String(before));
     const page = await this.#json('GET', `/api/conversations?${query}`);
     for (const item of page.items) item.last.id = String(item.last.id);
     return page;
+  }
+
+  /** `PUT /api/conversations/{conv}/settings` — mutes (no push notifications) or unmutes the conversation for this user. */
+  setMuted(conv, muted) {
+    return this.#json('PUT', `/api/conversations/${encodeURIComponent(conv)}/settings`, { muted });
+  }
+
+  /** `GET /api/blocks` — [{user, since}] this user blocks. */
+  async blocks() {
+    return (await this.#json('GET', '/api/blocks')).items;
+  }
+
+  /** `POST /api/blocks` — the user's one-to-one messages, typing, receipts and presence stop reaching this user. */
+  block(user) {
+    return this.#json('POST', '/api/blocks', { user });
+  }
+
+  /** `DELETE /api/blocks/{user}`. */
+  unblock(user) {
+    return this.#json('DELETE', `/api/blocks/${encodeURIComponent(user)}`);
   }
 
   /** `GET /api/conversations/{conv}/receipts` — [{user, delivered, read}] of the other members. */

@@ -56,6 +56,36 @@ const view = new ChatView({
     await refreshGroup(gid);
   },
   reconnect: () => session?.connection.reconnectNow(),
+  async toggleMute() {
+    const s = session;
+    const info = s?.active ? s.store.conversation(s.active) : null;
+    if (!info) return;
+    const muted = !info.muted;
+    try {
+      await s.api.setMuted(info.conv, muted);
+      if (session === s) s.store.ensureConversation(info.conv, { muted });
+    } catch (e) {
+      // A one-to-one conversation without messages is not known to the server yet.
+      flash(e instanceof ApiError && e.status === 404 ? 'Send a first message before muting this conversation.' : `Mute: ${e.message}`);
+    }
+  },
+  async toggleBlock() {
+    const s = session;
+    const info = s?.active ? s.store.conversation(s.active) : null;
+    if (!info || info.ope !== 0) return;
+    const blocking = !s.blocked.has(info.peer);
+    try {
+      if (blocking) await s.api.block(info.peer);
+      else await s.api.unblock(info.peer);
+      if (session !== s) return;
+      if (blocking) s.blocked.add(info.peer);
+      else s.blocked.delete(info.peer);
+      s.typing.get(info.conv)?.clear();
+      render();
+    } catch (e) {
+      flash(`${blocking ? 'Block' : 'Unblock'}: ${e.message}`);
+    }
+  },
   typing() {
     // A conversation without messages is not known to the server yet: nobody to tell.
     const s = session;
@@ -67,7 +97,7 @@ function start({ user, token }) {
   stop();
   const store = new ChatStore(user, device);
   const s = {
-    user, token, store, active: null, presence: new Map(), exhausted: new Set(), timers: [], typing: new Map(),
+    user, token, store, active: null, presence: new Map(), exhausted: new Set(), timers: [], typing: new Map(), blocked: new Set(),
     api: new ChatApi(() => s.token),
     connection: new ChatConnection({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
@@ -107,7 +137,10 @@ function start({ user, token }) {
     }
     readActive();
   });
-  connection.addEventListener('welcome', () => refreshConversations());
+  connection.addEventListener('welcome', () => {
+    refreshConversations();
+    refreshBlocks();
+  });
   // Read on another device of this user: its badge clears here too.
   connection.addEventListener('read', ({ detail }) => store.applyRemoteRead(detail.conv, detail.cseq));
   connection.addEventListener('receipt', ({ detail }) => store.applyReceipt(detail));
@@ -152,7 +185,7 @@ function render() {
   const s = session;
   if (!s) return;
   const conversations = s.store.conversations();
-  view.renderConversations(conversations, s.active, s.presence);
+  view.renderConversations(conversations, s.active, s.presence, s.blocked);
   const info = s.active ? s.store.conversation(s.active) : null;
   const oldest = info ? s.store.oldestCseq(info.conv) : null;
   const now = Date.now();
@@ -162,6 +195,7 @@ function render() {
     hasEarlier: Boolean(info) && oldest !== null && oldest > 1 && !s.exhausted.has(info.conv),
     presence: s.presence,
     typing,
+    blocked: s.blocked,
   });
   const unread = conversations.reduce((sum, c) => sum + (c.unread || 0), 0);
   document.title = unread > 0 ? `(${unread}) AspireChat` : 'AspireChat';
@@ -211,6 +245,20 @@ async function refreshConversations() {
     readActive();
   } catch {
     // offline or refused: the locally kept list stays
+  }
+}
+
+/** The users this user blocks (shown as such); asked on every welcome, since another device may have changed them. */
+async function refreshBlocks() {
+  const s = session;
+  if (!s) return;
+  try {
+    const items = await s.api.blocks();
+    if (session !== s) return;
+    s.blocked = new Set(items.map(b => b.user));
+    render();
+  } catch {
+    // offline, or a server without blocks: none shown
   }
 }
 

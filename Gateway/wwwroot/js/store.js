@@ -263,7 +263,7 @@ export class ChatStore extends EventTarget {
   applyConversationList(items) {
     for (const item of items) {
       this.addHistory([item.last]);
-      const patch = { unread: item.unread, readCseq: item.read, lastTs: item.ts, preview: preview(item.last) };
+      const patch = { unread: item.unread, readCseq: item.read, lastTs: item.ts, preview: preview(item.last), muted: item.muted === true };
       if (item.ope === 1 && item.name) Object.assign(patch, { title: item.name, titled: true });
       this.ensureConversation(item.conv, patch);
     }

@@ -18,6 +18,8 @@ const $ = id => document.getElementById(id);
  * @property {(user: string) => Promise<void>} addMember
  * @property {() => void} reconnect
  * @property {() => void} typing
+ * @property {() => Promise<void>} toggleMute mutes or unmutes the open conversation
+ * @property {() => Promise<void>} toggleBlock blocks or unblocks the open one-to-one conversation's peer
  */
 
 export class ChatView {
@@ -100,6 +102,8 @@ export class ChatView {
       if (button) this.#h.retry(Number(button.closest('li').dataset.req));
     });
     $('connection-retry').addEventListener('click', () => this.#h.reconnect());
+    $('mute-toggle').addEventListener('click', () => this.#h.toggleMute());
+    $('block-toggle').addEventListener('click', () => this.#h.toggleBlock());
   }
 
   showSignIn(message = '') {
@@ -148,7 +152,7 @@ export class ChatView {
   }
 
   /** @param {Array} list conversations, most recent first */
-  renderConversations(list, activeConv, presence) {
+  renderConversations(list, activeConv, presence, blocked = new Set()) {
     const ul = $('conversations');
     const items = list.map(info => {
       const li = document.createElement('li');
@@ -163,6 +167,15 @@ export class ChatView {
       const kind = span('kind', info.ope === 1 ? 'group' : '');
       const preview = span('preview', info.preview ?? '');
       button.append(dot ?? span('presence none', ''), title, kind, preview);
+      if (info.ope === 0 && blocked.has(info.peer)) button.append(span('blocked', 'blocked'));
+      if (info.muted) {
+        const icon = span('muted', '');
+        icon.append(mutedBell());
+        icon.setAttribute('role', 'img');
+        icon.setAttribute('aria-label', 'muted');
+        icon.title = 'Muted: no notifications';
+        button.append(icon);
+      }
       if (info.unread > 0) {
         const badge = span('unread', String(info.unread));
         badge.setAttribute('aria-label', `${info.unread} unread`);
@@ -176,7 +189,7 @@ export class ChatView {
   }
 
   /** The open conversation: header, members, and its messages reconciled by key (the log announces only what is new). */
-  renderConversation(info, messages, { me, hasEarlier, presence, typing = [] }) {
+  renderConversation(info, messages, { me, hasEarlier, presence, typing = [], blocked = new Set() }) {
     const box = $('messages');
     if (this.#renderedConv !== info?.conv) {
       this.#items.clear();
@@ -190,6 +203,8 @@ export class ChatView {
       $('conversation-title').textContent = 'No conversation open';
       $('conversation-subtitle').textContent = 'Pick a conversation, or start one with a user id.';
       $('members').hidden = true;
+      $('mute-toggle').hidden = true;
+      $('block-toggle').hidden = true;
       $('load-earlier').hidden = true;
       $('typing').textContent = '';
       return;
@@ -198,7 +213,9 @@ export class ChatView {
       : typing.length === 1 ? `${typing[0]} is typing…` : `${typing.join(', ')} are typing…`;
 
     $('conversation-title').textContent = info.title;
-    $('conversation-subtitle').replaceChildren(...this.#subtitle(info, presence));
+    const isBlocked = info.ope === 0 && blocked.has(info.peer);
+    $('conversation-subtitle').replaceChildren(...(isBlocked ? [span('blocked', 'Blocked: you get nothing from them')] : this.#subtitle(info, presence)));
+    this.#renderActions(info, isBlocked);
     this.#renderMembers(info, me);
     $('load-earlier').hidden = !hasEarlier;
 
@@ -229,6 +246,18 @@ export class ChatView {
     // New at the bottom: follow it if the reader was there. Earlier pages on top: keep the reader's place.
     if (this.#stickToBottom) box.scrollTop = box.scrollHeight;
     else if (firstBefore && list.firstElementChild !== firstBefore) box.scrollTop = box.scrollHeight - fromBottom;
+  }
+
+  /** Mute for any conversation; block only for a one-to-one peer other than oneself. */
+  #renderActions(info, isBlocked) {
+    const mute = $('mute-toggle');
+    mute.hidden = false;
+    mute.textContent = info.muted ? 'Unmute' : 'Mute';
+    mute.setAttribute('aria-pressed', String(Boolean(info.muted)));
+    const block = $('block-toggle');
+    block.hidden = info.ope !== 0 || info.peer === undefined;
+    block.textContent = isBlocked ? 'Unblock' : 'Block';
+    block.setAttribute('aria-pressed', String(isBlocked));
   }
 
   focusComposer() {
@@ -372,6 +401,24 @@ function presenceDot(seen) {
   dot.setAttribute('aria-label', seen.online ? 'online' : 'offline');
   dot.title = seen.online ? 'online' : 'offline';
   return dot;
+}
+
+/** A bell struck through, drawn inline: an emoji would depend on the fonts installed. */
+function mutedBell() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('width', '14');
+  svg.setAttribute('height', '14');
+  svg.setAttribute('aria-hidden', 'true');
+  const bell = document.createElementNS(ns, 'path');
+  bell.setAttribute('d', 'M8 1.5a4 4 0 0 0-4 4v2.6L2.6 10.5h10.8L12 8.1V5.5a4 4 0 0 0-4-4zM6.4 12a1.6 1.6 0 0 0 3.2 0z');
+  bell.setAttribute('fill', 'currentColor');
+  const slash = document.createElementNS(ns, 'line');
+  for (const [name, value] of [['x1', '2'], ['y1', '2'], ['x2', '14'], ['y2', '14'], ['stroke', 'currentColor'], ['stroke-width', '1.8']])
+    slash.setAttribute(name, value);
+  svg.append(bell, slash);
+  return svg;
 }
 
 function span(className, text) {
