@@ -53,6 +53,50 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_writer_replaying_messages_another_holds_uncommitted_waits_and_answers_their_cseqs()
+    {
+        // A log batch handled by the old and the new owner of a partition at the same moment: the second waits on the
+        // heads' row lock, and once the first commits it must see what that one stored — not number it again, nor fail
+        // on its ids.
+        await database.NewMigrator().MigrateAsync();
+        var conv = $"s:a.{Guid.NewGuid():n}:b";
+        var body = JsonDocument.Parse("{}").RootElement.Clone();
+        var first = Random.Shared.NextInt64(1L << 50);
+        var accepted = Enumerable.Range(1, 5).Select(i => new MessageAccepted(first + i, conv, 0, "a", "d", i + 1, "b", 1, body, null, 1)).ToList();
+        var (w1, w2) = (new PostgresChatStore(database.DataSource, database.NewMigrator()), new PostgresChatStore(database.DataSource, database.NewMigrator()));
+        // The conversation has a committed head already, as any but a brand-new one has.
+        using (var earlier = w1.BeginBatch())
+        {
+            await earlier.AppendMessagesAsync([accepted[0] with { Id = first, Req = 1 }]);
+            await earlier.CommitAsync();
+        }
+
+        using var holding = w1.BeginBatch();
+        var stored = await holding.AppendMessagesAsync(accepted);
+        var replay = Task.Run(async () =>
+        {
+            using var batch = w2.BeginBatch();
+            var answered = await batch.AppendMessagesAsync(accepted);
+            await batch.CommitAsync();
+            return answered;
+        });
+        await WaitUntilAWriterWaitsOnALockAsync();
+        await holding.CommitAsync();
+
+        Assert.Equal([2L, 3L, 4L, 5L, 6L], stored.Select(m => m.Cseq));
+        Assert.Equal([2L, 3L, 4L, 5L, 6L], (await replay).Select(m => m.Cseq));
+        Assert.Equal(accepted.Select(m => m.Id).Prepend(first), (await new PostgresTimelineStore(database.DataSource).ReadConversationAsync(conv, null, null, 100)).Select(m => m.Id));
+    }
+
+    private async Task WaitUntilAWriterWaitsOnALockAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var waiting = database.DataSource.CreateCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        while ((long)(await waiting.ExecuteScalarAsync(timeout.Token))! == 0) await Task.Delay(10, timeout.Token);
+    }
+
+    [Fact]
     public async Task A_batch_disposed_without_a_commit_leaves_nothing_behind()
     {
         var store = new PostgresChatStore(database.DataSource, database.NewMigrator());
