@@ -53,9 +53,10 @@ public static class FrameCodec
         {
             throw new FrameException(ErrorCodes.BadFrame, Describe(e));
         }
-        catch (InvalidOperationException e)
+        catch (InvalidOperationException)
         {
-            throw new FrameException(ErrorCodes.BadFrame, e.Message);
+            // The serializer's own message names CLR types; a client only needs to know the frame is not readable.
+            throw new FrameException(ErrorCodes.BadFrame, "not valid JSON");
         }
     }
 
@@ -74,13 +75,27 @@ public static class FrameCodec
         JsonSerializer.Serialize(writer, frame, info);
     }
 
+    /// <summary>
+    /// What is wrong, in the protocol's words: the field (by its JSON path) and never the serializer's message, which names
+    /// internal types (<c>AspireChat.Protocol.SyncFrame</c>) and says how the server is built.
+    /// </summary>
     private static string Describe(JsonException e)
     {
-        // The serializer's message names the path ($.req) and the problem; keep it, drop the type names.
         var message = e.Message;
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        var path = e.Path is { Length: > 0 } p ? $" at {p}" : "";
-        return (cut > 0 ? message[..cut] : message) + path;
+        if (message.Contains("missing required properties", StringComparison.Ordinal))
+        {
+            // "… missing required properties including: 'to'." — the field names are the protocol's own.
+            var at = message.IndexOf("including", StringComparison.Ordinal);
+            var colon = at < 0 ? -1 : message.IndexOf(':', at);
+            var fields = colon < 0 ? "" : message[(colon + 1)..].Trim().TrimEnd('.');
+            return fields.Length > 0 && !fields.Contains("AspireChat", StringComparison.Ordinal)
+                ? $"missing required fields: {fields}"
+                : "missing required fields (see docs/protocol.md)";
+        }
+        if (e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal))
+            return $"field '{path[2..]}' has the wrong type or value";
+        if (e.LineNumber is null) return "not valid JSON";
+        return "not valid JSON, or not a JSON object of the frame's shape";
     }
 
     /// <summary>The <c>req</c> of a frame that may be malformed (to answer an error for it); null when there is none.</summary>

@@ -129,7 +129,8 @@ public sealed record PresenceInfo
 {
     [JsonPropertyName("user")] public required string User { get; init; }
     [JsonPropertyName("online")] public bool Online { get; init; }
-    [JsonPropertyName("devices")] public required IReadOnlyList<string> Devices { get; init; }
+    /// <summary>How many of the user's devices are online (not which: device names are not exposed).</summary>
+    [JsonPropertyName("devices")] public int Devices { get; init; }
     [JsonPropertyName("lastSeen")] public long? LastSeen { get; init; }
 }
 

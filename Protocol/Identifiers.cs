@@ -8,10 +8,13 @@ public static class Identifiers
     /// <summary>Largest <c>req</c>: 2^53 − 1, the largest integer JavaScript holds exactly.</summary>
     public const long MaxReq = (1L << 53) - 1;
 
-    /// <summary>True when <paramref name="id"/> matches <c>[A-Za-z0-9_.-]{1,64}</c>.</summary>
+    /// <summary>True when <paramref name="id"/> matches <c>[A-Za-z0-9_.-]{1,64}</c> and is not <c>.</c> or <c>..</c>.</summary>
     public static bool IsValidId(string? id)
     {
         if (string.IsNullOrEmpty(id) || id.Length > MaxIdLength) return false;
+        // Ids are path segments of the HTTP API (DELETE /api/groups/{gid}/members/{uid}); every HTTP client and server removes
+        // the dot segments "." and ".." from a path (RFC 3986 §5.2.4, even percent-encoded), so such a user could never be named.
+        if (id is "." or "..") return false;
         foreach (var c in id)
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-')) return false;

@@ -39,6 +39,8 @@ public sealed class EmbeddedTarget : ChatTarget
             ["Auth:SigningKey"] = signingKey,
             ["Limits:SendsPerSecond"] = "1000000000",
             ["Limits:SendBurst"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Limits:FramesPerSecond"] = "1000000000",
+            ["Limits:FrameBurst"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Error",
         };
@@ -60,7 +62,8 @@ public sealed class EmbeddedTarget : ChatTarget
         var dataDirectory = NewDataDirectory();
         var signingKey = NewSigningKey();
         var settings = ServerSettings(dataDirectory, signingKey, overrides);
-        var app = GatewayApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Production"], builder =>
+        // Development: the only environment that serves dev tokens, which the load's users sign in with (docs/security.md).
+        var app = GatewayApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Development"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
         });

@@ -39,7 +39,8 @@ public sealed class GatewayProcessTarget : ChatTarget
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // Development: the only environment that serves dev tokens, which the load's users sign in with.
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         foreach (var (key, value) in EmbeddedTarget.ServerSettings(dataDirectory, signingKey, overrides))
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
 

@@ -1,3 +1,4 @@
+using AspireChat.Gateway.Auth;
 using AspireChat.Protocol;
 using AspireChat.Gateway.Connections;
 using AspireChat.Messaging.Delivery;
@@ -24,6 +25,12 @@ public static class ChatSocketEndpoint
 
     private static async Task AcceptAsync(HttpContext context)
     {
+        // Browsers let any page open a WebSocket to any host, with the user's cookies: only allowed origins may (DESIGN §3c).
+        if (!context.RequestServices.GetRequiredService<OriginCheck>().IsAllowed(context.Request))
+        {
+            await OriginCheckMiddleware.RefuseAsync(context);
+            return;
+        }
         if (!context.WebSockets.IsWebSocketRequest)
         {
             await Results.Problem("GET /ws expects a WebSocket upgrade", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);

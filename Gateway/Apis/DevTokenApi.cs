@@ -11,7 +11,7 @@ public static class DevTokenApi
         app.MapPost("/api/dev/token", (TokenRequest request, TokenService tokens) =>
             Identifiers.IsValidId(request.User)
                 ? Results.Json(new TokenResponse { Token = tokens.Mint(request.User!) }, ProtocolJson.Default.TokenResponse)
-                : Results.Problem("'user' must match [A-Za-z0-9_.-]{1,64}", statusCode: StatusCodes.Status400BadRequest))
+                : Results.Problem("'user' must match [A-Za-z0-9_.-]{1,64} and not be '.' or '..'", statusCode: StatusCodes.Status400BadRequest))
             .AllowAnonymous()
             .WithTags("Auth")
             .WithName("CreateDevToken")

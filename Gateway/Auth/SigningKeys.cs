@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using AspireChat.Messaging.Storage;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AspireChat.Gateway.Auth;
@@ -16,13 +17,26 @@ public static class SigningKeys
             return new SymmetricSecurityKey(bytes);
         }
         var path = Path.GetFullPath(options.KeyFile);
-        if (File.Exists(path)) return new SymmetricSecurityKey(Convert.FromBase64String(File.ReadAllText(path).Trim()));
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path))
+        {
+            // Whoever can read the key can mint a token for any user.
+            PrivateFiles.EnsurePrivate(path, "Auth:KeyFile");
+            return new SymmetricSecurityKey(Convert.FromBase64String(File.ReadAllText(path).Trim()));
+        }
+        PrivateFiles.CreateFolder(Path.GetDirectoryName(path)!);
         var key = RandomNumberGenerator.GetBytes(32);
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, Convert.ToBase64String(key));
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temp, path, overwrite: false);
+        var temp = $"{path}.{Environment.ProcessId}.tmp";
+        PrivateFiles.WriteNew(temp, Encoding.ASCII.GetBytes(Convert.ToBase64String(key)));
+        try
+        {
+            File.Move(temp, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another process on the same folder generated it first: use theirs.
+            File.Delete(temp);
+            return Resolve(options);
+        }
         return new SymmetricSecurityKey(key);
     }
 }

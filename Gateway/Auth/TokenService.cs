@@ -24,10 +24,8 @@ public sealed class TokenService(IOptionsMonitor<JwtBearerOptions> bearer, IOpti
             parameters.IssuerSigningKeys = [.. parameters.IssuerSigningKeys ?? [], .. configuration.SigningKeys];
         }
         var result = await _handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
-        if (!result.IsValid) return null;
-        var sub = result.ClaimsIdentity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value
-            ?? result.ClaimsIdentity.FindFirst(ClaimTypes.NameIdentifier)?.Value;
-        return AspireChat.Protocol.Identifiers.IsValidId(sub) ? sub : null;
+        if (!result.IsValid || TokenRules.Refusal(result.ClaimsIdentity, time.GetUtcNow(), auth.Value.MaxTokenLifetime) is not null) return null;
+        return result.ClaimsIdentity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value ?? result.ClaimsIdentity.FindFirst(ClaimTypes.NameIdentifier)?.Value;
     }
 
     /// <summary>An HS256 token for <paramref name="user"/> (dev tokens).</summary>

@@ -24,7 +24,9 @@ public static class OpenApiExtensions
                     Title = "AspireChat Gateway HTTP API",
                     Version = "v1",
                     Description = "History, groups, presence, push subscriptions and dev tokens. The WebSocket protocol (GET /ws) "
-                        + "is described in docs/protocol.md. Errors are RFC 7807 problem details (application/problem+json).",
+                        + "is described in docs/protocol.md. Errors are RFC 7807 problem details (application/problem+json). "
+                        + "A browser request whose Origin is neither the gateway's own nor in Gateway:AllowedOrigins is refused with 403 "
+                        + "(docs/security.md).",
                 };
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
@@ -33,7 +35,8 @@ public static class OpenApiExtensions
                     Type = SecuritySchemeType.Http,
                     Scheme = "bearer",
                     BearerFormat = "JWT",
-                    Description = "A JWT whose 'sub' is the user id: HS256 with Auth:SigningKey, or from the OIDC Auth:Authority.",
+                    Description = "A JWT whose 'sub' is the user id: HS256 with Auth:SigningKey, or from the OIDC Auth:Authority. "
+                        + "A sub that is not a user id, or a lifetime (exp - iat) longer than Auth:MaxTokenLifetime, is refused (401).",
                 };
                 return Task.CompletedTask;
             });

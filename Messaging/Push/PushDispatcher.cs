@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Push;
 
@@ -9,7 +10,7 @@ namespace AspireChat.Messaging.Push;
 /// provider reports gone.
 /// </summary>
 public sealed partial class PushDispatcher(
-    IPushSubscriptionStore store, IEnumerable<IPushProvider> providers, TimeProvider time, ILogger<PushDispatcher> logger)
+    IPushSubscriptionStore store, IEnumerable<IPushProvider> providers, TimeProvider time, IOptions<PushOptions> options, ILogger<PushDispatcher> logger)
 {
     private readonly Dictionary<string, IPushProvider> _providers = providers.ToDictionary(p => p.Kind, StringComparer.Ordinal);
 
@@ -66,6 +67,16 @@ public sealed partial class PushDispatcher(
                 LogRemoved(logger, subscription.Kind, subscription.User, subscription.Device, result.Status);
             }
         }
+        else if (result.Outcome == PushOutcome.Failed && (subscription.LastAttempt?.Failures ?? 0) + 1 >= options.Value.MaxFailures
+            && _providers.ContainsKey(subscription.Kind))
+        {
+            // An endpoint that keeps failing costs a request per message forever: after MaxFailures in a row it goes.
+            if (await store.RemoveGoneAsync(subscription, cancellationToken).ConfigureAwait(false))
+            {
+                ChatTelemetry.PushSubscriptionsRemoved.Add(1, provided);
+                LogRemovedFailing(logger, subscription.Kind, subscription.User, subscription.Device, options.Value.MaxFailures);
+            }
+        }
         else
         {
             await store.RecordAttemptAsync(subscription, time.GetUtcNow().ToUnixTimeMilliseconds(), result, cancellationToken).ConfigureAwait(false);
@@ -86,6 +97,9 @@ public sealed partial class PushDispatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Push {Provider} to {User}/{Device} ({Count} messages): {Outcome} {Status} {Reason}")]
     private static partial void LogAttempt(ILogger logger, string provider, string user, string device, int count, PushOutcome outcome, int status, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Push subscription {Provider} of {User}/{Device} removed: {Failures} attempts in a row failed")]
+    private static partial void LogRemovedFailing(ILogger logger, string provider, string user, string device, int failures);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Push subscription {Provider} of {User}/{Device} removed: the provider answered {Status} (gone)")]
     private static partial void LogRemoved(ILogger logger, string provider, string user, string device, int status);

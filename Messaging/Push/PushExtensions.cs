@@ -4,8 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.Telemetry;
 
 namespace AspireChat.Messaging.Push;
 
@@ -40,8 +42,25 @@ public static class PushExtensions
         var section = builder.Configuration.GetSection("Push");
         var options = section.Get<PushOptions>() ?? new PushOptions();
         services.Configure<PushOptions>(section);
+        services.AddOptions<PushOptions>()
+            .Validate(o => o.MaxSubscriptionsPerUser >= 1, "Push:MaxSubscriptionsPerUser must be at least 1")
+            .Validate(o => o.MaxFailures >= 1, "Push:MaxFailures must be at least 1")
+            .Validate(o => o.WebPush.AllowedHosts is null || o.WebPush.AllowedHosts.All(h => !string.IsNullOrWhiteSpace(h) && h != "*."),
+                "Push:WebPush:AllowedHosts must name hosts (or *.domain)")
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<VapidKeys>();
+        services.TryAddSingleton<PushConnectGuard>();
+        // A failing push subscription is one line of the dispatcher's log (PushDispatcher.LogAttempt), not a stack trace per
+        // retry from the HTTP client and the resilience pipeline: anyone can register an endpoint that fails.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient.push-", LogLevel.Error);
+        services.AddOptions<TelemetryOptions>().PostConfigure(telemetry =>
+        {
+            var previous = telemetry.SeverityProvider;
+            telemetry.SeverityProvider = args => args.Source.PipelineName?.StartsWith("push-", StringComparison.Ordinal) == true
+                ? ResilienceEventSeverity.Debug
+                : previous?.Invoke(args) ?? args.Event.Severity;
+        });
 
         if (VapidKeys.IsEnabled(options.Vapid)) AddProvider<WebPushProvider>(services, WebPushProvider.HttpClientName);
         if (WebhookProvider.IsConfigured(options.Webhook)) AddProvider<WebhookProvider>(services, WebhookProvider.HttpClientName);
@@ -60,6 +79,8 @@ public static class PushExtensions
         // handler ConfigureHttpClientDefaults adds to every client, and stacking two retry layers would square the retries.
 #pragma warning disable EXTEXP0001
         services.AddHttpClient(httpClientName)
+            // Every connection a push provider opens goes through the guard: no internal addresses, whatever DNS says.
+            .UseSocketsHttpHandler((handler, provider) => provider.GetRequiredService<PushConnectGuard>().Apply(handler))
             // One pipeline of our own instead of the service defaults' standard one: retries with backoff for
             // transient answers (5xx, 408, 429 with Retry-After, network errors) and a timeout per attempt.
             .RemoveAllResilienceHandlers()
@@ -74,6 +95,10 @@ public static class PushExtensions
                         Delay = push.RetryDelay,
                         BackoffType = DelayBackoffType.Exponential,
                         UseJitter = true,
+                        // A refused address stays refused: retrying it only multiplies the attempts a hostile endpoint causes.
+                        ShouldHandle = args => ValueTask.FromResult(
+                            args.Outcome.Exception is not { InnerException: PushAddressRefusedException }
+                            && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
                     });
                 }
                 pipeline.AddTimeout(push.AttemptTimeout);
@@ -81,10 +106,16 @@ public static class PushExtensions
 #pragma warning restore EXTEXP0001
     }
 
-    // The table exists before the HTTP API can store the first subscription.
-    private sealed class PushSubscriptionsStartup(IPushSubscriptionStore subscriptions) : IHostedService
+    // The table exists before the HTTP API can store the first subscription; the VAPID key is read (or generated) at start, so
+    // a key file open to other users stops the start rather than the first push.
+    private sealed class PushSubscriptionsStartup(IPushSubscriptionStore subscriptions, VapidKeys vapid) : IHostedService
     {
-        public async Task StartAsync(CancellationToken cancellationToken) => await subscriptions.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await subscriptions.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            if (vapid.Enabled) _ = vapid.PublicKey;
+        }
+
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

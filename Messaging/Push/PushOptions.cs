@@ -16,10 +16,50 @@ public sealed class PushOptions
     /// <summary>Timeout of one provider request.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Most push subscriptions one user may hold; registering one more replaces the oldest.</summary>
+    public int MaxSubscriptionsPerUser { get; set; } = 10;
+    /// <summary>Failed attempts in a row after which a subscription is removed (a delivered one resets the count).</summary>
+    public int MaxFailures { get; set; } = 5;
+    /// <summary>
+    /// DANGEROUS: lets push connections reach loopback, private, link-local and other internal addresses. Only for tests
+    /// and a webhook receiver on the same machine; in production it reopens server-side request forgery.
+    /// </summary>
+    public bool AllowPrivateAddresses { get; set; }
+
+    public WebPushOptions WebPush { get; set; } = new();
     public VapidOptions Vapid { get; set; } = new();
     public WebhookOptions Webhook { get; set; } = new();
     public FcmOptions Fcm { get; set; } = new();
     public ApnsOptions Apns { get; set; } = new();
+}
+
+/// <summary><c>Push:WebPush:*</c>: which push services a browser subscription may point at.</summary>
+public sealed class WebPushOptions
+{
+    /// <summary>The web push services of FCM (Chrome, Edge on Android), Mozilla, Windows (Edge) and Apple (Safari).</summary>
+    public static readonly IReadOnlyList<string> DefaultAllowedHosts =
+        ["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.notify.windows.com", "web.push.apple.com"];
+
+    /// <summary>
+    /// Hosts a <c>webpush</c> endpoint may name; <c>*.example.com</c> allows its subdomains. Null: <see cref="DefaultAllowedHosts"/>
+    /// (a list, rather than defaults in the property, because configuration binding appends to a list it finds).
+    /// </summary>
+    public string[]? AllowedHosts { get; set; }
+
+    /// <summary>True when <paramref name="host"/> is one of the allowed hosts (or a subdomain of a <c>*.</c> one).</summary>
+    public bool Allows(string host)
+    {
+        foreach (var allowed in AllowedHosts ?? DefaultAllowedHosts)
+        {
+            if (allowed.StartsWith("*.", StringComparison.Ordinal)
+                ? host.EndsWith(allowed[1..], StringComparison.OrdinalIgnoreCase) && host.Length > allowed.Length - 1
+                : string.Equals(host, allowed, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }
 
 /// <summary><c>Push:Vapid:*</c>: the Web Push application server key pair (base64url, P-256).</summary>
@@ -38,7 +78,7 @@ public sealed class VapidOptions
 /// <summary><c>Push:Webhook:*</c>: signed notifications to the business server.</summary>
 public sealed class WebhookOptions
 {
-    /// <summary>The business server's notification URL; a webhook subscription's endpoint must be on its origin.</summary>
+    /// <summary>The business server's notification URL; a webhook subscription's endpoint must be this URL or a path under it.</summary>
     public string? Url { get; set; }
     /// <summary>HMAC-SHA256 key the body is signed with (at least 32 bytes of text).</summary>
     public string? Secret { get; set; }

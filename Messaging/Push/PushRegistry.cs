@@ -1,4 +1,5 @@
 using AspireChat.Protocol;
+using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Push;
 
@@ -6,7 +7,7 @@ namespace AspireChat.Messaging.Push;
 /// Registers and removes devices' push subscriptions (the HTTP API's side): checks the device, the kind (known and
 /// enabled here) and the provider's rules for endpoint and keys before anything is stored.
 /// </summary>
-public sealed class PushRegistry(IPushSubscriptionStore store, IEnumerable<IPushProvider> providers, TimeProvider time)
+public sealed class PushRegistry(IPushSubscriptionStore store, IEnumerable<IPushProvider> providers, TimeProvider time, IOptions<PushOptions> options)
 {
     private readonly Dictionary<string, IPushProvider> _providers = providers.ToDictionary(p => p.Kind, StringComparer.Ordinal);
 
@@ -25,8 +26,23 @@ public sealed class PushRegistry(IPushSubscriptionStore store, IEnumerable<IPush
         var requested = new PushSubscription(user, request.Device!, request.Kind, request.Endpoint ?? "", request.Keys?.P256dh, request.Keys?.Auth,
             time.GetUtcNow().ToUnixTimeMilliseconds());
         var check = provider.Check(requested);
-        if (check.Accepted is { } accepted) await store.SaveAsync(accepted, cancellationToken).ConfigureAwait(false);
+        if (check.Accepted is { } accepted)
+        {
+            await MakeRoomAsync(user, accepted.Device, cancellationToken).ConfigureAwait(false);
+            await store.SaveAsync(accepted, cancellationToken).ConfigureAwait(false);
+        }
         return check;
+    }
+
+    // At most Push:MaxSubscriptionsPerUser per user: a new device's subscription replaces the oldest ones, so one user cannot
+    // make a single message fan out into an unbounded number of outgoing requests.
+    private async ValueTask MakeRoomAsync(string user, string device, CancellationToken cancellationToken)
+    {
+        var existing = await store.GetAsync(user, cancellationToken).ConfigureAwait(false);
+        var others = existing.Where(s => s.Device != device).OrderBy(s => s.Created).ToList();
+        var max = Math.Max(1, options.Value.MaxSubscriptionsPerUser);
+        for (var i = 0; i < others.Count - (max - 1); i++)
+            await store.RemoveAsync(user, others[i].Device, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The user's own subscriptions.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
+using AspireChat.Messaging.Storage;
 using Microsoft.Extensions.Options;
 
 namespace AspireChat.Messaging.Push;
@@ -50,18 +51,18 @@ public sealed class VapidKeys(IOptions<PushOptions> options)
 
         var path = Path.GetFullPath(_options.KeyFile);
         if (File.Exists(path)) return Read(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        PrivateFiles.CreateFolder(Path.GetDirectoryName(path)!);
         var (publicKey, privateKey) = Generate();
         var temp = $"{path}.{Environment.ProcessId}.tmp";
-        using (var stream = File.Create(temp))
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        var json = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(json, new JsonWriterOptions { Indented = true }))
         {
             writer.WriteStartObject();
             writer.WriteString("publicKey", publicKey);
             writer.WriteString("privateKey", privateKey);
             writer.WriteEndObject();
         }
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        PrivateFiles.WriteNew(temp, json.WrittenSpan);
         try
         {
             File.Move(temp, path, overwrite: false);
@@ -77,6 +78,7 @@ public sealed class VapidKeys(IOptions<PushOptions> options)
 
     private static (string, string) Read(string path)
     {
+        PrivateFiles.EnsurePrivate(path, "Push:Vapid:KeyFile");
         using var document = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = document.RootElement;
         return Check(root.GetProperty("publicKey").GetString()!, root.GetProperty("privateKey").GetString()!, path);

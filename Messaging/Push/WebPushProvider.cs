@@ -28,6 +28,9 @@ public sealed class WebPushProvider(IHttpClientFactory http, VapidKeys keys, IOp
     {
         if (!Uri.TryCreate(requested.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme != Uri.UriSchemeHttps || requested.Endpoint.Length > 2048)
             return PushCheck.Refuse("a Web Push 'endpoint' must be an absolute https URL (at most 2048 characters)");
+        // Only the browsers' push services: an endpoint is a URL the server will POST to, and anyone may register one.
+        if (!options.Value.WebPush.Allows(endpoint.IdnHost) || !string.IsNullOrEmpty(endpoint.UserInfo))
+            return PushCheck.Refuse($"a Web Push 'endpoint' must be on a known push service (Push:WebPush:AllowedHosts), not '{endpoint.IdnHost}'");
         if (!TryDecode(requested.P256dh, out var p256dh) || p256dh.Length != 65 || p256dh[0] != 0x04 || !IsCurvePoint(p256dh))
             return PushCheck.Refuse("'keys.p256dh' must be the subscription's P-256 public key (65-byte uncompressed point, base64url)");
         if (!TryDecode(requested.Auth, out var auth) || auth.Length != 16)

@@ -39,10 +39,24 @@ public sealed class WebhookProvider(IHttpClientFactory http, IOptions<PushOption
     public PushCheck Check(PushSubscription requested)
     {
         if (string.IsNullOrEmpty(requested.Endpoint)) return PushCheck.Accept(requested with { Endpoint = _url.AbsoluteUri, P256dh = null, Auth = null });
-        if (!Uri.TryCreate(requested.Endpoint, UriKind.Absolute, out var endpoint) || requested.Endpoint.Length > 2048
-            || Uri.Compare(endpoint, _url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
-            return PushCheck.Refuse($"a webhook 'endpoint' must be on the business server ({_url.GetLeftPart(UriPartial.Authority)}), or be left out");
+        if (!Uri.TryCreate(requested.Endpoint, UriKind.Absolute, out var endpoint) || requested.Endpoint.Length > 2048 || !IsUnderUrl(endpoint))
+            return PushCheck.Refuse($"a webhook 'endpoint' must be Push:Webhook:Url ({_url.AbsoluteUri}) or a path under it, or be left out");
         return PushCheck.Accept(requested with { P256dh = null, Auth = null });
+    }
+
+    // Same scheme, host and port, no user info, and the configured path or one below it (at a segment boundary). Uri has
+    // already removed dot segments, so "/hooks/../admin" arrives here as "/admin".
+    private bool IsUnderUrl(Uri endpoint)
+    {
+        if (Uri.Compare(endpoint, _url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0
+            || !string.IsNullOrEmpty(endpoint.UserInfo))
+            return false;
+        var root = _url.AbsolutePath;
+        var path = endpoint.AbsolutePath;
+        if (path.Contains("%2e", StringComparison.OrdinalIgnoreCase) || path.Contains("%2f", StringComparison.OrdinalIgnoreCase)) return false;
+        return root.EndsWith('/')
+            ? path.StartsWith(root, StringComparison.Ordinal)
+            : path == root || path.StartsWith(root + "/", StringComparison.Ordinal);
     }
 
     public async ValueTask<PushResult> SendAsync(PushSubscription subscription, PushNotification notification, CancellationToken cancellationToken = default)

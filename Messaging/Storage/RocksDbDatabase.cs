@@ -17,7 +17,8 @@ public sealed class RocksDbDatabase : IDisposable
     public RocksDbDatabase(string path, bool synchronousFull = false)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(Path);
+        // The database holds every message body (its write-ahead log in clear): only this user may enter the folder.
+        PrivateFiles.CreateFolder(Path);
         var options = new DbOptions()
             .SetCreateIfMissing(true)
             .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
@@ -72,9 +73,17 @@ public sealed class RocksDbDatabase : IDisposable
     public void Dispose() => Db.Dispose();
 }
 
-/// <summary>Builds RocksDB keys: a kind byte, then strings ended by 0 and big-endian 64-bit numbers.</summary>
+/// <summary>
+/// Builds RocksDB keys: a kind byte, then strings and big-endian 64-bit numbers. A string is escaped and ended by 0
+/// (0x00 → 0x01 0x01, 0x01 → 0x01 0x02), so an encoded string never holds a 0 of its own: no two distinct tuples
+/// share a key or a prefix whatever the strings contain (a user <c>"a\0b"</c> cannot reach into user <c>"a"</c>'s records),
+/// keys still sort by their strings, and strings without 0x00 and 0x01 keep the bytes they always had on disk.
+/// </summary>
 internal ref struct KeyBuilder
 {
+    private const byte End = 0x00;
+    private const byte Escape = 0x01;
+
     private byte[] _buffer;
     private int _length;
 
@@ -85,12 +94,35 @@ internal ref struct KeyBuilder
         _length = 1;
     }
 
-    /// <summary>Appends a string and its 0 terminator (ids, devices and conversations never contain 0).</summary>
+    /// <summary>Appends a string, escaped, and its 0 terminator.</summary>
     public KeyBuilder Text(string value)
     {
-        Ensure(Encoding.UTF8.GetMaxByteCount(value.Length) + 1);
-        _length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length));
-        _buffer[_length++] = 0;
+        // Worst case every byte is escaped into two.
+        Ensure(2 * Encoding.UTF8.GetMaxByteCount(value.Length) + 1);
+        var start = _length;
+        var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(start));
+        var raw = _buffer.AsSpan(start, written);
+        if (raw.IndexOfAny(End, Escape) < 0)
+        {
+            _length += written;
+        }
+        else
+        {
+            var copy = raw.ToArray();
+            foreach (var b in copy)
+            {
+                if (b is End or Escape)
+                {
+                    _buffer[_length++] = Escape;
+                    _buffer[_length++] = (byte)(b + 1);
+                }
+                else
+                {
+                    _buffer[_length++] = b;
+                }
+            }
+        }
+        _buffer[_length++] = End;
         return this;
     }
 
@@ -141,7 +173,15 @@ internal ref struct KeyBuilder
     public static string TextAt(ReadOnlySpan<byte> key, int index)
     {
         var rest = key[1..];
-        for (var i = 0; i < index; i++) rest = rest[(rest.IndexOf((byte)0) + 1)..];
-        return Encoding.UTF8.GetString(rest[..rest.IndexOf((byte)0)]);
+        for (var i = 0; i < index; i++) rest = rest[(rest.IndexOf(End) + 1)..];
+        var encoded = rest[..rest.IndexOf(End)];
+        if (encoded.IndexOf(Escape) < 0) return Encoding.UTF8.GetString(encoded);
+        var decoded = new byte[encoded.Length];
+        var length = 0;
+        for (var i = 0; i < encoded.Length; i++)
+        {
+            decoded[length++] = encoded[i] == Escape && i + 1 < encoded.Length ? (byte)(encoded[++i] - 1) : encoded[i];
+        }
+        return Encoding.UTF8.GetString(decoded, 0, length);
     }
 }

@@ -198,7 +198,7 @@ public sealed class WebClientReliabilityTests(Chromium chromium, ITestOutputHelp
         var expected = Enumerable.Range(1, count).Select(i => $"m{i}").ToArray();
         await Expect(bob.Texts).ToHaveTextAsync(expected);
         Assert.Equal(1, pushLost);
-        await WaitUntilAsync(() => Acks(frames).LastOrDefault() == count, "bob acknowledges everything");
+        await Wait.UntilAsync(() => Acks(frames).LastOrDefault() == count, "bob acknowledges everything", TimeSpan.FromSeconds(20));
 
         List<JsonElement> sent;
         lock (frames) sent = [.. frames];
@@ -228,16 +228,6 @@ public sealed class WebClientReliabilityTests(Chromium chromium, ITestOutputHelp
         lock (frames)
         {
             return [.. frames.Where(f => f.GetProperty("t").GetString() == "ack" && f.TryGetProperty("seq", out _)).Select(f => f.GetProperty("seq").GetInt64())];
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
-            await Task.Delay(20);
         }
     }
 }

@@ -137,7 +137,9 @@ public sealed class WebClientTests(Chromium chromium)
         await Expect(plain.Page.Locator("#notifications")).ToBeHiddenAsync();
         await Expect(plain.Page.Locator("#problem")).ToBeHiddenAsync();
 
-        // This Gateway offers both: bob is online (his page is open), carol is not, and Web Push has VAPID keys.
+        // This Gateway offers both: bob is online (his page is open), carol is not, and Web Push has VAPID keys. Presence is
+        // answered only about users who share a conversation with the asker: dave shares a group with both.
+        await server.CreateGroupAsync("dave", "bob", "carol");
         await using var bobPage = await ChatPage.OpenAsync(_browser, server.Address, "bob");
         var presenceQueries = new List<string>();
         await using var offered = await ChatPage.OpenAsync(_browser, server.Address, prepare: context =>

@@ -1,5 +1,6 @@
 using AspireChat.Client;
 using AspireChat.Protocol;
+using AspireChat.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace AspireChat.Tests.Client;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AspireChat.Client;
 using AspireChat.Protocol;
+using AspireChat.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace AspireChat.Tests.Client;

@@ -3,7 +3,7 @@ using System.Text.Json;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 using OpenTelemetry.Trace;
 
 namespace AspireChat.Tests.Delivery;

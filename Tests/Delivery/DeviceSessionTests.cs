@@ -1,7 +1,7 @@
 using AspireChat.Messaging;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Protocol;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Delivery;
 

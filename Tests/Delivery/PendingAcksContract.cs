@@ -1,5 +1,5 @@
 using AspireChat.Messaging.Delivery;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Delivery;
 

@@ -2,7 +2,6 @@ using AspireChat.Messaging;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Ids;
 using AspireChat.Messaging.Presence;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

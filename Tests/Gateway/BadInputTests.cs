@@ -67,11 +67,13 @@ public sealed class BadInputTests
         await using var bob = await server.ConnectAsync("bob");
         await mallory.SendAsync(new { t = "send", req = 1, ope = 0, from = "alice", to = "bob", type = 1, body = new { text = "it's alice, honest" } });
         await AssertErrorAndStillServingAsync(mallory, "forbidden", 1);
-        Assert.True(await bob.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(500)));
 
-        // Naming yourself in 'from' is allowed.
+        // Naming yourself in 'from' is allowed. Had the forged send been delivered, it would sit in bob's inbox before
+        // this one (the inbox is ordered by seq): bob's first msg must be this one.
         await mallory.SendAsync(new { t = "send", req = 2, ope = 0, from = "mallory", to = "bob", type = 1, body = new { text = "hi" } });
         await mallory.ExpectAsync("ack");
+        var first = await bob.ExpectAsync("msg");
+        Assert.Equal(("mallory", "hi", 1L), (first.GetProperty("from").GetString(), first.GetProperty("body").GetProperty("text").GetString(), first.GetProperty("seq").GetInt64()));
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AspireChat.Bench.Checking;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Gateway;

@@ -53,11 +53,20 @@ public abstract class OneToOneTests
         Assert.Equal(first.GetProperty("ts").GetInt64(), second.GetProperty("ts").GetInt64());
         var msg = await bob.ExpectAsync("msg");
         Assert.Equal(first.GetProperty("id").GetString(), msg.GetProperty("id").GetString());
-        await bob.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() }); // no ack-timeout re-push in the window below
-        Assert.True(await bob.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(500)));
+        await bob.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() }); // no ack-timeout re-push of it below
+        await bob.SendAsync(new { t = "ping" });
+        await bob.ExpectAsync("pong");
+
+        // A second message made by the retransmission would sit in bob's inbox before anything sent after it (the
+        // inbox is ordered by seq): the next msg bob gets must be the later send's.
+        await alice.SendChatAsync(8, "bob", "later");
+        var later = await alice.ExpectAsync("ack");
+        var next = await bob.ExpectAsync("msg");
+        Assert.Equal((later.GetProperty("id").GetString(), 2L), (next.GetProperty("id").GetString(), next.GetProperty("seq").GetInt64()));
 
         var history = await HistoryAsync(server, "alice", "s:alice:bob");
-        Assert.Single(history.GetProperty("items").EnumerateArray());
+        Assert.Equal(new[] { first.GetProperty("id").GetString(), later.GetProperty("id").GetString() }.Order(StringComparer.Ordinal),
+            history.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("id").GetString()).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -72,7 +81,7 @@ public abstract class OneToOneTests
         for (var req = 1; req <= 20; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
         await alice.ExpectManyAsync("ack", 20);
         // An ack means durable, not yet in bob's inbox: wait for stage 2 before reading the welcome's head.
-        await WaitForHeadAsync(server, "bob", 20);
+        await server.WaitForInboxHeadAsync("bob", 20);
 
         await using var bob = await server.ConnectAsync("bob", cursor: 5);
         Assert.Equal(20, bob.Welcome.GetProperty("head").GetInt64());
@@ -98,7 +107,10 @@ public abstract class OneToOneTests
         var msg = await again.ExpectAsync("msg");
         Assert.Equal(3, msg.GetProperty("seq").GetInt64());
         await again.SendAsync(new { t = "ack", seq = 3 });
-        Assert.True(await again.StaysQuietAsync("msg", TimeSpan.FromMilliseconds(300)));
+        // Nothing else of the inbox comes again: the next msg is the next message, seq 4.
+        await alice.SendChatAsync(4, "bob", "m4");
+        var next = await again.ExpectAsync("msg");
+        Assert.Equal((4L, "m4"), (next.GetProperty("seq").GetInt64(), next.GetProperty("body").GetProperty("text").GetString()));
     }
 
     [Fact]
@@ -109,7 +121,7 @@ public abstract class OneToOneTests
         for (var req = 1; req <= 7; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
         await alice.ExpectManyAsync("ack", 7);
         await using var bob = await server.ConnectAsync("bob");
-        await WaitForHeadAsync(server, "bob", 7);
+        await server.WaitForInboxHeadAsync("bob", 7);
 
         await bob.SendAsync(new { t = "sync", after = 0, limit = 3 });
         var page1 = await bob.ExpectAsync("sync");
@@ -149,7 +161,12 @@ public abstract class OneToOneTests
         await bob.SendAsync(new { t = "ack", seq = first.GetProperty("seq").GetInt64() });
         await bob.SendAsync(new { t = "ping" });
         await bob.ExpectAsync("pong");
-        Assert.True(await bob.StaysQuietAsync("msg", TimeSpan.FromSeconds(1.5)));
+
+        // Acknowledged, seq 1 is not pushed again. A later entry left unacknowledged is pushed after it and so, on the
+        // same backoff, falls due after it at every attempt: its third push comes after seq 1's third would have.
+        await alice.SendChatAsync(2, "bob", "and now?");
+        var later = await bob.ExpectManyAsync("msg", 3);
+        Assert.Equal([2L, 2L, 2L], later.Select(m => m.GetProperty("seq").GetInt64()));
     }
 
     [Fact]
@@ -202,17 +219,6 @@ public abstract class OneToOneTests
         using var response = await server.Http.SendAsync(request);
         response.EnsureSuccessStatusCode();
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
-
-    internal static async Task WaitForHeadAsync(GatewayServer server, string user, long head)
-    {
-        var store = (AspireChat.Messaging.Storage.IInboxStore)server.Services.GetService(typeof(AspireChat.Messaging.Storage.IInboxStore))!;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (await store.GetInboxHeadAsync(user) < head)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{user}'s inbox did not reach {head}");
-            await Task.Delay(20);
-        }
     }
 }
 

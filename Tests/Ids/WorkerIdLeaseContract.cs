@@ -1,5 +1,4 @@
 using AspireChat.Messaging.Ids;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -6,7 +6,6 @@ using AspireChat.Messaging.Log;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -51,10 +50,11 @@ public sealed class KafkaAcceptTests
 
             cluster.SetBrokerUp();
             // The sender retransmits with the same req until acked: the producer may need a moment to reconnect.
-            var acked = await SendAsync(send).WaitAsync(TimeSpan.FromSeconds(30));
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (acked.Accepted is null && acked.Rejected?.Code == ErrorCodes.Unavailable && DateTime.UtcNow < deadline)
-                acked = await SendAsync(send).WaitAsync(TimeSpan.FromSeconds(30));
+            var acked = await Wait.ForObjectAsync(async () =>
+            {
+                var answer = await SendAsync(send).WaitAsync(TimeSpan.FromSeconds(30));
+                return answer.Accepted is null && answer.Rejected?.Code == ErrorCodes.Unavailable ? null : answer;
+            }, "the retransmitted send is answered with something other than unavailable", TimeSpan.FromSeconds(30));
             Assert.NotNull(acked.Accepted);
 
             var logged = new ConcurrentQueue<MessageAccepted>();

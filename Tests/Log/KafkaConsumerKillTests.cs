@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Log;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Log;
 using AspireChat.Messaging.Storage;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Log;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,18 +46,18 @@ public sealed class KafkaMessageLogTests
         // Back up: the producer reconnects with its own backoff, so an append may still time out for a moment; the caller
         // retries (as a sender retransmits) and one succeeds.
         cluster.SetBrokerUp();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
+        await Wait.UntilAsync(async () =>
         {
             try
             {
                 await log.AppendAsync(topic, [new LogTestRecord("k", 2)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-                break;
+                return true;
             }
-            catch (MessageLogException) when (DateTime.UtcNow < deadline)
+            catch (MessageLogException)
             {
+                return false;
             }
-        }
+        }, "an append succeeds once the broker is back", TimeSpan.FromSeconds(30));
     }
 
     [Fact]

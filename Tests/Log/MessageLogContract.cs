@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Serialization;
 using AspireChat.Messaging.Log;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Log;
 

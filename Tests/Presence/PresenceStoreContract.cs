@@ -1,5 +1,5 @@
 using AspireChat.Messaging.Presence;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,5 +1,4 @@
 using AspireChat.Messaging.Presence;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using StackExchange.Redis;
 

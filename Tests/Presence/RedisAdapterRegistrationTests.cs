@@ -2,7 +2,6 @@ using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Hosting;
 using AspireChat.Messaging.Ids;
 using AspireChat.Messaging.Presence;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -104,10 +104,9 @@ public sealed class LocalEndpoint : IAsyncDisposable
     public void Trust(WebApplicationBuilder gateway, string httpClientName)
     {
         var thumbprint = Certificate!.GetCertHashString(HashAlgorithmName.SHA256);
-        gateway.Services.AddHttpClient(httpClientName).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-        {
-            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.GetCertHashString(HashAlgorithmName.SHA256) == thumbprint },
-        });
+        // UseSocketsHttpHandler configures the same handler the push registration does, so its connect guard stays in place.
+        gateway.Services.AddHttpClient(httpClientName).UseSocketsHttpHandler((handler, _) =>
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.GetCertHashString(HashAlgorithmName.SHA256) == thumbprint);
     }
 
     private static X509Certificate2 SelfSignedLoopbackCertificate()

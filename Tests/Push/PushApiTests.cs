@@ -59,7 +59,7 @@ public sealed class PushApiTests
     public async Task One_user_cannot_delete_another_users_subscription()
     {
         await using var server = await GatewayServer.StartAsync();
-        const string endpoint = "https://push.example/alice-browser";
+        const string endpoint = "https://fcm.googleapis.com/fcm/send/alice-browser";
         using (var created = await server.RequestAsync("alice", HttpMethod.Post, "/api/push/subscriptions",
             new { device = "browser", kind = "webpush", endpoint, keys = new { p256dh = GoodP256dh, auth = GoodAuth } }))
         {
@@ -92,14 +92,14 @@ public sealed class PushApiTests
     public async Task A_device_has_one_subscription_which_a_new_one_replaces()
     {
         await using var server = await GatewayServer.StartAsync();
-        foreach (var endpoint in new[] { "https://push.example/old", "https://push.example/new" })
+        foreach (var endpoint in new[] { "https://fcm.googleapis.com/fcm/send/old", "https://fcm.googleapis.com/fcm/send/new" })
         {
             using var response = await server.RequestAsync("alice", HttpMethod.Post, "/api/push/subscriptions",
                 new { device = "browser", kind = "webpush", endpoint, keys = new { p256dh = GoodP256dh, auth = GoodAuth } });
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         }
         var subscription = Assert.Single(await ListAsync(server, "alice"));
-        Assert.Equal(("browser", "webpush", "https://push.example/new"), (subscription.Device, subscription.Kind, subscription.Endpoint));
+        Assert.Equal(("browser", "webpush", "https://fcm.googleapis.com/fcm/send/new"), (subscription.Device, subscription.Kind, subscription.Endpoint));
     }
 
     private static async Task<List<PushSubscriptionInfo>> ListAsync(GatewayServer server, string user)

@@ -29,7 +29,7 @@ public sealed class PushCollapserTests : IAsyncLifetime
             await store.SaveAsync(new PushSubscription(user, "phone", PushKinds.Webhook, "http://127.0.0.1/notify", null, null, 0));
         _presence = new InMemoryPresenceStore(_time, Options.Create(new PresenceOptions()));
         var options = Options.Create(new PushOptions { CollapseWindow = TimeSpan.FromSeconds(2), MinInterval = TimeSpan.FromSeconds(10) });
-        var dispatcher = new PushDispatcher(store, [_provider], _time, NullLogger<PushDispatcher>.Instance);
+        var dispatcher = new PushDispatcher(store, [_provider], _time, Microsoft.Extensions.Options.Options.Create(new PushOptions()), NullLogger<PushDispatcher>.Instance);
         var consent = new Messaging.Consent.RocksDbConsentStore(_database);
         await consent.InitializeAsync();
         _collapser = new PushCollapser(_presence, consent, dispatcher, options, _time, NullLogger<PushCollapser>.Instance);

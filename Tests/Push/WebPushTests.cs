@@ -135,6 +135,9 @@ public sealed class WebPushTests
             ["Push:CollapseWindow"] = "00:00:01",
             ["Push:MinInterval"] = "00:00:00",
             ["Push:RetryDelay"] = "00:00:00.050",
+            // The push service stand-in is on 127.0.0.1: allowed explicitly, as only a test may.
+            ["Push:WebPush:AllowedHosts:0"] = pushService.Address.Host,
+            ["Push:AllowPrivateAddresses"] = "true",
         }, configure: builder => pushService.Trust(builder, WebPushProvider.HttpClientName));
 
     // Generated here, independently of the server's own key code.

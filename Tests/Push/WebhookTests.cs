@@ -96,6 +96,8 @@ public sealed class WebhookTests
             ["Push:CollapseWindow"] = "00:00:00.300",
             ["Push:MinInterval"] = "00:00:00",
             ["Push:RetryDelay"] = "00:00:00.050",
+            // The business server stand-in listens on loopback, which push connections otherwise refuse.
+            ["Push:AllowPrivateAddresses"] = "true",
         };
         foreach (var (key, value) in more ?? new Dictionary<string, string?>()) settings[key] = value;
         return GatewayServer.StartAsync(settings);

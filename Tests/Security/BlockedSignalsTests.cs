@@ -22,7 +22,7 @@ public sealed class BlockedSignalsTests
         await using var bob = await server.ConnectAsync("bob");
         await using var carol = await server.ConnectAsync("carol");
         await using var mallory = await server.ConnectAsync("mallory");
-        await OneToOneTests.WaitForHeadAsync(server, "bob", 1);
+        await server.WaitForInboxHeadAsync("bob", 1);
 
         await mallory.SendAsync(new { t = "typing", conv = $"g:{gid}" });
         Assert.Equal("mallory", (await carol.ExpectAsync("typing")).GetProperty("user").GetString());

@@ -109,7 +109,7 @@ public sealed class SessionLimitTests
         var text = new string('x', 8000);
         for (var req = 1; req <= 20; req++) await alice.SendChatAsync(req, gid, $"{req}:{text}", ope: 1);
         await alice.ExpectManyAsync("ack", 20);
-        await WaitForGroupHeadAsync(server, gid, 20);
+        await WaitForGroupMessagesAsync(server, gid, 20);
 
         await using var bob = await TestSocket.OpenAsync(server.WebSocketUri);
         await bob.SendAsync(new Dictionary<string, object>
@@ -132,15 +132,11 @@ public sealed class SessionLimitTests
         Assert.Equal(20, paged.Count + rest.Count);
     }
 
-    private static async Task WaitForGroupHeadAsync(GatewayServer server, string gid, int messages)
+    private static Task WaitForGroupMessagesAsync(GatewayServer server, string gid, int messages)
     {
         var timeline = server.Services.GetRequiredService<AspireChat.Messaging.Groups.GroupTimeline>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         // The group's head counts its membership events too: wait for the messages themselves.
-        while ((await timeline.ReadAfterAsync(gid, "alice", 0, 500, CancellationToken.None))?.Items.Count(m => m.Type >= 0) < messages)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"group {gid} did not reach {messages} messages");
-            await Task.Delay(20);
-        }
+        return Wait.UntilAsync(async () => (await timeline.ReadAfterAsync(gid, "alice", 0, 500, CancellationToken.None))?.Items.Count(m => m.Type >= 0) >= messages,
+            $"group {gid} holds {messages} messages");
     }
 }

@@ -28,7 +28,8 @@ public sealed class GatewayProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        // Development: the only environment where the gateway accepts Auth:DevTokens (DESIGN §3c).
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["Storage__Path"] = Path.Combine(dataDirectory, "store");
         info.Environment["Auth__DevTokens"] = "true";
         info.Environment["Auth__SigningKey"] = SigningKey;
@@ -41,19 +42,19 @@ public sealed class GatewayProcess : IAsyncDisposable
 
         var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"));
         using var http = new HttpClient { BaseAddress = gateway.Address, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
+        await Wait.UntilAsync(async () =>
         {
             if (process.HasExited) throw new InvalidOperationException($"the gateway exited with {process.ExitCode}");
             try
             {
-                if ((await http.GetAsync("/alive")).IsSuccessStatusCode) return gateway;
+                return (await http.GetAsync("/alive")).IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the gateway did not start");
-            await Task.Delay(100);
-        }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, "the gateway answers /alive", TimeSpan.FromSeconds(60));
+        return gateway;
     }
 
     /// <summary>SIGKILL: no shutdown code runs.</summary>

@@ -47,14 +47,24 @@ public sealed class GatewayServer : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
 
+        // Development: the only environment where the gateway accepts Auth:DevTokens (DESIGN §3c).
         // The web client's files are copied beside the tests (Tests.csproj), whatever the working folder is.
         var webRoot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
-        var app = GatewayApp.Build(["--urls", $"http://127.0.0.1:{port}", "--environment", "Testing", "--webroot", webRoot], builder =>
+        var app = GatewayApp.Build(["--urls", $"http://127.0.0.1:{port}", "--environment", "Development", "--webroot", webRoot], builder =>
         {
             builder.Configuration.AddInMemoryCollection(config);
             configure?.Invoke(builder);
         });
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // A refused start still opened the store: release it (and its folder's lock) for the next start.
+            await app.DisposeAsync();
+            throw;
+        }
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         return new GatewayServer(app, new Uri(address), dataDirectory);
     }

@@ -40,7 +40,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        // Development: the only environment where the gateway accepts Auth:DevTokens (DESIGN §3c).
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in _environment) info.Environment[key] = value;
         _output?.Dispose();
@@ -52,19 +53,18 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(2) };
-        var clock = Stopwatch.StartNew();
-        while (true)
+        await Wait.UntilAsync(async () =>
         {
             if (process.HasExited) throw new InvalidOperationException($"{Name} exited with {process.ExitCode}; see {_log}");
             try
             {
-                if ((await http.GetAsync("/health")).IsSuccessStatusCode) return;
+                return (await http.GetAsync("/health")).IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException($"{Name} did not start; see {_log}");
-            await Task.Delay(50);
-        }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, $"{Name} answers /health (its log: {_log})", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>SIGKILL: no shutdown code runs, nothing is committed or flushed on the way out.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -66,10 +67,11 @@ public sealed class TestSocket : IAsyncDisposable
     /// <summary>The next frame of type <paramref name="t"/>; frames of other types before it are skipped.</summary>
     public async Task<JsonElement> ExpectAsync(string t, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        var clock = Stopwatch.StartNew();
+        var limit = timeout ?? DefaultTimeout;
         while (true)
         {
-            var frame = await ReceiveAsync(deadline - DateTime.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.FromMilliseconds(1));
+            var frame = await ReceiveAsync(Left(limit, clock));
             if (frame.GetProperty("t").GetString() == t) return frame;
         }
     }
@@ -78,27 +80,43 @@ public sealed class TestSocket : IAsyncDisposable
     public async Task<List<JsonElement>> ExpectManyAsync(string t, int count, TimeSpan? timeout = null)
     {
         var frames = new List<JsonElement>(count);
-        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        while (frames.Count < count)
-        {
-            frames.Add(await ExpectAsync(t, deadline - DateTime.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.FromMilliseconds(1)));
-        }
+        var clock = Stopwatch.StartNew();
+        var limit = timeout ?? DefaultTimeout;
+        while (frames.Count < count) frames.Add(await ExpectAsync(t, Left(limit, clock)));
         return frames;
     }
 
-    /// <summary>True when no frame of type <paramref name="t"/> arrives within <paramref name="quiet"/>.</summary>
-    public async Task<bool> StaysQuietAsync(string t, TimeSpan quiet)
+    /// <summary>
+    /// The next frame of type <paramref name="expected"/>, failing the test if a frame of a type in
+    /// <paramref name="mustNotPrecede"/> arrives before it. This is how a test proves that something did not happen:
+    /// <paramref name="expected"/> is an event that must come after it, had it happened — the <c>pong</c> to a
+    /// <c>ping</c> for this socket's own effects (a connection's frames are answered in order), a later <c>msg</c>
+    /// of the same inbox (it is ordered by <c>seq</c>), a later relayed frame on the same path.
+    /// </summary>
+    public async Task<JsonElement> ExpectBeforeAsync(string expected, params string[] mustNotPrecede)
     {
-        try
+        var clock = Stopwatch.StartNew();
+        while (true)
         {
-            await ExpectAsync(t, quiet);
-            return false;
-        }
-        catch (TimeoutException)
-        {
-            return true;
+            var frame = await ReceiveAsync(Left(DefaultTimeout, clock));
+            var t = frame.GetProperty("t").GetString();
+            if (t == expected) return frame;
+            if (mustNotPrecede.Contains(t)) Assert.Fail($"a '{t}' frame arrived before the '{expected}' that must come first: {frame.GetRawText()}");
         }
     }
+
+    /// <summary>
+    /// Sends a <c>ping</c>, and fails the test if a frame of a type in <paramref name="mustNotPrecede"/> arrives before its
+    /// <c>pong</c>: nothing of those types was queued for this socket before the ping was answered.
+    /// </summary>
+    public async Task AssertNoneBeforePongAsync(params string[] mustNotPrecede)
+    {
+        await SendAsync(new { t = "ping" });
+        await ExpectBeforeAsync("pong", mustNotPrecede);
+    }
+
+    private static TimeSpan Left(TimeSpan limit, Stopwatch clock) =>
+        limit - clock.Elapsed is { Ticks: > 0 } left ? left : TimeSpan.FromMilliseconds(1);
 
     private async Task ReadLoopAsync()
     {

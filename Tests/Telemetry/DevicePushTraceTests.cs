@@ -1,4 +1,3 @@
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Hosting;
 using AspireChat.Messaging.Log;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Log;
 using AspireChat.Tests.Support;
 using Microsoft.AspNetCore.Builder;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using AspireChat.Messaging;
-using AspireChat.Tests.Client;
 using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Telemetry;

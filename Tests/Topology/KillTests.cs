@@ -1,5 +1,5 @@
 using AspireChat.Bench.Checking;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Topology;
 

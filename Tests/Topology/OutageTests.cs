@@ -1,5 +1,5 @@
 using AspireChat.Bench.Checking;
-using AspireChat.Tests.Client;
+using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Topology;
 
@@ -69,12 +69,23 @@ public sealed class OutageTests
         // Durable in chat.accepted: stage 0 runs in the gateway.
         await a.SendChatAsync(1, bob, "while no worker runs");
         var ack = await a.ExpectAsync("ack");
-        // Stages 1 and 2 run only in the workers: nothing reaches bob.
-        Assert.True(await b.StaysQuietAsync("msg", TimeSpan.FromSeconds(2)), "a message was delivered with no DeliveryWorker running");
+        // Stages 1 and 2 run only in the workers: nothing reaches bob. This is the one absence here that no later
+        // event can prove: nothing that must follow a delivery happens while no worker runs, and what ends the wait is
+        // the test's own restart of one. So it stays a quiet while — closed by a pong, so that it covers everything the
+        // gateway wrote to bob before the restart — and the restart then has to deliver the message exactly once.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await b.AssertNoneBeforePongAsync("msg");
 
         await topology.Workers[0].StartAgainAsync();
         var msg = await b.ExpectAsync("msg", TimeSpan.FromSeconds(60));
         Assert.Equal(ack.GetProperty("id").GetString(), msg.GetProperty("id").GetString());
-        Assert.Equal(1, msg.GetProperty("seq").GetInt64());
+        Assert.Equal((1L, 1L), (msg.GetProperty("seq").GetInt64(), msg.GetProperty("cseq").GetInt64()));
+        // Exactly once: acknowledged, it is not delivered again before a later message, next in bob's inbox.
+        await b.SendAsync(new { t = "ack", seq = 1 });
+        await b.SendAsync(new { t = "ping" });
+        await b.ExpectAsync("pong");
+        await a.SendChatAsync(2, bob, "with a worker back");
+        var next = await b.ExpectAsync("msg", TimeSpan.FromSeconds(60));
+        Assert.Equal((2L, 2L, "with a worker back"), (next.GetProperty("seq").GetInt64(), next.GetProperty("cseq").GetInt64(), next.GetProperty("body").GetProperty("text").GetString()));
     }
 }

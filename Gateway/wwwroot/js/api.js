@@ -90,7 +90,8 @@ export class ChatApi {
   }
 
   /**
-   * `GET /api/presence?users=…` → [{user, online, devices, lastSeen}], or null when the server has no presence API
+   * `GET /api/presence?users=…` → [{user, online, devices (a count), lastSeen}] for the users who share a conversation with
+   * the caller (others are left out), or null when the server has no presence API
    * (then it is not asked again) or cannot answer now.
    */
   async presence(users) {

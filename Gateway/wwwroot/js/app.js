@@ -7,7 +7,8 @@ import { ApiError, ChatApi, devToken } from './api.js';
 import { ChatView } from './ui.js';
 import { offerNotifications } from './push.js';
 
-const UserId = /^[A-Za-z0-9_.-]{1,64}$/;
+// The server's id rule: letters, digits, _ . - and not the dot segments . and .. (protocol.md §2).
+const UserId = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/;
 const PresenceEveryMs = 15000;
 const HistoryPage = 50;
 const TypingShownMs = 3000;
