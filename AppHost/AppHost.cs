@@ -3,8 +3,7 @@ using AspireChat.AppHost;
 var builder = DistributedApplication.CreateBuilder(args);
 
 // Containers where a container runtime is available (and in a published manifest), local stand-ins otherwise.
-var mongo = builder.AddChatMongo("mongo");
-var chatdb = builder.AddChatSqlite("chatdb");
+var store = builder.AddChatStore();
 var redis = builder.AddChatRedis("redis");
 var kafka = builder.AddChatKafka("kafka");
 var signingKey = builder.AddSigningKey();
@@ -17,12 +16,12 @@ var idservice = builder.AddProject<Projects.IdService>("idservice")
 builder.AddProject<Projects.DeliveryWorker>("deliveryworker")
     .WithReplicas(2)
     .WithHttpHealthCheck("/health")
-    .WithBackingServices(mongo, chatdb, redis, kafka)
+    .WithBackingServices(store, redis, kafka)
     .WithPipelineSettings();
 
 builder.AddProject<Projects.PushService>("pushservice")
     .WithHttpHealthCheck("/health")
-    .WithBackingServices(mongo, chatdb, redis, kafka)
+    .WithBackingServices(store, redis, kafka)
     .WithVapidKeys(vapid)
     .WithPipelineSettings();
 
@@ -31,7 +30,7 @@ builder.AddProject<Projects.Gateway>("gateway")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(idservice).WaitFor(idservice)
-    .WithBackingServices(mongo, chatdb, redis, kafka)
+    .WithBackingServices(store, redis, kafka)
     .WithPipelineSettings()
     .WithDevTokens(builder.ExecutionContext)
     .WithSigningKey(signingKey)

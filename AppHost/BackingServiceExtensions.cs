@@ -11,25 +11,43 @@ namespace AspireChat.AppHost;
 internal sealed record BackingService(string Name, ReferenceExpression ConnectionString, IResourceBuilder<IResource>? Source, IReadOnlyDictionary<string, string>? ClientSettings = null);
 
 /// <summary>
-/// MongoDB, Redis and Kafka. A published manifest has each as a container (images and settings as Aspire's own
-/// integrations use them) or, when the user supplies a managed service, as a connection-string parameter azd asks
-/// for: <c>AspireChat:Managed=true</c> selects that for all three, a <c>ConnectionStrings:{name}</c> given to the
-/// AppHost for that one. A local run uses the same containers where a container runtime is available, and otherwise
-/// local stand-ins (<see cref="StandInsExtensions"/>): the Kafka protocol from librdkafka's mock cluster, the Redis protocol
-/// from Garnet, and a SQLite file the services share instead of MongoDB. Stand-ins never reach a published manifest.
+/// The chat store (MongoDB, or PostgreSQL), Redis and Kafka. A published manifest has each as a container (images and
+/// settings as Aspire's own integrations use them) or, when the user supplies a managed service, as a connection-string
+/// parameter azd asks for: <c>AspireChat:Managed=true</c> selects that for all three, a <c>ConnectionStrings:{name}</c>
+/// given to the AppHost for that one. A local run uses the same containers where a container runtime is available, and
+/// otherwise local stand-ins (<see cref="StandInsExtensions"/>): the Kafka protocol from librdkafka's mock cluster, the
+/// Redis protocol from Garnet, and PostgreSQL from the machine's installation. Stand-ins never reach a published manifest.
 /// </summary>
 internal static class BackingServiceExtensions
 {
     private const string MongoDatabase = "aspirechat";
     private const string MongoUser = "admin";
 
-    /// <summary>The chat store (<c>ConnectionStrings:mongo</c>); null in a local run without a container runtime.</summary>
-    public static BackingService? AddChatMongo(this IDistributedApplicationBuilder builder, string name = "mongo")
+    /// <summary>
+    /// The chat store. A local run without a container runtime: PostgreSQL from the machine's installation, started by the
+    /// stand-ins (<c>ConnectionStrings:postgres</c>), or the server a <c>ConnectionStrings:postgres</c> given to the AppHost
+    /// names. Otherwise (containers, a published manifest): MongoDB (<c>ConnectionStrings:mongo</c>), the design's store,
+    /// unless <c>AspireChat:Store=postgres</c> picks PostgreSQL.
+    /// </summary>
+    public static BackingService AddChatStore(this IDistributedApplicationBuilder builder)
+    {
+        if (builder.ExecutionContext.IsRunMode && !ContainerRuntime.IsAvailable(builder.Configuration))
+        {
+            return builder.Configuration.GetConnectionString(PostgresName) is { Length: > 0 } given
+                ? new BackingService(PostgresName, ReferenceExpression.Create($"{given}"), null)
+                : builder.AddPostgresStandIn(PostgresName);
+        }
+        return string.Equals(builder.Configuration["AspireChat:Store"], "postgres", StringComparison.OrdinalIgnoreCase)
+            ? builder.AddChatPostgres(PostgresName)
+            : builder.AddChatMongo("mongo");
+    }
+
+    private const string PostgresName = "postgres";
+
+    private static BackingService AddChatMongo(this IDistributedApplicationBuilder builder, string name)
     {
         if (builder.ExecutionContext.IsPublishMode)
             return builder.IsManaged(name) ? builder.AddManagedService(name) : builder.AddMongoContainer(name);
-
-        if (!ContainerRuntime.IsAvailable(builder.Configuration)) return null;
         var local = builder.AddContainer(name, "mongo", "8.0")
             .WithVolume("aspirechat-mongo-data", "/data/db")
             .WithEndpoint(targetPort: 27017, name: "tcp", scheme: "tcp");
@@ -37,18 +55,18 @@ internal static class BackingServiceExtensions
         return new BackingService(name, ReferenceExpression.Create($"mongodb://{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}"), local.AsResource());
     }
 
-    /// <summary>
-    /// The SQLite file the services of a local run share (<c>ConnectionStrings:chatdb</c>, under the AppHost's
-    /// <c>data/</c>): the chat store where no MongoDB runs, and the push subscriptions beside MongoDB (they have no MongoDB
-    /// adapter yet). A <c>ConnectionStrings:chatdb</c> given to the AppHost names another file. Null in a published manifest.
-    /// </summary>
-    public static BackingService? AddChatSqlite(this IDistributedApplicationBuilder builder, string name = "chatdb")
+    // Aspire's PostgreSQL integration (a container with a generated password, a data volume in a local run) and its
+    // database aspirechat; in a published manifest a managed server (Azure Database for PostgreSQL) instead when the user
+    // supplies one (docs/deploy.md). A connection string given to a local run names a server of the user's own.
+    private static BackingService AddChatPostgres(this IDistributedApplicationBuilder builder, string name)
     {
-        if (!builder.ExecutionContext.IsRunMode) return null;
-        var connection = builder.Configuration.GetConnectionString(name) is { Length: > 0 } given
-            ? given
-            : $"Data Source={Path.Combine(builder.AppHostDirectory, "data", "chat.db")}";
-        return new BackingService(name, ReferenceExpression.Create($"{connection}"), null);
+        if (builder.ExecutionContext.IsPublishMode && builder.IsManaged(name)) return builder.AddManagedService(name);
+        if (builder.ExecutionContext.IsRunMode && builder.Configuration.GetConnectionString(name) is { Length: > 0 } given)
+            return new BackingService(name, ReferenceExpression.Create($"{given}"), null);
+        var server = builder.AddPostgres($"{name}-server");
+        if (builder.ExecutionContext.IsRunMode) server.WithDataVolume("aspirechat-postgres-data");
+        var database = server.AddDatabase(name, "aspirechat");
+        return new BackingService(name, ReferenceExpression.Create($"{database.Resource}"), database.AsResource());
     }
 
     /// <summary>Presence, routing, pending acks and id leases (<c>ConnectionStrings:redis</c>).</summary>

@@ -1,10 +1,10 @@
 namespace AspireChat.AppHost;
 
 /// <summary>
-/// Kafka and Redis for a local run where no container can run: one process (the <c>StandIns</c> project) hosts
-/// librdkafka's mock cluster and Garnet on the endpoints declared here, and hands them over as connection strings, so
-/// the services use the same Kafka and Redis code paths as against the containers. Run mode only: a published
-/// manifest has containers or managed services instead.
+/// Kafka, Redis and PostgreSQL for a local run where no container can run: one process (the <c>StandIns</c> project)
+/// hosts librdkafka's mock cluster and Garnet and starts a PostgreSQL cluster from the machine's installation, on the
+/// endpoints declared here, and hands them over as connection strings, so the services use the same Kafka, Redis and
+/// store code paths as against the containers. Run mode only: a published manifest has containers or managed services instead.
 /// </summary>
 internal static class StandInsExtensions
 {
@@ -25,7 +25,18 @@ internal static class StandInsExtensions
         return new BackingService(name, ReferenceExpression.Create($"{redis.Property(EndpointProperty.HostAndPort)}"), builder.StandIns().AsResource());
     }
 
-    // One process for both stand-ins. The endpoints are not proxied: every Kafka and Redis round trip of every message
+    /// <summary>
+    /// The chat store: a PostgreSQL cluster with its data in <c>AspireChat:PostgresData</c> (default <c>data/postgres</c>
+    /// beside the AppHost), kept between runs.
+    /// </summary>
+    public static BackingService AddPostgresStandIn(this IDistributedApplicationBuilder builder, string name)
+    {
+        var postgres = builder.StandIns().GetEndpoint("postgres");
+        return new BackingService(name, ReferenceExpression.Create(
+            $"Host={postgres.Property(EndpointProperty.Host)};Port={postgres.Property(EndpointProperty.Port)};Username=chat;Database=aspirechat"), builder.StandIns().AsResource());
+    }
+
+    // One process for the stand-ins. The endpoints are not proxied: every Kafka and Redis round trip of every message
     // would otherwise cross the orchestrator's proxy too. The mock broker advertises the endpoint's address, so the
     // metadata it returns points back at the stand-in's own listener.
     private static IResourceBuilder<ProjectResource> StandIns(this IDistributedApplicationBuilder builder)
@@ -35,7 +46,11 @@ internal static class StandInsExtensions
         var standIns = builder.AddProject<Projects.StandIns>(Name)
             .WithHttpHealthCheck("/health")
             .WithEndpoint(name: "kafka", scheme: "tcp", env: "StandIns__KafkaPort", isProxied: false)
-            .WithEndpoint(name: "redis", scheme: "tcp", env: "StandIns__RedisPort", isProxied: false);
+            .WithEndpoint(name: "redis", scheme: "tcp", env: "StandIns__RedisPort", isProxied: false)
+            .WithEndpoint(name: "postgres", scheme: "tcp", env: "StandIns__PostgresPort", isProxied: false)
+            .WithEnvironment("StandIns__PostgresData", builder.Configuration["AspireChat:PostgresData"] is { Length: > 0 } data
+                ? Path.GetFullPath(data, builder.AppHostDirectory)
+                : Path.Combine(builder.AppHostDirectory, "data", "postgres"));
         var kafka = standIns.GetEndpoint("kafka");
         return standIns
             .WithEnvironment("StandIns__KafkaAdvertisedHost", kafka.Property(EndpointProperty.Host))

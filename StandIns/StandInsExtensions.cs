@@ -19,6 +19,12 @@ public sealed class StandInsOptions
 
     /// <summary>Port the Redis stand-in (Garnet) listens on.</summary>
     public int RedisPort { get; set; }
+
+    /// <summary>Port the PostgreSQL stand-in listens on (loopback).</summary>
+    public int PostgresPort { get; set; }
+
+    /// <summary>The PostgreSQL stand-in's data folder (the AppHost's <c>data/postgres</c>); kept between runs.</summary>
+    public string PostgresData { get; set; } = Path.Combine("data", "postgres");
 }
 
 /// <summary>Registers the stand-ins, each started with the host and healthy once it listens.</summary>
@@ -27,15 +33,18 @@ public static class StandInsExtensions
     public static IHostApplicationBuilder AddStandIns(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StandInsOptions>().Bind(builder.Configuration.GetSection("StandIns"))
-            .Validate(o => o.KafkaPort > 0 && o.RedisPort > 0, "StandIns:KafkaPort and StandIns:RedisPort must be set (the AppHost sets them)")
+            .Validate(o => o.KafkaPort > 0 && o.RedisPort > 0 && o.PostgresPort > 0, "StandIns:KafkaPort, StandIns:RedisPort and StandIns:PostgresPort must be set (the AppHost sets them)")
             .ValidateOnStart();
         builder.Services.AddSingleton<KafkaStandIn>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KafkaStandIn>());
         builder.Services.AddSingleton<RedisStandIn>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisStandIn>());
+        builder.Services.AddSingleton<PostgresStandIn>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresStandIn>());
         builder.Services.AddHealthChecks()
             .AddCheck<KafkaStandIn>("kafka-stand-in")
-            .AddCheck<RedisStandIn>("redis-stand-in");
+            .AddCheck<RedisStandIn>("redis-stand-in")
+            .AddCheck<PostgresStandIn>("postgres-stand-in");
         return builder;
     }
 }

@@ -1,9 +1,11 @@
 using AspireChat.Messaging.Storage;
+using AspireChat.Messaging.Storage.Postgres;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using MongoDB.Driver;
+using Npgsql;
 
 namespace AspireChat.Messaging.Consent;
 
@@ -11,8 +13,8 @@ namespace AspireChat.Messaging.Consent;
 public static class ConsentExtensions
 {
     /// <summary>
-    /// <see cref="IConsentStore"/> on the store the host already uses — MongoDB when the MongoDB chat store is registered,
-    /// SQLite when <c>ConnectionStrings:chatdb</c> is set, else the embedded RocksDB database — created at start;
+    /// <see cref="IConsentStore"/> on the store the host already uses — PostgreSQL when the PostgreSQL chat store is
+    /// registered, MongoDB when the MongoDB one is, else the embedded RocksDB database — created at start;
     /// <see cref="BlockList"/>; and <c>Consent:*</c> (<see cref="ConsentOptions"/>). Once per host however often called.
     /// </summary>
     public static IHostApplicationBuilder AddConsentStore(this IHostApplicationBuilder builder)
@@ -21,10 +23,10 @@ public static class ConsentExtensions
         if (services.Any(d => d.ServiceType == typeof(IConsentStore))) return builder;
         services.AddOptions<ConsentOptions>().Bind(builder.Configuration.GetSection("Consent"))
             .Validate(o => o.MaxBlocksPerUser > 0, "Consent:MaxBlocksPerUser must be positive").ValidateOnStart();
-        if (services.Any(d => d.ServiceType == typeof(IMongoDatabase)))
+        if (services.Any(d => d.ServiceType == typeof(PostgresMigrator)))
+            services.AddSingleton<IConsentStore>(sp => new PostgresConsentStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<PostgresMigrator>()));
+        else if (services.Any(d => d.ServiceType == typeof(IMongoDatabase)))
             services.AddSingleton<IConsentStore>(sp => new MongoConsentStore(sp.GetRequiredService<IMongoDatabase>()));
-        else if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("chatdb")))
-            services.AddSingleton<IConsentStore>(sp => new SqliteConsentStore(sp.GetRequiredService<SqliteDatabase>()));
         else
             services.AddSingleton<IConsentStore>(sp => new RocksDbConsentStore(sp.GetRequiredService<RocksDbDatabase>()));
         services.TryAddSingleton<BlockList>();

@@ -8,6 +8,7 @@ using AspireChat.Messaging.Pipeline;
 using AspireChat.Messaging.Presence;
 using AspireChat.Messaging.Push;
 using AspireChat.Messaging.Storage;
+using AspireChat.Messaging.Storage.Postgres;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,9 +25,10 @@ public static class ChatPipelineExtensions
     public static bool HasKafka(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration.GetConnectionString("kafka"));
 
     /// <summary>
-    /// The ports, each with the adapter the configuration names. The store: MongoDB where <c>ConnectionStrings:mongo</c>
-    /// is given (see <see cref="MongoStoreExtensions.AddMongoChatStore"/>), SQLite where <c>ConnectionStrings:chatdb</c> is
-    /// (the file the services of the stand-in topology share), else the embedded RocksDB store in <c>Storage:Path</c>.
+    /// The ports, each with the adapter the configuration names. The store: PostgreSQL where <c>ConnectionStrings:postgres</c>
+    /// is given (<see cref="PostgresStoreExtensions.AddPostgresChatStore"/>; the stand-in topology's), else MongoDB where
+    /// <c>ConnectionStrings:mongo</c> is (<see cref="MongoStoreExtensions.AddMongoChatStore"/>), else the embedded RocksDB
+    /// store in <c>Storage:Path</c>.
     /// The message log: Kafka where <c>ConnectionStrings:kafka</c> is given (<see cref="KafkaLogExtensions.AddKafkaMessageLog"/>),
     /// else in-process. Presence, routing, pending acks and worker-id leases: Redis where <c>ConnectionStrings:redis</c> is
     /// (<see cref="RedisExtensions.AddRedisAdapters"/>), else in memory. Every host starts from these.
@@ -41,12 +43,13 @@ public static class ChatPipelineExtensions
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection("Storage"))
             .Validate(o => !string.IsNullOrWhiteSpace(o.Path), "Storage:Path must name a folder").ValidateOnStart();
 
+        if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("postgres")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
+            builder.AddPostgresChatStore();
         if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("mongo")) && !services.Any(d => d.ServiceType == typeof(IChatStore)))
             builder.AddMongoChatStore();
-        // Each engine registers all its ports where none is registered yet; beside MongoDB the RocksDB one adds only the
-        // push subscriptions, which have no MongoDB adapter yet.
-        if (configuration.GetConnectionString("chatdb") is { Length: > 0 } chatdb) services.AddSqliteChatStore(chatdb);
-        else services.AddRocksDbChatStore();
+        // Each engine registers all its ports where none is registered yet: the embedded RocksDB store takes what no
+        // engine above took (its database opens at first use).
+        services.AddRocksDbChatStore();
         builder.AddConsentStore();
         // Kafka and Redis when their connection strings are given (each registered once however often this is called).
         if (HasKafka(configuration) && !services.Any(d => d.ServiceType == typeof(KafkaMessageLog))) builder.AddKafkaMessageLog();

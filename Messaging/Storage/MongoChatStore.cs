@@ -14,7 +14,7 @@ namespace AspireChat.Messaging.Storage;
 /// </summary>
 public sealed class MongoChatStore : IChatStore
 {
-    /// <summary>Collection names; the same words as the SQLite tables.</summary>
+    /// <summary>Collection names; the same words as the PostgreSQL tables.</summary>
     public const string Messages = "messages", Inbox = "inbox", Cursors = "cursors", Sends = "sends",
         Conversations = "conversations", ReadPositions = "read_positions", DeliveredPositions = "delivered_positions";
 

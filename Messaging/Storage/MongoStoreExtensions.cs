@@ -23,7 +23,8 @@ public static class MongoStoreExtensions
     /// port of the chat store on it (<see cref="IChatStore"/> = <see cref="MongoChatStore"/>, <see cref="ITimelineStore"/>,
     /// <see cref="IInboxStore"/>, <see cref="IConversationIndex"/>, <see cref="ICursorStore"/>, with the
     /// <see cref="SequenceHeads"/> they share) and of the group store (<see cref="Groups.IGroupStore"/>,
-    /// <see cref="Groups.IUserStore"/> = <see cref="Groups.MongoGroupStore"/>), a <c>ping</c> health
+    /// <see cref="Groups.IUserStore"/> = <see cref="Groups.MongoGroupStore"/>) and the push subscriptions
+    /// (<see cref="Push.IPushSubscriptionStore"/> = <see cref="Push.MongoPushSubscriptionStore"/>), a <c>ping</c> health
     /// check named after the connection, and a span per command on the <c>AspireChat</c> source.
     /// Nothing connects until the first command: the driver connects lazily.
     /// </summary>
@@ -54,6 +55,7 @@ public static class MongoStoreExtensions
         services.AddSingleton(sp => new Groups.MongoGroupStore(sp.GetRequiredService<IMongoDatabase>()));
         services.AddSingleton<Groups.IGroupStore>(sp => sp.GetRequiredService<Groups.MongoGroupStore>());
         services.AddSingleton<Groups.IUserStore>(sp => sp.GetRequiredService<Groups.MongoGroupStore>());
+        services.AddSingleton<Push.IPushSubscriptionStore>(sp => new Push.MongoPushSubscriptionStore(sp.GetRequiredService<IMongoDatabase>()));
 
         services.AddHealthChecks().Add(new HealthCheckRegistration(connectionName,
             sp => new MongoPingHealthCheck(sp.GetRequiredService<IMongoDatabase>()), failureStatus: null, tags: null, timeout: TimeSpan.FromSeconds(5)));

@@ -14,7 +14,7 @@ public static class RocksDbStoreExtensions
     /// (<see cref="IChatStore"/>, <see cref="ITimelineStore"/>, <see cref="IInboxStore"/>, <see cref="IConversationIndex"/>,
     /// <see cref="ICursorStore"/>), the group store (<see cref="IGroupStore"/>, <see cref="IUserStore"/>) and the push
     /// subscriptions. Each only where no adapter is registered for it yet, so beside another engine this adds what that
-    /// engine lacks (push subscriptions beside MongoDB).
+    /// engine lacks.
     /// </summary>
     public static IServiceCollection AddRocksDbChatStore(this IServiceCollection services)
     {

@@ -11,7 +11,7 @@ namespace AspireChat.Tests.AppHost;
 /// <summary>
 /// The AppHost (F5) topology, started by Aspire.Hosting.Testing on this machine's local stand-ins (no container
 /// runtime): two gateway replicas behind one endpoint, two DeliveryWorkers, the PushService and the IdService, on the
-/// Kafka mock cluster and Garnet of the stand-ins' process and a SQLite file they share.
+/// Kafka mock cluster, Garnet and the PostgreSQL cluster of the stand-ins' process.
 /// </summary>
 public sealed class AppHostTests
 {

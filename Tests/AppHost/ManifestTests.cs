@@ -7,7 +7,7 @@ namespace AspireChat.Tests.AppHost;
 
 /// <summary>
 /// The manifest the AppHost publishes for azd (<c>--publisher manifest</c>), produced the way azd produces it: the
-/// AppHost in a child process. Four projects; MongoDB, Redis and Kafka as containers or, for managed services, as
+/// AppHost in a child process. Four projects; MongoDB (or PostgreSQL), Redis and Kafka as containers or, for managed services, as
 /// connection-string parameters; secrets as secret parameters; nothing azd rejects (no <c>executable.v0</c>).
 /// </summary>
 public sealed class ManifestTests
@@ -84,6 +84,36 @@ public sealed class ManifestTests
         Assert.DoesNotContain("servicebus", resources.GetRawText());
     }
 
+    [Fact]
+    public async Task AspireChat_Store_postgres_publishes_a_PostgreSQL_container_and_its_database_in_MongoDBs_place()
+    {
+        var resources = await PublishAsync("--AspireChat:Store=postgres");
+
+        Assert.False(resources.TryGetProperty("mongo", out _));
+        Assert.StartsWith("docker.io/library/postgres:", resources.GetProperty("postgres-server").GetProperty("image").GetString());
+        Assert.StartsWith("container.v", TypeOf(resources, "postgres-server"));
+        Assert.Equal("parameter.v0", TypeOf(resources, "postgres-server-password"));
+        Assert.True(resources.GetProperty("postgres-server-password").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        Assert.Contains("Database=aspirechat", resources.GetProperty("postgres").GetProperty("connectionString").GetString());
+        foreach (var project in new[] { "gateway", "deliveryworker", "pushservice" })
+            Assert.Equal("{postgres.connectionString}", EnvironmentOf(resources, project)["ConnectionStrings__postgres"]);
+        AssertNothingAzdRejects(resources);
+    }
+
+    [Fact]
+    public async Task A_managed_PostgreSQL_is_a_connection_string_parameter()
+    {
+        var resources = await PublishAsync("--AspireChat:Store=postgres", "--ConnectionStrings:postgres=Host=my-server.postgres.database.azure.com");
+
+        Assert.Equal("parameter.v0", TypeOf(resources, "postgres"));
+        Assert.True(resources.GetProperty("postgres").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        Assert.Equal("{postgres.connectionString}", EnvironmentOf(resources, "gateway")["ConnectionStrings__postgres"]);
+        Assert.False(resources.TryGetProperty("postgres-server", out _));
+        Assert.Equal("container.v0", TypeOf(resources, "redis"));
+        Assert.DoesNotContain("my-server", resources.GetRawText());
+        AssertNothingAzdRejects(resources);
+    }
+
     private static void AssertNothingAzdRejects(JsonElement resources)
     {
         foreach (var resource in resources.EnumerateObject())
@@ -114,7 +144,8 @@ public sealed class ManifestTests
         };
         // What the developer's shell may hold must not change the manifest under test.
         info.Environment.Remove("AspireChat__Managed");
-        foreach (var name in BackingServices) info.Environment.Remove($"ConnectionStrings__{name}");
+        info.Environment.Remove("AspireChat__Store");
+        foreach (var name in BackingServices.Append("postgres")) info.Environment.Remove($"ConnectionStrings__{name}");
 
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -12,15 +12,15 @@ public sealed class ConsentStoreSelectionTests
 {
     [Theory]
     [InlineData(null, false, typeof(RocksDbConsentStore))]
-    [InlineData(null, true, typeof(SqliteConsentStore))]
+    [InlineData(null, true, typeof(PostgresConsentStore))]
     [InlineData("mongodb://127.0.0.1:1/history?serverSelectionTimeoutMS=200", false, typeof(MongoConsentStore))]
-    [InlineData("mongodb://127.0.0.1:1/history?serverSelectionTimeoutMS=200", true, typeof(MongoConsentStore))]
-    public async Task The_consent_store_follows_the_chat_store(string? mongo, bool chatdb, Type expected)
+    [InlineData("mongodb://127.0.0.1:1/history?serverSelectionTimeoutMS=200", true, typeof(PostgresConsentStore))]
+    public async Task The_consent_store_follows_the_chat_store(string? mongo, bool postgres, Type expected)
     {
         var directory = TempDirectory.Create();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var settings = new Dictionary<string, string?> { ["Storage:Path"] = Path.Combine(directory, "store") };
-        if (chatdb) settings["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(directory, "chat.db")}";
+        if (postgres) settings["ConnectionStrings:postgres"] = "Host=127.0.0.1;Port=1;Username=chat;Database=aspirechat";
         if (mongo is not null) settings["ConnectionStrings:mongo"] = mongo;
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddChatAdapters();

@@ -18,8 +18,8 @@ public sealed class KafkaAcceptTests
     public async Task A_Kafka_produce_that_times_out_answers_the_sender_unavailable_and_the_retransmission_is_acked_and_logged_once()
     {
         var directory = TempDirectory.Create();
-        await using var database = new SqliteDatabase($"Data Source={Path.Combine(directory, "chat.db")}");
-        var store = new SqliteChatStore(database, new SequenceHeads());
+        using var database = new RocksDbDatabase(Path.Combine(directory, "data"));
+        var store = new RocksDbChatStore(database, new SequenceHeads());
         await store.InitializeAsync();
         using var cluster = new KafkaMockCluster(partitions: 2);
         var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers);

@@ -14,21 +14,23 @@ public sealed class PushCollapserTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private readonly RecordingProvider _provider = new();
-    private SqliteDatabase _database = null!;
+    private RocksDbDatabase _database = null!;
+    private string _directory = null!;
     private InMemoryPresenceStore _presence = null!;
     private PushCollapser _collapser = null!;
 
     public async Task InitializeAsync()
     {
-        _database = new SqliteDatabase($"Data Source={Path.Combine(TempDirectory.Create(), "push.db")}");
-        var store = new SqlitePushSubscriptionStore(_database);
+        _directory = TempDirectory.Create();
+        _database = new RocksDbDatabase(Path.Combine(_directory, "data"));
+        var store = new RocksDbPushSubscriptionStore(_database);
         await store.InitializeAsync();
         foreach (var user in new[] { "bob", "carol" })
             await store.SaveAsync(new PushSubscription(user, "phone", PushKinds.Webhook, "http://127.0.0.1/notify", null, null, 0));
         _presence = new InMemoryPresenceStore(_time, Options.Create(new PresenceOptions()));
         var options = Options.Create(new PushOptions { CollapseWindow = TimeSpan.FromSeconds(2), MinInterval = TimeSpan.FromSeconds(10) });
         var dispatcher = new PushDispatcher(store, [_provider], _time, Microsoft.Extensions.Options.Options.Create(new PushOptions()), NullLogger<PushDispatcher>.Instance);
-        var consent = new Messaging.Consent.SqliteConsentStore(_database);
+        var consent = new Messaging.Consent.RocksDbConsentStore(_database);
         await consent.InitializeAsync();
         _collapser = new PushCollapser(_presence, consent, dispatcher, options, _time, NullLogger<PushCollapser>.Instance);
     }
@@ -36,7 +38,8 @@ public sealed class PushCollapserTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _collapser.DisposeAsync();
-        await _database.DisposeAsync();
+        _database.Dispose();
+        Directory.Delete(_directory, recursive: true);
     }
 
     [Fact]

@@ -3,14 +3,13 @@ using AspireChat.Messaging.Storage;
 
 namespace AspireChat.Tests.Storage;
 
-public sealed class CursorRecorderTests(SqliteChatStoreEngine database)
-    : IClassFixture<SqliteChatStoreEngine>
+public sealed class CursorRecorderTests(RocksDbChatStoreEngine database)
+    : IClassFixture<RocksDbChatStoreEngine>
 {
     [Fact]
     public async Task Acked_cursors_are_readable_at_once_and_written_in_one_flush_never_backwards()
     {
-        var store = new SqliteChatStore(database.Database, new SequenceHeads());
-        await store.InitializeAsync();
+        var store = new RocksDbCursorStore(database.Database);
         var recorder = new CursorRecorder(store);
         var user = $"u{Guid.NewGuid():n}";
 

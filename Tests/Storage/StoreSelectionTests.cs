@@ -1,5 +1,6 @@
 using AspireChat.Messaging.Hosting;
 using AspireChat.Messaging.Storage;
+using AspireChat.Messaging.Storage.Postgres;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,9 +52,9 @@ public sealed class StoreSelectionTests
     }
 
     [Fact]
-    public async Task With_neither_mongo_nor_chatdb_the_embedded_RocksDB_store_is_used_in_the_storage_path()
+    public async Task With_neither_postgres_nor_mongo_the_embedded_RocksDB_store_is_used_in_the_storage_path()
     {
-        await using var host = BuildPipeline(mongo: null, sqlite: false);
+        await using var host = BuildPipeline(mongo: null);
 
         Assert.IsType<RocksDbChatStore>(host.Services.GetRequiredService<IChatStore>());
         Assert.IsType<AspireChat.Messaging.Groups.RocksDbGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
@@ -68,33 +69,45 @@ public sealed class StoreSelectionTests
     }
 
     [Fact]
-    public async Task A_chatdb_connection_string_selects_the_SQLite_store()
+    public async Task A_postgres_connection_string_selects_the_PostgreSQL_store_for_every_store_port_with_its_health_check()
     {
-        await using var host = BuildPipeline(mongo: null);
+        await using var host = BuildPipeline(mongo: "mongodb://127.0.0.1:1/history", postgres: "Host=127.0.0.1;Port=1;Username=chat;Database=aspirechat");
 
-        Assert.IsType<SqliteChatStore>(host.Services.GetRequiredService<IChatStore>());
-        Assert.IsType<AspireChat.Messaging.Groups.SqliteGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
-        var sqlite = host.Services.GetRequiredService<IChatStore>();
-        Assert.All(new object[] { host.Services.GetRequiredService<ITimelineStore>(), host.Services.GetRequiredService<IInboxStore>(),
-            host.Services.GetRequiredService<IConversationIndex>(), host.Services.GetRequiredService<ICursorStore>() }, port => Assert.Same(sqlite, port));
+        Assert.IsType<PostgresChatStore>(host.Services.GetRequiredService<IChatStore>());
+        Assert.IsType<PostgresTimelineStore>(host.Services.GetRequiredService<ITimelineStore>());
+        Assert.IsType<PostgresInboxStore>(host.Services.GetRequiredService<IInboxStore>());
+        Assert.IsType<PostgresConversationIndex>(host.Services.GetRequiredService<IConversationIndex>());
+        Assert.IsType<PostgresCursorStore>(host.Services.GetRequiredService<ICursorStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.PostgresGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IGroupStore>());
+        Assert.IsType<AspireChat.Messaging.Push.PostgresPushSubscriptionStore>(host.Services.GetRequiredService<AspireChat.Messaging.Push.IPushSubscriptionStore>());
+        Assert.IsType<AspireChat.Messaging.Groups.PostgresGroupStore>(host.Services.GetRequiredService<AspireChat.Messaging.Groups.IUserStore>());
         Assert.Null(host.Services.GetService<IMongoClient>());
         var checks = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HealthCheckServiceOptions>>().Value.Registrations;
+        Assert.Contains(checks, c => c.Name.Contains("postgres", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(checks, c => c.Name == "mongo");
     }
 
-    private static Pipeline BuildPipeline(string? mongo, bool sqlite = true)
+    [Fact]
+    public async Task The_MongoDB_store_keeps_push_subscriptions_in_MongoDB_too()
+    {
+        await using var host = BuildPipeline("mongodb://127.0.0.1:1/history?serverSelectionTimeoutMS=200&connectTimeoutMS=200");
+
+        Assert.IsType<AspireChat.Messaging.Push.MongoPushSubscriptionStore>(host.Services.GetRequiredService<AspireChat.Messaging.Push.IPushSubscriptionStore>());
+    }
+
+    private static Pipeline BuildPipeline(string? mongo, string? postgres = null)
     {
         var directory = TempDirectory.Create();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var settings = new Dictionary<string, string?> { ["Storage:Path"] = Path.Combine(directory, "store") };
-        if (sqlite) settings["ConnectionStrings:chatdb"] = $"Data Source={Path.Combine(directory, "chat.db")}";
+        if (postgres is not null) settings["ConnectionStrings:postgres"] = postgres;
         if (mongo is not null) settings["ConnectionStrings:mongo"] = mongo;
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddChatGateway();
         return new Pipeline(builder.Build(), directory);
     }
 
-    /// <summary>The built (never started) host; disposed asynchronously, as the SQLite database requires.</summary>
+    /// <summary>The built (never started) host; disposed asynchronously, as the Npgsql data source requires.</summary>
     private sealed class Pipeline(IHost host, string directory) : IAsyncDisposable
     {
         public IServiceProvider Services => host.Services;

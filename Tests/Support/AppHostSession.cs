@@ -7,7 +7,8 @@ using AspireChat.Protocol;
 namespace AspireChat.Tests.Support;
 
 /// <summary>
-/// The AppHost's distributed topology on the local stand-ins, started by Aspire.Hosting.Testing with a store of its own,
+/// The AppHost's distributed topology on the local stand-ins, started by Aspire.Hosting.Testing with a store of its own (the
+/// stand-ins' PostgreSQL cluster in a folder of the test's),
 /// and devices connected through the gateway endpoint (the proxy that spreads connections over the replicas).
 /// </summary>
 public sealed class AppHostSession : IAsyncDisposable
@@ -30,7 +31,7 @@ public sealed class AppHostSession : IAsyncDisposable
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
             ["AspireChat:Containers=false", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
-             $"ConnectionStrings:chatdb=Data Source={Path.Combine(data, "chat.db")}"], cancellationToken);
+             $"AspireChat:PostgresData={Path.Combine(data, "postgres")}"], cancellationToken);
         builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway"))
             .WithEnvironment("Auth__KeyFile", Path.Combine(data, "signing.key"));
         configure?.Invoke(builder);

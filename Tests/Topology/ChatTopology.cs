@@ -6,7 +6,7 @@ namespace AspireChat.Tests.Topology;
 /// <summary>
 /// The distributed topology of the AppHost on its local stand-ins, with every service a child process so a test can
 /// SIGKILL one: two gateways (nodes <c>gw-a</c>, <c>gw-b</c>) and two DeliveryWorkers, on librdkafka's mock cluster (in
-/// this process, reached over loopback TCP like a broker), a redis-server of its own and one SQLite file they share;
+/// this process, reached over loopback TCP like a broker), a redis-server of its own and a database of its own on the run's PostgreSQL server;
 /// and the PushService when a test asks for it.
 /// </summary>
 public sealed class ChatTopology : IAsyncDisposable
@@ -37,7 +37,7 @@ public sealed class ChatTopology : IAsyncDisposable
             {
                 ["ConnectionStrings__kafka"] = kafka.BootstrapServers,
                 ["ConnectionStrings__redis"] = redis.ConnectionString,
-                ["ConnectionStrings__chatdb"] = $"Data Source={Path.Combine(data, "chat.db")}",
+                ["ConnectionStrings__postgres"] = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("topology"),
                 // A killed worker's partitions move within seconds rather than the default 10 s session.
                 ["Kafka__SessionTimeout"] = "00:00:03",
                 ["Kafka__HeartbeatInterval"] = "00:00:01",

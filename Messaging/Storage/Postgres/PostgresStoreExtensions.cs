@@ -1,0 +1,39 @@
+using AspireChat.Messaging.Groups;
+using AspireChat.Messaging.Push;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+
+namespace AspireChat.Messaging.Storage.Postgres;
+
+/// <summary>Registers the PostgreSQL store: every store port over one <see cref="NpgsqlDataSource"/>.</summary>
+public static class PostgresStoreExtensions
+{
+    /// <summary>
+    /// Adds the <see cref="NpgsqlDataSource"/> of <c>ConnectionStrings:{connectionName}</c> through Aspire's client
+    /// integration (a health check, tracing and metrics come with it), the schema's <see cref="PostgresMigrator"/>, and the
+    /// PostgreSQL adapter of each store port: <see cref="IChatStore"/>, <see cref="ITimelineStore"/>, <see cref="IInboxStore"/>,
+    /// <see cref="IConversationIndex"/>, <see cref="ICursorStore"/>, <see cref="IGroupStore"/>, <see cref="IUserStore"/> and
+    /// <see cref="IPushSubscriptionStore"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddPostgresChatStore(this IHostApplicationBuilder builder, string connectionName = "postgres")
+    {
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(connectionName)))
+            throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not set; it must hold a PostgreSQL (Npgsql) connection string.");
+        builder.AddNpgsqlDataSource(connectionName);
+
+        var services = builder.Services;
+        services.AddSingleton<PostgresMigrator>();
+        services.AddSingleton<IChatStore, PostgresChatStore>();
+        services.AddSingleton<ITimelineStore, PostgresTimelineStore>();
+        services.AddSingleton<IInboxStore, PostgresInboxStore>();
+        services.AddSingleton<IConversationIndex, PostgresConversationIndex>();
+        services.AddSingleton<ICursorStore, PostgresCursorStore>();
+        services.AddSingleton<PostgresGroupStore>();
+        services.AddSingleton<IGroupStore>(sp => sp.GetRequiredService<PostgresGroupStore>());
+        services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<PostgresGroupStore>());
+        services.AddSingleton<IPushSubscriptionStore, PostgresPushSubscriptionStore>();
+        return builder;
+    }
+}
