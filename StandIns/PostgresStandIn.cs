@@ -26,7 +26,15 @@ public sealed partial class PostgresStandIn(IOptions<StandInsOptions> options, I
         var bin = BinDirectory();
         var asRoot = Environment.UserName == "root";
         Directory.CreateDirectory(data);
-        if (asRoot) await RunAsync(Command(false, "chown", "-R", "postgres:postgres", data), cancellationToken).ConfigureAwait(false);
+        if (asRoot)
+        {
+            // The AppHost's data folder is private (0700, it holds key files): the postgres user must still pass through it
+            // to reach its own folder, so it gets traverse-only rights there (0711: no listing; the key files stay 0600).
+            var parent = Path.GetDirectoryName(data)!;
+            if (!OperatingSystem.IsWindows() && !File.GetUnixFileMode(parent).HasFlag(UnixFileMode.OtherExecute))
+                File.SetUnixFileMode(parent, File.GetUnixFileMode(parent) | UnixFileMode.OtherExecute | UnixFileMode.GroupExecute);
+            await RunAsync(Command(false, "chown", "-R", "postgres:postgres", data), cancellationToken).ConfigureAwait(false);
+        }
         if (!File.Exists(Path.Combine(data, "PG_VERSION")))
         {
             await RunAsync(Command(asRoot, Path.Combine(bin, "initdb"), "-D", data, "-U", User, "--auth=trust", "-E", "UTF8"), cancellationToken).ConfigureAwait(false);
