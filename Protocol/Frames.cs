@@ -19,6 +19,10 @@ public static class FrameTypes
     public const string Read = "read";
     public const string Typing = "typing";
     public const string Receipt = "receipt";
+    public const string Edit = "edit";
+    public const string Recall = "recall";
+    public const string React = "react";
+    public const string Pin = "pin";
 }
 
 /// <summary>Conversation kinds carried in <c>ope</c>.</summary>
@@ -51,6 +55,10 @@ public sealed record SendFrame
     [JsonPropertyName("type"), JsonRequired] public int Type { get; init; }
     [JsonPropertyName("body"), JsonRequired] public JsonElement Body { get; init; }
     [JsonPropertyName("ex")] public JsonElement? Ex { get; init; }
+    /// <summary>The <c>id</c> of the message this one replies to (same conversation, type ≥ 0).</summary>
+    [JsonPropertyName("reply")] public string? Reply { get; init; }
+    /// <summary>1–50 member user ids, or <c>["@all"]</c>.</summary>
+    [JsonPropertyName("mentions")] public IReadOnlyList<string>? Mentions { get; init; }
 }
 
 /// <summary>Client acknowledgement: cumulative inbox <c>seq</c>, or a large group's <c>cseq</c>.</summary>
@@ -151,6 +159,24 @@ public sealed record MsgFrame
     [JsonPropertyName("body")] public JsonElement Body { get; init; }
     [JsonPropertyName("ex"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public JsonElement? Ex { get; init; }
     [JsonPropertyName("ts")] public long Ts { get; init; }
+    /// <summary>The <c>id</c> of the message this one replies to, as sent.</summary>
+    [JsonPropertyName("reply"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Reply { get; init; }
+    /// <summary>The user ids (or <c>@all</c>) the message mentions, as sent.</summary>
+    [JsonPropertyName("mentions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Mentions { get; init; }
+
+    // The message's current state: set by the server's views (history, one message, pins, the conversation list),
+    // never on sync, gsync or live frames, which carry entries as they were written.
+
+    /// <summary>The time of the latest edit (its body and ex are the message's), when edited.</summary>
+    [JsonPropertyName("edited"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Edited { get; init; }
+    /// <summary>True once recalled: <c>body</c> is <c>{}</c> and there is no <c>ex</c>.</summary>
+    [JsonPropertyName("recalled"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Recalled { get; init; }
+    /// <summary>Emoji → the users who reacted with it, in the order they did; absent when none.</summary>
+    [JsonPropertyName("reactions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyDictionary<string, IReadOnlyList<string>>? Reactions { get; init; }
+    /// <summary>True while pinned.</summary>
+    [JsonPropertyName("pinned"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Pinned { get; init; }
+    /// <summary>Every version, oldest first, the original included (one-message view only; empty once recalled).</summary>
+    [JsonPropertyName("edits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<MessageVersion>? Edits { get; init; }
 }
 
 /// <summary>Answer to <c>sync</c>: inbox entries ascending by <c>seq</c>.</summary>

@@ -32,6 +32,8 @@ public sealed record ConversationItem
     [JsonPropertyName("last")] public required MsgFrame Last { get; init; }
     /// <summary>Messages after <c>read</c> that others sent (membership events not counted).</summary>
     [JsonPropertyName("unread")] public long Unread { get; init; }
+    /// <summary>Unread messages (after <c>read</c>) that mention the user by id or by <c>@all</c>.</summary>
+    [JsonPropertyName("mentions")] public long Mentions { get; init; }
     /// <summary>The user's read <c>cseq</c>.</summary>
     [JsonPropertyName("read")] public long Read { get; init; }
     /// <summary>The last message's time, Unix ms.</summary>

@@ -42,4 +42,9 @@ namespace AspireChat.Protocol;
 [JsonSerializable(typeof(PushSubscriptionRequest))]
 [JsonSerializable(typeof(List<PushSubscriptionInfo>))]
 [JsonSerializable(typeof(VapidKeyResponse))]
+[JsonSerializable(typeof(EditFrame))]
+[JsonSerializable(typeof(RecallFrame))]
+[JsonSerializable(typeof(ReactFrame))]
+[JsonSerializable(typeof(PinFrame))]
+[JsonSerializable(typeof(PinsPage))]
 public sealed partial class ProtocolJson : JsonSerializerContext;
