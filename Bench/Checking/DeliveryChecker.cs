@@ -248,7 +248,8 @@ public sealed class DeviceLog
 
     /// <summary>
     /// A <c>msg</c> arrived. <paramref name="seq"/> is its inbox seq (null for a large group's message); a negative
-    /// <paramref name="type"/> is a system message (group membership), which takes an inbox seq but is not a send of the run.
+    /// <paramref name="type"/> is a system message (group membership), which takes an inbox seq but is not a send of the run —
+    /// except an operation entry (−10 … −13), which a run's client sent and which is checked like a message.
     /// Returns false when it is a retransmission of a seq already held.
     /// </summary>
     public bool Delivered(long? seq, string id, string conv, long cseq, string from, int type = 1)
@@ -280,7 +281,8 @@ public sealed class DeviceLog
                     _nextSeq = Math.Max(_nextSeq, s + 1);
                 }
             }
-            if (type < 0) _system++;
+            // Operation entries (edits, reactions …) are sends of the run like messages; membership events are not.
+            if (type < 0 && !Protocol.OperationTypes.IsOperation(type)) _system++;
             else _deliveries.Add(new Delivery(seq, id, conv, cseq, from));
         }
         if (violation is not null) _checker.Report(violation);

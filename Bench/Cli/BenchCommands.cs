@@ -78,16 +78,25 @@ public static class BenchCommands
         };
         var window = new Option<int>("--window") { Description = "closed loop: messages per pair sent and not yet delivered", DefaultValueFactory = _ => 64 };
         var peers = PeersOption("signalr,raw,hub", [SystemKind.SignalRRelay, SystemKind.RawRelay, SystemKind.PersistingHub]);
+        var operations = new Option<double>("--ops")
+        {
+            Description = "share of AspireChat's sends (0–1) that are message operations instead: an edit or a reaction on the sender's last acknowledged message",
+            DefaultValueFactory = _ => 0,
+        };
+        operations.Validators.Add(result =>
+        {
+            if (result.GetValue(operations) is < 0 or > 1) result.AddError("--ops must be from 0 to 1");
+        });
         var command = new Command("one-to-one", "pairs sending one-to-one: throughput at the maximum, latency at a fixed rate; AspireChat vs each peer")
         {
-            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous, MarkRead,
+            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous, MarkRead, operations,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
         {
             var (fixedRate, auto) = ParseRate(parse.GetValue(rate)!);
             return OneToOneWorkload.RunAsync(context, new OneToOneOptions(parse.GetValue(pairs), fixedRate, auto, parse.GetValue(window), parse.GetValue(Poisson),
-                Timings(parse), parse.GetValue(peers)!), token);
+                Timings(parse), parse.GetValue(peers)!) { Operations = parse.GetValue(operations) }, token);
         }, ct));
         return command;
     }

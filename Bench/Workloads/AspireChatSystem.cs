@@ -56,6 +56,16 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
 
         public ValueTask SendAsync(int ope, string to, long req, int senderIndex) => socket.SendChatAsync(req, ope, to, senderIndex, padding);
 
+        // Alternately an edit and a reaction, on the last message of this client that was acknowledged.
+        public async ValueTask<bool> OperateAsync(int ope, string to, long req, int senderIndex)
+        {
+            if (handler.LastMessage is not { } target) return false;
+            handler.Operation(req);
+            var conv = ope == Protocol.Ope.Group ? Protocol.Identifiers.GroupConversation(to) : Protocol.Identifiers.OneToOneConversation(socket.User, to);
+            await socket.SendOperationAsync(req, conv, target, edit: req % 2 == 0, senderIndex, padding).ConfigureAwait(false);
+            return true;
+        }
+
         public Task CloseAsync()
         {
             handler.Closing = true;
@@ -67,11 +77,20 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
     {
         private SenderLog? _sends;
         private DeviceLog? _inbox;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _operations = new();
+        private volatile string? _lastMessage;
 
         public volatile bool Closing;
 
+        /// <summary>The id of this client's last acknowledged message (not an operation): what its operations target.</summary>
+        public string? LastMessage => _lastMessage;
+
+        /// <summary>Send <paramref name="req"/> is an operation: its ack is no target.</summary>
+        public void Operation(long req) => _operations.TryAdd(req, 0);
+
         public void OnAck(BenchSocket socket, long req, string id, string conv)
         {
+            if (!_operations.TryRemove(req, out _)) _lastMessage = id;
             Sends(socket).Acked(req, id);
             sink.Acked(index, req);
         }
@@ -88,7 +107,9 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
             // The device's first seq is the one after the cursor the server took at hello: its head, for a new device.
             _inbox ??= checker.Device(socket.User, socket.Device, socket.Welcome.Head + 1);
             _inbox.Delivered(message.Seq, message.Id, message.Conv, message.Cseq, message.From, message.Type);
-            if (message.IsNew && message.Type >= 0 && message.Sender >= 0) sink.Delivered(message.Sender, message.Req, index);
+            // Messages and operation entries are the run's sends; membership events are not.
+            if (message.IsNew && (message.Type >= 0 || Protocol.OperationTypes.IsOperation(message.Type)) && message.Sender >= 0)
+                sink.Delivered(message.Sender, message.Req, index);
         }
 
         public void OnClosed(BenchSocket socket, Exception? error)

@@ -33,6 +33,12 @@ public interface ILoadClient
     /// <summary>Sends message <paramref name="req"/> to a user (<paramref name="ope"/> 0) or a group (1), tagged with the sender's index.</summary>
     ValueTask SendAsync(int ope, string to, long req, int senderIndex);
 
+    /// <summary>
+    /// Sends <paramref name="req"/> as a message operation (docs/protocol.md §13) on the client's last acknowledged
+    /// message instead, tagged like a message; false when the system has no operations or nothing to operate on yet.
+    /// </summary>
+    ValueTask<bool> OperateAsync(int ope, string to, long req, int senderIndex) => ValueTask.FromResult(false);
+
     Task CloseAsync();
 }
 

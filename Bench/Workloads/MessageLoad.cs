@@ -10,9 +10,12 @@ namespace AspireChat.Bench.Workloads;
 /// <param name="Poisson">Open loop: exponential gaps instead of a fixed interval.</param>
 public sealed record Pacing(double? Rate, int Window, bool Poisson)
 {
-    public string Describe() => Rate is { } r
+    /// <summary>The share of sends that are message operations instead (an edit or a reaction on the sender's last acknowledged message).</summary>
+    public double Operations { get; init; }
+
+    public string Describe() => (Rate is { } r
         ? $"open loop, {r:N0} msg/s{(Poisson ? " (Poisson arrivals)" : "")}"
-        : $"closed loop, window {Window} per sender";
+        : $"closed loop, window {Window} per sender") + (Operations > 0 ? $", {Operations:P0} edits and reactions" : "");
 }
 
 /// <summary>One sender of a run: its client, where it sends, and who must get each message.</summary>
@@ -38,6 +41,7 @@ public sealed class MessageLoad : ILoadSink
     private long _measureFrom = long.MaxValue;
     private long _measureUntil = long.MaxValue;
 
+    private long _operations;
     private long _sent, _acked, _failed, _delivered, _completed, _expectedDeliveries, _allDeliveries, _disconnects;
     private Exception? _firstDisconnect;
 
@@ -65,6 +69,8 @@ public sealed class MessageLoad : ILoadSink
     public LatencyRecorder SendToLastRecipient { get; } = new();
 
     public long Sent => Volatile.Read(ref _sent);
+    /// <summary>Of <see cref="Sent"/>, the message operations (edits and reactions).</summary>
+    public long OperationsSent => Volatile.Read(ref _operations);
     public long AckedCount => Volatile.Read(ref _acked);
     public long FailedCount => Volatile.Read(ref _failed);
     /// <summary>First arrivals at recipients other than the sender.</summary>
@@ -167,7 +173,12 @@ public sealed class MessageLoad : ILoadSink
         if (!_acknowledges) Interlocked.Add(ref _expectedDeliveries, sender.Recipients.Count);
         try
         {
-            await sender.Client.SendAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false);
+            // An operation is a timeline entry like a message: same req sequence, same recipients, same accounting.
+            if (Pacing.Operations > 0 && Random.Shared.NextDouble() < Pacing.Operations
+                && await sender.Client.OperateAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false))
+                Interlocked.Increment(ref _operations);
+            else
+                await sender.Client.SendAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
         {

@@ -99,6 +99,7 @@ public static class MessagePhase
         var report = checker.Finish();
         var notes = new List<string>();
         if (!window.Drained) notes.Add($"not drained within {timings.DrainTimeout.TotalSeconds:N0} s: the checker reports what never arrived");
+        if (load.OperationsSent > 0) notes.Add($"{load.OperationsSent:N0} of {load.Sent:N0} sends were message operations (edits and reactions), each delivered and checked like a message");
         if (load.Disconnects > 0) notes.Add($"{load.Disconnects} client connection(s) dropped during the run; first: {load.FirstDisconnect?.Message}");
         return new PhaseResult
         {

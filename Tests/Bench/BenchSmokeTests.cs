@@ -51,6 +51,22 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task A_run_where_a_fifth_of_the_sends_are_edits_and_reactions_finds_no_violation()
+    {
+        await using var context = new BenchContext(await EmbeddedTarget.StartAsync(), ProgressView.Silent, bodyBytes: 20);
+        var options = new OneToOneOptions(Pairs: 2, Rate: null, Auto: false, Window: 16, Poisson: false,
+            new PhaseTimings(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30)), Peers: []) { Operations = 0.2 };
+
+        var result = await OneToOneWorkload.RunAsync(context, options, CancellationToken.None);
+
+        var phase = Assert.Single(result.Phases);
+        Assert.True(phase.Check!.Passed, string.Join("\n", phase.Check.First));
+        // Operations went out, and each of their entries was delivered and checked like a message.
+        Assert.Contains(phase.Notes, n => n.Contains("were message operations", StringComparison.Ordinal));
+        Assert.True(phase.Check.Counts.DeliveredAsExpected >= phase.Acked, $"{phase.Check.Counts.DeliveredAsExpected} expected deliveries for {phase.Acked} acks");
+    }
+
+    [Fact]
     public async Task Raw_relay_delivers_the_msg_frame_AspireChat_delivers_for_the_same_send()
     {
         await using var target = await EmbeddedTarget.StartAsync();

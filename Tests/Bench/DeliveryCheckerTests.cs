@@ -37,6 +37,22 @@ public sealed class DeliveryCheckerTests
     }
 
     [Fact]
+    public void Operation_entries_are_checked_like_messages_and_membership_events_are_not()
+    {
+        var checker = SendAndAck(3);
+        var bob = checker.Device(Bob.User, Bob.Device);
+        bob.Delivered(1, "m1", Conv, 1, Alice.User);
+        bob.Delivered(2, "event", Conv, 2, Alice.User, type: -2);
+        bob.Delivered(3, "m2", Conv, 3, Alice.User, type: -10);
+
+        var report = checker.Finish();
+
+        // m3 (a reaction, say) never arrived: an operation that is lost is reported like a lost message.
+        Assert.Equal([ViolationKind.Lost], report.Violations.Select(v => v.Kind));
+        Assert.Equal((2, 1), (report.Counts.DeliveredAsExpected, report.Counts.SystemMessages));
+    }
+
+    [Fact]
     public void A_lost_delivery_is_reported()
     {
         var checker = SendAndAck(3);
