@@ -38,6 +38,24 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public async Task Published_MongoDB_container_is_a_single_node_replica_set_that_initiates_itself_and_the_services_reach_directly()
+    {
+        var resources = await PublishAsync();
+
+        var mongo = resources.GetProperty("mongo");
+        Assert.Equal("bash", mongo.GetProperty("entrypoint").GetString());
+        string[] args = [.. mongo.GetProperty("args").EnumerateArray().Select(a => a.GetString()!)];
+        Assert.Equal("-c", args[0]);
+        var script = args[1];
+        Assert.Contains("docker-entrypoint.sh mongod --replSet rs0 --bind_ip_all --keyFile /tmp/mongo-keyfile", script);
+        Assert.Contains("rs.initiate(c)", script);
+        Assert.Contains("m.host = \"localhost:27017\"", script);
+        // azd reads {…} in a manifest's strings as expressions: the script must hold none.
+        Assert.DoesNotContain("{", script);
+        Assert.Contains("directConnection=true", EnvironmentOf(resources, "gateway")["ConnectionStrings__mongo"]);
+    }
+
+    [Fact]
     public async Task Published_manifest_asks_for_every_secret_as_a_secret_parameter()
     {
         var resources = await PublishAsync();
