@@ -8,7 +8,9 @@ namespace AspireChat.AppHost;
 /// the user supplies, or a file, has none).
 /// </summary>
 /// <param name="ClientSettings">Settings a service's client of it needs beside the connection string (environment variables).</param>
-internal sealed record BackingService(string Name, ReferenceExpression ConnectionString, IResourceBuilder<IResource>? Source, IReadOnlyDictionary<string, string>? ClientSettings = null);
+/// <param name="ClientSecrets">Secret settings of the client, as parameters (environment variables referencing them).</param>
+internal sealed record BackingService(string Name, ReferenceExpression ConnectionString, IResourceBuilder<IResource>? Source,
+    IReadOnlyDictionary<string, string>? ClientSettings = null, IReadOnlyDictionary<string, IResourceBuilder<ParameterResource>>? ClientSecrets = null);
 
 /// <summary>
 /// The chat store (MongoDB, or PostgreSQL), Redis and Kafka. A published manifest has each as a container (images and
@@ -81,10 +83,14 @@ internal static class BackingServiceExtensions
         return new BackingService(name, ReferenceExpression.Create($"{redis.Resource}"), redis.AsResource());
     }
 
-    /// <summary>The message log (<c>ConnectionStrings:kafka</c>, bootstrap servers).</summary>
+    /// <summary>
+    /// The message log (<c>ConnectionStrings:kafka</c>, bootstrap servers). A published manifest with
+    /// <c>AspireChat:KafkaProfile=EventHubs</c> names Azure Event Hubs, with its SASL settings (<see cref="EventHubsKafkaExtensions"/>).
+    /// </summary>
     public static BackingService AddChatKafka(this IDistributedApplicationBuilder builder, string name = "kafka")
     {
         if (builder.ExecutionContext.IsRunMode && !ContainerRuntime.IsAvailable(builder.Configuration)) return builder.AddKafkaStandIn(name);
+        if (builder.ExecutionContext.IsPublishMode && builder.WantsEventHubsKafka()) return builder.AddEventHubsKafka(name);
         return builder.ExecutionContext.IsPublishMode && builder.IsManaged(name) ? builder.AddManagedService(name) : builder.AddKafkaContainer(name);
     }
 
@@ -94,6 +100,7 @@ internal static class BackingServiceExtensions
         if (backing is null) return service;
         service.WithEnvironment($"ConnectionStrings__{backing.Name}", backing.ConnectionString);
         foreach (var (key, value) in backing.ClientSettings ?? new Dictionary<string, string>()) service.WithEnvironment(key, value);
+        foreach (var (key, secret) in backing.ClientSecrets ?? new Dictionary<string, IResourceBuilder<ParameterResource>>()) service.WithEnvironment(key, secret);
         return backing.Source is { } source ? service.WaitFor(source) : service;
     }
 

@@ -103,6 +103,29 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public async Task The_Event_Hubs_profile_asks_for_the_bootstrap_servers_and_the_SASL_password_and_gives_every_Kafka_client_its_settings()
+    {
+        var resources = await PublishAsync("--AspireChat:KafkaProfile=EventHubs");
+
+        Assert.Equal("parameter.v0", TypeOf(resources, "kafka"));
+        Assert.Equal("parameter.v0", TypeOf(resources, "kafka-sasl-password"));
+        Assert.True(resources.GetProperty("kafka-sasl-password").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        Assert.Equal("container.v0", TypeOf(resources, "mongo"));
+        foreach (var project in new[] { "gateway", "deliveryworker", "pushservice" })
+        {
+            var env = EnvironmentOf(resources, project);
+            Assert.Equal("{kafka.connectionString}", env["ConnectionStrings__kafka"]);
+            Assert.Equal("{kafka-sasl-password.value}", env["Kafka__Settings__sasl.password"]);
+            Assert.Equal(("SASL_SSL", "PLAIN", "$ConnectionString"),
+                (env["Kafka__Settings__security.protocol"], env["Kafka__Settings__sasl.mechanism"], env["Kafka__Settings__sasl.username"]));
+            // Event Hubs' minimums (session 30 s, requests 60 s) and its 1 MB request limit.
+            Assert.Equal(("00:00:30", "60000", "1000000"), (env["Kafka__SessionTimeout"], env["Kafka__Settings__request.timeout.ms"], env["Kafka__Settings__message.max.bytes"]));
+        }
+        Assert.DoesNotContain("Kafka__Settings__sasl.password", EnvironmentOf(resources, "idservice").Keys);
+        AssertNothingAzdRejects(resources);
+    }
+
+    [Fact]
     public async Task AspireChat_Store_postgres_publishes_a_PostgreSQL_container_and_its_database_in_MongoDBs_place()
     {
         var resources = await PublishAsync("--AspireChat:Store=postgres");
