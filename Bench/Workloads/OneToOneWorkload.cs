@@ -35,6 +35,8 @@ public static class OneToOneWorkload
 
         async Task RunPhaseAsync(SystemKind kind, string phase, Pacing pacing)
         {
+            // Only AspireChat has message operations: a peer sends messages only.
+            if (kind != SystemKind.AspireChat) pacing = pacing with { Operations = 0 };
             var run = await MessagePhase.PairsAsync(context, kind, phase, options.Pairs, pacing, options.Timings, cancellationToken).ConfigureAwait(false);
             result.Phases.Add(run);
             phases.Add((kind, run));
