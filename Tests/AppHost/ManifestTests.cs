@@ -38,6 +38,20 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public async Task A_deployment_samples_traces_at_one_percent_unless_told_otherwise()
+    {
+        var resources = await PublishAsync();
+        foreach (var project in Projects)
+        {
+            var env = EnvironmentOf(resources, project);
+            Assert.Equal(("parentbased_traceidratio", "0.01"), (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]));
+        }
+
+        var tuned = await PublishAsync("--Telemetry:TraceSampleRatio=0.25");
+        Assert.Equal("0.25", EnvironmentOf(tuned, "gateway")["OTEL_TRACES_SAMPLER_ARG"]);
+    }
+
+    [Fact]
     public async Task Published_MongoDB_container_is_a_single_node_replica_set_that_initiates_itself_and_the_services_reach_directly()
     {
         var resources = await PublishAsync();
