@@ -15,15 +15,36 @@ public sealed class InboxRouter(
 {
     private readonly DeliveryOptions _options = options.Value;
 
-    /// <summary>Routes a new entry to each online device of its user. False when none is online.</summary>
-    public async ValueTask<bool> RouteAsync(InboxEntry entry, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Routes new entries to the online devices of their users; for each entry, whether one was online. A batch costs what
+    /// one entry costs: the users' presence is read concurrently (one pipelined round trip to Redis), and each device gets
+    /// its entries of the batch in one hand-over, in their order, all hand-overs sent concurrently.
+    /// </summary>
+    public async ValueTask<bool[]> RouteAsync(IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken = default)
     {
-        var devices = await presence.GetDevicesAsync(entry.User, cancellationToken).ConfigureAwait(false);
-        if (devices.Count == 0) return false;
-        IReadOnlyList<InboxEntry> single = [entry];
-        foreach (var device in devices)
-            await router.RouteAsync(device.Node, entry.User, device.Device, single, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return true;
+        var online = new bool[entries.Count];
+        if (entries.Count == 0) return online;
+        var users = entries.Select(e => e.User).Distinct(StringComparer.Ordinal).ToList();
+        var lookups = users.Select(user => presence.GetDevicesAsync(user, cancellationToken).AsTask()).ToList();
+        await Task.WhenAll(lookups).ConfigureAwait(false);
+        var devicesOf = new Dictionary<string, IReadOnlyList<DevicePresence>>(users.Count, StringComparer.Ordinal);
+        for (var i = 0; i < users.Count; i++) devicesOf[users[i]] = lookups[i].Result;
+
+        var handovers = new Dictionary<(string Node, string User, string Device), List<InboxEntry>>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var devices = devicesOf[entries[i].User];
+            online[i] = devices.Count > 0;
+            foreach (var device in devices)
+            {
+                if (!handovers.TryGetValue((device.Node, entries[i].User, device.Device), out var list))
+                    handovers[(device.Node, entries[i].User, device.Device)] = list = [];
+                list.Add(entries[i]);
+            }
+        }
+        await Task.WhenAll(handovers.Select(h => router.RouteAsync(h.Key.Node, h.Key.User, h.Key.Device, h.Value, cancellationToken: cancellationToken).AsTask()))
+            .ConfigureAwait(false);
+        return online;
     }
 
     /// <summary>Routes the entries past their deadline again, to whichever node holds the device now; returns how many.</summary>

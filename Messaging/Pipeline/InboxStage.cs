@@ -41,26 +41,34 @@ public sealed class InboxStage(IChatStore store, SequenceHeads heads, InboxRoute
         return traced;
     }
 
-    /// <summary>After the entries are durable: routes each new one to its user's online devices, and requests a push where none is online.</summary>
+    /// <summary>After the entries are durable: routes the batch to its users' online devices, and requests a push where none is online.</summary>
     public async ValueTask DeliverAsync(IReadOnlyList<InboxEntry> entries, CancellationToken cancellationToken)
     {
         List<PushRequested>? pushes = null;
-        foreach (var entry in entries)
+        // One route span per entry (in its message's trace), around the batch's one routing.
+        var routes = new System.Diagnostics.Activity?[entries.Count];
+        var routed = new InboxEntry[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
         {
-            bool online;
-            var route = MessageTracing.StartRoute(entry);
-            try
-            {
-                online = await router.RouteAsync(MessageTracing.Continue(entry, route), cancellationToken).ConfigureAwait(false);
-                route?.SetTag("online", online);
-            }
-            finally
-            {
-                MessageTracing.StopKeepingCurrent(route);
-            }
+            routes[i] = MessageTracing.StartRoute(entries[i]);
+            routed[i] = MessageTracing.Continue(entries[i], routes[i]);
+        }
+        bool[] online;
+        try
+        {
+            online = await router.RouteAsync(routed, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < entries.Count; i++) routes[i]?.SetTag("online", online[i]);
+        }
+        finally
+        {
+            foreach (var route in routes) MessageTracing.StopKeepingCurrent(route);
+        }
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
             // A replay is offered again but counted once, and requests no second push notification.
             if (!entry.IsNew) continue;
-            if (online)
+            if (online[i])
             {
                 ChatTelemetry.Delivered.Add(1);
                 ChatTelemetry.DeliveryLatency.Record((time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(entry.Message.Ts)).TotalMilliseconds);
