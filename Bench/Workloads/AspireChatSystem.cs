@@ -1,6 +1,9 @@
+using System.Buffers;
+using System.Text.Json;
 using AspireChat.Bench.Checking;
 using AspireChat.Bench.Targets;
 using AspireChat.Bench.Transport;
+using AspireChat.Protocol;
 
 namespace AspireChat.Bench.Workloads;
 
@@ -56,6 +59,40 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
 
         public ValueTask SendAsync(int ope, string to, long req, int senderIndex) => socket.SendChatAsync(req, ope, to, senderIndex, padding);
 
+        public bool CanOperate => handler.LastMessage is not null;
+
+        /// <summary>Even reqs edit the latest acknowledged message (a new body of the same size), odd ones react to it.</summary>
+        public ValueTask OperateAsync(long req, int senderIndex)
+        {
+            var (id, conv) = handler.LastMessage ?? throw new InvalidOperationException("no message acknowledged yet");
+            handler.Operating(req);
+            var frame = new ArrayBufferWriter<byte>(256 + padding.Length);
+            using (var json = new Utf8JsonWriter(frame))
+            {
+                json.WriteStartObject();
+                json.WriteString("t"u8, req % 2 == 0 ? FrameTypes.Edit : FrameTypes.React);
+                json.WriteNumber("req"u8, req);
+                json.WriteString("conv"u8, conv);
+                json.WriteString("target"u8, id);
+                if (req % 2 == 0)
+                {
+                    json.WriteStartObject("body"u8);
+                    json.WriteNumber("r"u8, req);
+                    json.WriteNumber("s"u8, senderIndex);
+                    json.WriteString("text"u8, padding);
+                    json.WriteEndObject();
+                }
+                else
+                {
+                    // A few emoji, always added: adding one that is there is still an entry, and no user passes the 20 distinct.
+                    json.WriteString("emoji"u8, Emoji[(int)(req / 2 % Emoji.Length)]);
+                    json.WriteBoolean("on"u8, true);
+                }
+                json.WriteEndObject();
+            }
+            return socket.SendFrameAsync(frame.WrittenMemory);
+        }
+
         public Task CloseAsync()
         {
             handler.Closing = true;
@@ -63,15 +100,30 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
         }
     }
 
+    private static readonly string[] Emoji = ["👍", "🎉", "❤️"];
+
     private sealed class Handler(int index, DeliveryChecker checker, ILoadSink sink) : IBenchSocketHandler
     {
+        private readonly HashSet<long> _operations = [];
         private SenderLog? _sends;
         private DeviceLog? _inbox;
+        private volatile Tuple<string, string>? _lastMessage;
 
         public volatile bool Closing;
 
+        /// <summary>The id and conversation of this client's latest acknowledged message (not an operation): what operations aim at.</summary>
+        public (string Id, string Conv)? LastMessage => _lastMessage is { } last ? (last.Item1, last.Item2) : null;
+
+        public void Operating(long req)
+        {
+            lock (_operations) _operations.Add(req);
+        }
+
         public void OnAck(BenchSocket socket, long req, string id, string conv)
         {
+            bool operation;
+            lock (_operations) operation = _operations.Remove(req);
+            if (!operation) _lastMessage = Tuple.Create(id, conv);
             Sends(socket).Acked(req, id);
             sink.Acked(index, req);
         }
@@ -79,6 +131,7 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
         public void OnError(BenchSocket socket, long? req, string code, string message)
         {
             if (req is not { } r) return;
+            lock (_operations) _operations.Remove(r);
             Sends(socket).Failed(r, code, message);
             sink.Failed(index, r, code);
         }
@@ -89,6 +142,7 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
             _inbox ??= checker.Device(socket.User, socket.Device, socket.Welcome.Head + 1);
             _inbox.Delivered(message.Seq, message.Id, message.Conv, message.Cseq, message.From, message.Type);
             if (message.IsNew && message.Type >= 0 && message.Sender >= 0) sink.Delivered(message.Sender, message.Req, index);
+            else if (message.IsNew && Operations.IsOperation(message.Type)) sink.OperationArrived(index);
         }
 
         public void OnClosed(BenchSocket socket, Exception? error)

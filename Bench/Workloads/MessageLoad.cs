@@ -38,13 +38,16 @@ public sealed class MessageLoad : ILoadSink
     private long _measureFrom = long.MaxValue;
     private long _measureUntil = long.MaxValue;
 
-    private long _sent, _acked, _failed, _delivered, _completed, _expectedDeliveries, _allDeliveries, _disconnects;
+    private readonly double _operations;
+    private long _sent, _operationsSent, _acked, _failed, _delivered, _completed, _expectedDeliveries, _allDeliveries, _disconnects;
     private Exception? _firstDisconnect;
 
     /// <param name="senderClientIndex">For each sender, its client index among all connected clients (to tell its own copies).</param>
+    /// <param name="operations">The share of sends that are operations on the sender's latest message, where its client can send them.</param>
     public MessageLoad(IReadOnlyList<LoadSender> senders, IReadOnlyList<int> senderClientIndex, ILoadSystem system, DeliveryChecker checker, Pacing pacing,
-        ResourceProbe? resources = null)
+        ResourceProbe? resources = null, double operations = 0)
     {
+        _operations = operations;
         _resources = resources;
         _senders = [.. senders];
         _senderClientIndex = [.. senderClientIndex];
@@ -65,6 +68,8 @@ public sealed class MessageLoad : ILoadSink
     public LatencyRecorder SendToLastRecipient { get; } = new();
 
     public long Sent => Volatile.Read(ref _sent);
+    /// <summary>Sends that were operations (among <see cref="Sent"/>).</summary>
+    public long OperationsSent => Volatile.Read(ref _operationsSent);
     public long AckedCount => Volatile.Read(ref _acked);
     public long FailedCount => Volatile.Read(ref _failed);
     /// <summary>First arrivals at recipients other than the sender.</summary>
@@ -161,13 +166,17 @@ public sealed class MessageLoad : ILoadSink
     {
         var sender = _senders[index];
         var book = _books[index];
-        var req = book.Next(intended, sender.LatencyRecipients);
+        // An operation's entry reaches the same devices as a message; it takes the next req like one.
+        var operation = _operations > 0 && sender.Client.CanOperate && Random.Shared.NextDouble() < _operations;
+        var req = operation ? book.NextOperation(intended) : book.Next(intended, sender.LatencyRecipients);
         _checker.Sender(sender.Client.User, _device).Sent(req, sender.Recipients);
         Interlocked.Increment(ref _sent);
+        if (operation) Interlocked.Increment(ref _operationsSent);
         if (!_acknowledges) Interlocked.Add(ref _expectedDeliveries, sender.Recipients.Count);
         try
         {
-            await sender.Client.SendAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false);
+            if (operation) await sender.Client.OperateAsync(req, index).ConfigureAwait(false);
+            else await sender.Client.SendAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
         {
@@ -186,6 +195,8 @@ public sealed class MessageLoad : ILoadSink
         Interlocked.Add(ref _expectedDeliveries, _senders[sender].Recipients.Count);
         var intended = _books[sender].Intended(req);
         if (InWindow(intended)) SendToAck.Record(intended, now);
+        // The delivery figures follow messages only: an operation's window place is free once it is durable.
+        if (_books[sender].IsOperation(req)) _windows[sender]?.Release();
     }
 
     /// <summary>Client <paramref name="client"/>'s send <paramref name="req"/> was refused or could not be written.</summary>
@@ -214,6 +225,8 @@ public sealed class MessageLoad : ILoadSink
             _windows[sender]?.Release();
         }
     }
+
+    public void OperationArrived(int recipient) => Interlocked.Increment(ref _allDeliveries);
 
     public void Disconnected(int client, Exception? error)
     {
@@ -253,6 +266,7 @@ internal sealed class MessageBook
 {
     private const int ChunkBits = 14;
     private const int ChunkSize = 1 << ChunkBits;
+    private const int OperationMark = -1;
     private long[]?[] _intended = new long[]?[64];
     private int[]?[] _remaining = new int[]?[64];
     private long _last;
@@ -279,6 +293,17 @@ internal sealed class MessageBook
         Volatile.Write(ref _last, req);
         return req;
     }
+
+    /// <summary>Allocates the next req for an operation: stamped like a message, with no recipients to count down.</summary>
+    public long NextOperation(long intended)
+    {
+        var req = Next(intended, 0);
+        Volatile.Write(ref Volatile.Read(ref _remaining)[req >> ChunkBits]![req & (ChunkSize - 1)], OperationMark);
+        return req;
+    }
+
+    public bool IsOperation(long req) =>
+        req >= 1 && req <= Volatile.Read(ref _last) && Volatile.Read(ref Volatile.Read(ref _remaining)[req >> ChunkBits]![req & (ChunkSize - 1)]) == OperationMark;
 
     public long Intended(long req)
     {
