@@ -19,6 +19,8 @@ public static class MessageFrames
         Body = message.Body,
         Ex = message.Ex,
         Ts = message.Ts,
+        Reply = message.Reply?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Mentions = message.Mentions,
     };
 
     /// <summary>The frame of an inbox entry, carrying its <c>seq</c>.</summary>

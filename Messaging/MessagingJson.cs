@@ -15,4 +15,5 @@ namespace AspireChat.Messaging;
 [JsonSerializable(typeof(RoutedEntries))]
 [JsonSerializable(typeof(GroupNotice))]
 [JsonSerializable(typeof(DeviceSignal))]
+[JsonSerializable(typeof(Operations.MessageState))]
 public sealed partial class MessagingJson : JsonSerializerContext;

@@ -7,7 +7,7 @@ namespace AspireChat.Protocol;
 /// Timeline entry types and limits of the message operations (docs/protocol.md §13). Each operation is an
 /// entry of the conversation's timeline with its own negative <c>type</c>, like a membership event.
 /// </summary>
-public static class Operations
+public static class OperationTypes
 {
     public const int Edited = -10;
     public const int Recalled = -11;

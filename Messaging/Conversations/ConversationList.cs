@@ -8,16 +8,23 @@ namespace AspireChat.Messaging.Conversations;
 public sealed record ConversationListPage(IReadOnlyList<ConversationListItem> Items, long? Next);
 
 /// <summary>A conversation as the list shows it; <c>Group</c> is set for groups; <c>Activity</c> orders the list (see <see cref="ConversationState"/>).</summary>
-public sealed record ConversationListItem(string Conv, int Ope, string? With, GroupRecord? Group, ChatMessage Last, long Unread, long Read, long Activity);
+public sealed record ConversationListItem(string Conv, int Ope, string? With, GroupRecord? Group, ChatMessage Last, long Unread, long Read, long Activity)
+{
+    /// <summary>Unread messages that mention the user (docs/protocol.md §13.3), among the newest <see cref="ConversationList.MentionScanLimit"/>.</summary>
+    public long Mentions { get; init; }
+}
 
 /// <summary>
 /// The user's conversation list (docs/protocol.md §12.8): a page of the per-user index the pipeline maintains (stage 2), merged
 /// with the user's large groups, which have no index rows and are read at their heads (decision 0010).
 /// </summary>
-public sealed class ConversationList(IConversationIndex store, IGroupStore groups, GroupTimeline timeline)
+public sealed class ConversationList(IConversationIndex store, IGroupStore groups, GroupTimeline timeline, ITimelineStore timelines)
 {
     /// <summary>Unread messages of a large group are counted on its timeline up to this many.</summary>
     public const int LargeGroupUnreadLimit = 100;
+
+    /// <summary>Mentions are counted among this many of the newest unread entries (decision 0017).</summary>
+    public const int MentionScanLimit = 100;
 
     public async ValueTask<ConversationListPage> ListAsync(string user, long? before, int limit, CancellationToken cancellationToken = default)
     {
@@ -35,7 +42,10 @@ public sealed class ConversationList(IConversationIndex store, IGroupStore group
                 group = await GroupAsync(last.To, known, cancellationToken).ConfigureAwait(false);
             }
             var with = last.Ope == Ope.OneToOne && Identifiers.TryParseConversation(state.Conv, out _, out var a, out var b) ? (a == user ? b : a) : null;
-            rows.Add(new ConversationListItem(state.Conv, last.Ope, with, group, last, state.Unread, state.Read, state.Activity));
+            rows.Add(new ConversationListItem(state.Conv, last.Ope, with, group, last, state.Unread, state.Read, state.Activity)
+            {
+                Mentions = state.Unread == 0 ? 0 : await MentionsAsync(user, state, cancellationToken).ConfigureAwait(false),
+            });
         }
         foreach (var group in large.Values)
         {
@@ -65,13 +75,27 @@ public sealed class ConversationList(IConversationIndex store, IGroupStore group
 
     private async ValueTask<ConversationListItem?> LargeGroupRowAsync(string user, GroupRecord group, CancellationToken cancellationToken)
     {
-        var newest = await timeline.ReadBeforeAsync(group.Gid, user, null, 1, cancellationToken).ConfigureAwait(false);
-        if (newest is not [var last]) return null;
+        // The newest message or membership event: operation entries are never a conversation's last (docs/protocol.md §13.3).
+        var newest = await timeline.ReadBeforeAsync(group.Gid, user, null, LastScanLimit, cancellationToken).ConfigureAwait(false);
+        if (newest?.LastOrDefault(m => !OperationTypes.IsOperation(m.Type)) is not { } last) return null;
         var conv = Identifiers.GroupConversation(group.Gid);
         var read = (await store.GetConversationAsync(user, conv, cancellationToken).ConfigureAwait(false)).Read;
         var page = await timeline.ReadAfterAsync(group.Gid, user, read, LargeGroupUnreadLimit, cancellationToken).ConfigureAwait(false);
         var unread = page?.Items.Count(m => m.From != user && m.Type >= 0) ?? 0;
-        return new ConversationListItem(conv, Ope.Group, null, group, last, unread, read, last.Ts);
+        return new ConversationListItem(conv, Ope.Group, null, group, last, unread, read, last.Ts)
+        {
+            Mentions = page?.Items.Count(m => m.Type >= 0 && m.IsMentioned(user)) ?? 0,
+        };
+    }
+
+    // How many entries back a large group's last message is looked for among operations.
+    private const int LastScanLimit = 20;
+
+    // The unread messages (after read, up to the index's last) that mention the user, among the newest MentionScanLimit entries.
+    private async ValueTask<long> MentionsAsync(string user, ConversationState state, CancellationToken cancellationToken)
+    {
+        var newest = await timelines.ReadConversationAsync(state.Conv, state.LastCseq + 1, null, MentionScanLimit, cancellationToken).ConfigureAwait(false);
+        return newest.Count(m => m.Cseq > state.Read && m.Type >= 0 && m.IsMentioned(user));
     }
 
     private async ValueTask<GroupRecord?> GroupAsync(string gid, Dictionary<string, GroupRecord?> known, CancellationToken cancellationToken)

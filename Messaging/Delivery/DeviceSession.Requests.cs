@@ -1,4 +1,5 @@
 using AspireChat.Messaging.Conversations;
+using AspireChat.Messaging.Operations;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Protocol;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ public sealed partial class DeviceSession
     /// <summary>
     /// One text frame the transport read (within the frame size limit). Before the welcome only <c>hello</c> is taken;
     /// anything else, or a hello with a bad token, closes 4401. After it: <c>send</c>, <c>ping</c>, <c>ack</c>,
-    /// <c>sync</c>, <c>gsync</c>, <c>read</c>, <c>typing</c>. A bad frame is answered <c>error</c> (more than 10 within
+    /// <c>sync</c>, <c>gsync</c>, <c>read</c>, <c>typing</c>, and the operations <c>edit</c>, <c>recall</c>, <c>react</c>, <c>pin</c>. A bad frame is answered <c>error</c> (more than 10 within
     /// 10 s close 4400); a backing service that fails is answered <c>unavailable</c>.
     /// </summary>
     public async ValueTask HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default)
@@ -37,7 +38,7 @@ public sealed partial class DeviceSession
                 else await AuthenticateAsync(frame, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            if (!Charge(1, type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null)) return;
+            if (!Charge(1, CarriesReq(type) ? FrameCodec.TryReadReq(frame.Span) : null)) return;
             await (type switch
             {
                 FrameTypes.Send => SendAsync(FrameCodec.Read<SendFrame>(frame.Span), cancellationToken),
@@ -47,13 +48,17 @@ public sealed partial class DeviceSession
                 FrameTypes.Gsync => GsyncAsync(FrameCodec.Read<GsyncFrame>(frame.Span), cancellationToken),
                 FrameTypes.Read => ReadAsync(FrameCodec.Read<ReadFrame>(frame.Span), cancellationToken),
                 FrameTypes.Typing => TypingAsync(FrameCodec.Read<TypingFrame>(frame.Span), cancellationToken),
+                FrameTypes.Edit => TakeAsync(OperationRequests.Edit(FrameCodec.Read<EditFrame>(frame.Span), User, _limits.MaxBodyBytes), cancellationToken),
+                FrameTypes.Recall => TakeAsync(OperationRequests.Recall(FrameCodec.Read<RecallFrame>(frame.Span), User), cancellationToken),
+                FrameTypes.React => TakeAsync(OperationRequests.React(FrameCodec.Read<ReactFrame>(frame.Span), User), cancellationToken),
+                FrameTypes.Pin => TakeAsync(OperationRequests.Pin(FrameCodec.Read<PinFrame>(frame.Span), User), cancellationToken),
                 FrameTypes.Hello => throw new FrameException(ErrorCodes.BadFrame, "already welcomed"),
                 _ => throw new FrameException(ErrorCodes.BadFrame, $"unknown frame type '{type}'"),
             }).ConfigureAwait(false);
         }
         catch (FrameException e)
         {
-            BadFrame(e, type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null);
+            BadFrame(e, CarriesReq(type) ? FrameCodec.TryReadReq(frame.Span) : null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -62,7 +67,7 @@ public sealed partial class DeviceSession
             _transport.TryWrite(FrameCodec.Write(new ErrorFrame
             {
                 Code = ErrorCodes.Unavailable, Message = "a backing service is unavailable; retry later",
-                Req = type == FrameTypes.Send ? FrameCodec.TryReadReq(frame.Span) : null,
+                Req = CarriesReq(type) ? FrameCodec.TryReadReq(frame.Span) : null,
             }));
             if (awaitingHello) Close(CloseCodes.TryAgainLater, "hello failed: a backing service is unavailable");
         }
@@ -98,11 +103,25 @@ public sealed partial class DeviceSession
         }
     }
 
-    private async ValueTask SendAsync(SendFrame send, CancellationToken cancellationToken)
+    private ValueTask SendAsync(SendFrame send, CancellationToken cancellationToken)
     {
         if (SendValidator.Validate(send, User, _limits.MaxBodyBytes) is { } invalid) throw new FrameException(invalid.Code, invalid.Message);
+        return TakeAsync(send, cancellationToken);
+    }
+
+    // A send, or an operation as the timeline entry it becomes (docs/protocol.md §13): both go through stage 0 alike.
+    // A message it names may have been acknowledged but not stored yet (the distributed composition): this device's next
+    // frames wait for it, so they keep their order.
+    private async ValueTask TakeAsync(SendFrame send, CancellationToken cancellationToken)
+    {
+        var named = OperationTypes.IsOperation(send.Type) ? OperationEntries.TargetOf(send.Body) : send.Reply is { } reply ? OperationRequests.ParseId(reply) : null;
+        if (named is { } id) await _messages.AwaitStoredAsync(Identifiers.ConversationOf(send.Ope, User, send.To), id, cancellationToken).ConfigureAwait(false);
         if (!await _sends.TakeAsync(User, Device, send, cancellationToken).ConfigureAwait(false)) Close(CloseCodes.RateLimited, "flooding past the rate limit");
     }
+
+    // The frames answered by req: a send and the operations, whose errors name it.
+    private static bool CarriesReq(string type) =>
+        type is FrameTypes.Send or FrameTypes.Edit or FrameTypes.Recall or FrameTypes.React or FrameTypes.Pin;
 
     private ValueTask Answer<T>(T frame) where T : class
     {

@@ -32,6 +32,7 @@ public sealed partial class DeviceSession
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SendAdmission _sends;
+    private readonly Operations.ReadableMessages _messages;
     private readonly AbuseCounter _badFrames;
     private readonly TokenBucket _frames;
     private readonly AbuseCounter _floods;
@@ -47,8 +48,10 @@ public sealed partial class DeviceSession
 
     public DeviceSession(
         IDeviceTransport transport, ITokenValidator tokens, DeviceRegistry registry, InboxClaims claims, SessionGroups groups, SendQueue sends,
-        ReadPositions reads, TypingRelay typing, IPresenceStore presence, IOptions<LimitsOptions> limits, TimeProvider time, ILogger<DeviceSession> logger)
+        ReadPositions reads, TypingRelay typing, IPresenceStore presence, Operations.ReadableMessages messages, IOptions<LimitsOptions> limits, TimeProvider time,
+        ILogger<DeviceSession> logger)
     {
+        _messages = messages;
         (_transport, _tokens, _registry, _claims, _groupSync, _reads, _typingRelay, _presence, _limits, _time, _logger) =
             (transport, tokens, registry, claims, groups, reads, typing, presence, limits.Value, time, logger);
         _sends = new SendAdmission(transport, sends, _limits, time, code => CountAbuse(code));

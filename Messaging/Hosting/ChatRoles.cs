@@ -1,6 +1,7 @@
 using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
+using AspireChat.Messaging.Operations;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Messaging.Push;
 using Microsoft.Extensions.Configuration;
@@ -88,7 +89,10 @@ public static class ChatRoles
         builder.AddChatAdapters();
         var services = builder.Services;
         services.AddPipelineOptions(builder.Configuration);
+        services.TryAddSingleton<ReadableMessages>();
+        services.TryAddSingleton<OperationRules>();
         services.TryAddSingleton<ISendPermission, GroupSendPermission>();
+        services.TryAddSingleton<MessageViews>();
         services.TryAddSingleton<GroupService>();
         services.TryAddSingleton<GroupTimeline>();
         services.TryAddSingleton<ConversationMembership>();
@@ -109,6 +113,7 @@ public static class ChatRoles
     private static void AddStages(IServiceCollection services, bool consumesLog)
     {
         services.TryAddSingleton<InboxRouter>();
+        services.TryAddSingleton<MessageOperations>();
         services.TryAddSingleton<SequenceStage>();
         services.TryAddSingleton<InboxStage>();
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<DeliveryHost>(sp, consumesLog));

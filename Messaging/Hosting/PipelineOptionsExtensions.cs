@@ -14,7 +14,7 @@ namespace AspireChat.Messaging.Hosting;
 /// </summary>
 public static class PipelineOptionsExtensions
 {
-    /// <summary><c>Delivery:*</c>, <c>Limits:*</c>, <c>Groups:*</c>.</summary>
+    /// <summary><c>Delivery:*</c>, <c>Limits:*</c>, <c>Groups:*</c>, <c>Messages:*</c>.</summary>
     public static IServiceCollection AddPipelineOptions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection("Delivery"))
@@ -39,6 +39,9 @@ public static class PipelineOptionsExtensions
             .Validate(o => o.HelloCatchUpBytes >= 64 * 1024, "Groups:HelloCatchUpBytes must be at least 65536")
             .Validate(o => o.MaxAddPerRequest >= 1 && o.MaxCreatedPerHour >= 1 && o.MemberCacheSize >= 1,
                 "Groups:MaxAddPerRequest, Groups:MaxCreatedPerHour and Groups:MemberCacheSize must be at least 1")
+            .ValidateOnStart();
+        services.AddOptions<Operations.MessageOptions>().Bind(configuration.GetSection(Operations.MessageOptions.Section))
+            .Validate(o => o.EditWindow >= TimeSpan.Zero && o.RecallWindow >= TimeSpan.Zero, "Messages:EditWindow and Messages:RecallWindow must not be negative")
             .ValidateOnStart();
         return services;
     }

@@ -67,7 +67,12 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
                 var send = request.Send!;
                 MessageTracing.Tag(spans[i], r.Id, r.Conv);
                 accepted.Add(new AcceptedRequest(request, new MessageAccepted(r.Id, r.Conv, send.Ope, request.User, request.Device, send.Req, send.To,
-                    send.Type, send.Body, send.Ex is { ValueKind: JsonValueKind.Object } ex ? ex : null, r.Ts) { Trace = spans.TraceOf(i) }, r));
+                    send.Type, send.Body, send.Ex is { ValueKind: JsonValueKind.Object } ex ? ex : null, r.Ts)
+                {
+                    Reply = send.Reply is { } reply ? Operations.OperationRequests.ParseId(reply) : null,
+                    Mentions = send.Mentions,
+                    Trace = spans.TraceOf(i),
+                }, r));
             }
             else
             {

@@ -26,7 +26,8 @@ public sealed class InboxStage(IChatStore store, SequenceHeads heads, InboxRoute
         using var spans = BatchSpans.Start("inbox", ActivityKind.Internal, appends, static a => a.Trace);
         var entries = await writes.AppendInboxAsync(appends, cancellationToken).ConfigureAwait(false);
         // All of them, replays too: a row at or past a message ignores it, and one whose update was lost catches up.
-        await writes.UpdateConversationsAsync(appends, cancellationToken).ConfigureAwait(false);
+        // Not operation entries: they are neither a conversation's last message nor unread (docs/protocol.md §13.2).
+        await writes.UpdateConversationsAsync(WithoutOperations(appends), cancellationToken).ConfigureAwait(false);
         ChatTelemetry.InboxAppended.Add(entries.Count);
         if (!spans.HasMessageSpans) return entries;
         // Each entry goes on to routing in its message's trace, from its span here.
@@ -65,7 +66,13 @@ public sealed class InboxStage(IChatStore store, SequenceHeads heads, InboxRoute
                 ChatTelemetry.DeliveryLatency.Record((time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(entry.Message.Ts)).TotalMilliseconds);
                 continue;
             }
-            if (WantsPush(entry)) (pushes ??= []).Add(new PushRequested(entry.User, entry.Seq, entry.Message.Id, entry.Message.Conv, entry.Message.From, entry.Message.Ts));
+            if (WantsPush(entry))
+            {
+                (pushes ??= []).Add(new PushRequested(entry.User, entry.Seq, entry.Message.Id, entry.Message.Conv, entry.Message.From, entry.Message.Ts)
+                {
+                    Mention = entry.Message.IsMentioned(entry.User),
+                });
+            }
         }
         if (pushes is null) return;
         await log.AppendAsync(LogTopics.Push, pushes, cancellationToken).ConfigureAwait(false);
@@ -90,6 +97,15 @@ public sealed class InboxStage(IChatStore store, SequenceHeads heads, InboxRoute
         await DeliverAsync(entries, cancellationToken).ConfigureAwait(false);
     }
 
-    // A user is not notified of what they sent themselves (from another device), nor of system messages.
+    // A user is not notified of what they sent themselves (from another device), nor of system messages and operations.
     private static bool WantsPush(InboxEntry entry) => entry.Message.From != entry.User && entry.Message.Type >= 0;
+
+    private static IReadOnlyList<InboxAppend> WithoutOperations(IReadOnlyList<InboxAppend> appends)
+    {
+        foreach (var append in appends)
+        {
+            if (Protocol.OperationTypes.IsOperation(append.Message.Type)) return [.. appends.Where(a => !Protocol.OperationTypes.IsOperation(a.Message.Type))];
+        }
+        return appends;
+    }
 }

@@ -26,9 +26,24 @@ public static class SendValidator
             return new(ErrorCodes.BadFrame, "'ex' must be a JSON object");
         if (send.From is not null && send.From != user)
             return new(ErrorCodes.Forbidden, "'from' must be the authenticated user");
+        if (send.Reply is { } reply && Operations.OperationRequests.ParseId(reply) is null)
+            return new(ErrorCodes.BadFrame, "'reply' must be a message id (a decimal string)");
+        if (send.Mentions is { } mentions && MentionsProblem(mentions) is { } problem)
+            return new(ErrorCodes.BadFrame, problem);
         var size = send.Body.GetRawText().Length + (send.Ex is { ValueKind: JsonValueKind.Object } e ? e.GetRawText().Length : 0);
         if (size > maxBodyBytes)
             return new(ErrorCodes.TooLarge, $"body and ex are {size} bytes; the limit is {maxBodyBytes}");
+        return null;
+    }
+
+    // 1–50 distinct user ids, or exactly ["@all"].
+    private static string? MentionsProblem(IReadOnlyList<string> mentions)
+    {
+        if (mentions is [OperationTypes.MentionAll]) return null;
+        if (mentions.Count is < 1 or > OperationTypes.MaxMentions)
+            return $"'mentions' must hold 1 to {OperationTypes.MaxMentions} user ids, or be [\"@all\"]";
+        if (!mentions.All(Identifiers.IsValidId)) return "'mentions' must hold user ids ([A-Za-z0-9_.-]{1,64}), or be [\"@all\"] alone";
+        if (mentions.Distinct(StringComparer.Ordinal).Count() != mentions.Count) return "'mentions' must not name a user twice";
         return null;
     }
 }

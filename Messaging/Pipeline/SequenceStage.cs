@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Groups;
 using AspireChat.Messaging.Log;
+using AspireChat.Messaging.Operations;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
 using Microsoft.Extensions.Options;
@@ -16,9 +17,9 @@ public sealed record Sequenced(IReadOnlyList<ChatMessage> Messages, IReadOnlyLis
 /// One-to-one and small groups: one <see cref="InboxAppend"/> per member, sender included, so the sender's
 /// other devices get it through the sender's own inbox (write diffusion). Groups above
 /// <c>Groups:WriteDiffusionLimit</c>: a live notice to every gateway node and no inbox copies (read diffusion).
-/// Membership events are applied here, at their <c>cseq</c> (decision 0005).
+/// Membership events are applied here, at their <c>cseq</c> (decision 0005), and so are message operations (docs/protocol.md §13).
 /// </summary>
-public sealed class SequenceStage(IChatStore store, SequenceHeads heads, IGroupStore groups, IMessageLog log, IDeliveryRouter router, IOptions<GroupOptions> options)
+public sealed class SequenceStage(IChatStore store, SequenceHeads heads, IGroupStore groups, MessageOperations operations, IMessageLog log, IDeliveryRouter router, IOptions<GroupOptions> options)
 {
     public const string ConsumerGroup = "sequencer";
 
@@ -31,6 +32,8 @@ public sealed class SequenceStage(IChatStore store, SequenceHeads heads, IGroupS
     {
         using var spans = BatchSpans.Start("sequence", ActivityKind.Internal, batch, static m => m.Trace);
         var messages = await writes.AppendMessagesAsync(batch, cancellationToken).ConfigureAwait(false);
+        // Operations apply at their cseq; a recall erases content, which the fan-out then carries erased.
+        messages = await operations.ApplyAsync(writes, messages, cancellationToken).ConfigureAwait(false);
         var appends = new List<InboxAppend>(messages.Count * 2);
         var notices = new List<GroupNotice>();
         try

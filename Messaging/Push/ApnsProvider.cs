@@ -60,7 +60,7 @@ public sealed class ApnsProvider : IPushProvider, IDisposable
                 w.WriteStartObject("aps");
                 w.WriteStartObject("alert");
                 w.WriteString("title", "AspireChat");
-                w.WriteString("body", payload.Text);
+                w.WriteString("body", payload.Mention ? $"{payload.From} mentioned you" : payload.Text);
                 w.WriteEndObject();
                 w.WriteString("sound", "default");
                 w.WriteString("thread-id", payload.Conv);
@@ -72,6 +72,7 @@ public sealed class ApnsProvider : IPushProvider, IDisposable
                 w.WriteNumber("seq", payload.Seq);
                 w.WriteString("id", payload.Id);
                 w.WriteNumber("ts", payload.Ts);
+                if (payload.Mention) w.WriteBoolean("mention", true);
             }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("bearer", ProviderToken());

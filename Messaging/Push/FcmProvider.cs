@@ -86,6 +86,7 @@ public sealed class FcmProvider : IPushProvider, IDisposable
         w.WriteString("seq", payload.Seq.ToString(CultureInfo.InvariantCulture));
         w.WriteString("id", payload.Id);
         w.WriteString("ts", payload.Ts.ToString(CultureInfo.InvariantCulture));
+        if (payload.Mention) w.WriteString("mention", "true");
         w.WriteEndObject();
         w.WriteStartObject("android");
         w.WriteString("collapse_key", "aspirechat");

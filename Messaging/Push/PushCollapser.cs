@@ -26,6 +26,7 @@ public sealed partial class PushCollapser(
     {
         public int Count = 1;
         public PushRequested Latest = latest;
+        public bool Mention = latest.Mention;
         public long Due = due;
         public ITimer? Timer;
     }
@@ -55,13 +56,13 @@ public sealed partial class PushCollapser(
     {
         foreach (var byConv in batch.GroupBy(r => r.Conv, StringComparer.Ordinal))
         {
-            // The seam for mentions (DESIGN.md §3b): a request that mentions its user will notify even when muted, so it
-            // will skip this lookup once requests carry a mention.
-            var muted = await consent.FindMutedUsersAsync(byConv.Key, [.. byConv.Select(r => r.User).Distinct(StringComparer.Ordinal)], cancellationToken)
-                .ConfigureAwait(false);
+            // A request that mentions its user notifies even when the conversation is muted (docs/protocol.md §13.1).
+            var asked = byConv.Where(r => !r.Mention).Select(r => r.User).Distinct(StringComparer.Ordinal).ToList();
+            IReadOnlySet<string> muted = asked.Count == 0 ? new HashSet<string>()
+                : await consent.FindMutedUsersAsync(byConv.Key, asked, cancellationToken).ConfigureAwait(false);
             foreach (var request in byConv)
             {
-                if (muted.Contains(request.User)) ChatTelemetry.PushNotifications.Add(1, new KeyValuePair<string, object?>("result", "muted"));
+                if (!request.Mention && muted.Contains(request.User)) ChatTelemetry.PushNotifications.Add(1, new KeyValuePair<string, object?>("result", "muted"));
                 else Add(request);
             }
         }
@@ -75,6 +76,7 @@ public sealed partial class PushCollapser(
             if (_pending.TryGetValue(request.User, out var pending))
             {
                 pending.Count++;
+                pending.Mention |= request.Mention;
                 if (request.Seq >= pending.Latest.Seq) pending.Latest = request;
                 return;
             }
@@ -151,7 +153,7 @@ public sealed partial class PushCollapser(
                 _lastSent[user] = now;
                 Prune(now, minInterval);
             }
-            await dispatcher.DispatchAsync(new PushNotification(user, pending.Count, pending.Latest), _stopping.Token).ConfigureAwait(false);
+            await dispatcher.DispatchAsync(new PushNotification(user, pending.Count, pending.Latest) { Mention = pending.Mention }, _stopping.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (!_stopping.IsCancellationRequested)
         {

@@ -18,9 +18,15 @@ public sealed record PushPayload(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("ts")] long Ts)
 {
+    /// <summary>True when one of the messages mentions the user (docs/protocol.md §13.1); absent otherwise.</summary>
+    [JsonPropertyName("mention"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool Mention { get; init; }
+
     public static PushPayload Of(PushNotification notification, PushSubscription subscription) => new(
         notification.User, subscription.Device, notification.Count, notification.Latest.From, notification.Latest.Conv,
-        notification.Latest.Seq, notification.Latest.MessageId.ToString(CultureInfo.InvariantCulture), notification.Latest.Ts);
+        notification.Latest.Seq, notification.Latest.MessageId.ToString(CultureInfo.InvariantCulture), notification.Latest.Ts)
+    {
+        Mention = notification.Mention,
+    };
 
     /// <summary>A human-readable line for providers that show an alert (FCM, APNs).</summary>
     public string Text => Count == 1 ? $"New message from {From}" : $"{Count} new messages, the latest from {From}";

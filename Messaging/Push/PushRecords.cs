@@ -46,4 +46,8 @@ public sealed record PushResult(PushOutcome Outcome, int Status, string? Reason 
 public sealed record PushAttempt(long At, PushOutcome Outcome, int Status, int Failures);
 
 /// <summary>One collapsed notification: <paramref name="Count"/> new messages for the user, the latest described.</summary>
-public sealed record PushNotification(string User, int Count, PushRequested Latest);
+public sealed record PushNotification(string User, int Count, PushRequested Latest)
+{
+    /// <summary>One of the collapsed messages mentions the user.</summary>
+    public bool Mention { get; init; }
+}

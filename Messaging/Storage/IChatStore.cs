@@ -52,6 +52,18 @@ public interface IChatWrites
     /// replay is harmless.
     /// </summary>
     ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores the states of messages after their operations (stage 1, docs/protocol.md §13), each replacing the one
+    /// stored for its (conv, id); a state's <c>PinnedCseq</c> keeps the conversation's pins in order.
+    /// </summary>
+    ValueTask PutMessageStatesAsync(IReadOnlyList<Operations.MessageState> states, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Overwrites the <c>body</c> and <c>ex</c> of stored timeline entries at their (conv, cseq): a recall erases the
+    /// content of a message and of its edits from the store, not only from the views.
+    /// </summary>
+    ValueTask ReplaceContentAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Writes of one pipeline pass made durable together; reads inside the batch see its own writes.</summary>
@@ -75,6 +87,12 @@ internal sealed class ImmediateChatStoreBatch(IChatWrites writes) : IChatStoreBa
 
     public ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) =>
         writes.UpdateConversationsAsync(appends, cancellationToken);
+
+    public ValueTask PutMessageStatesAsync(IReadOnlyList<Operations.MessageState> states, CancellationToken cancellationToken = default) =>
+        writes.PutMessageStatesAsync(states, cancellationToken);
+
+    public ValueTask ReplaceContentAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken = default) =>
+        writes.ReplaceContentAsync(messages, cancellationToken);
 
     public ValueTask CommitAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 

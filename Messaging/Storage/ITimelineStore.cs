@@ -9,4 +9,7 @@ public interface ITimelineStore
     /// <paramref name="before"/> (or the newest of all).
     /// </summary>
     ValueTask<IReadOnlyList<ChatMessage>> ReadConversationAsync(string conv, long? before, long? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The message <paramref name="id"/> of <paramref name="conv"/>; null when there is none in that conversation.</summary>
+    ValueTask<ChatMessage?> GetMessageAsync(string conv, long id, CancellationToken cancellationToken = default);
 }

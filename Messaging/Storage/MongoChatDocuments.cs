@@ -44,7 +44,11 @@ internal static class MongoChatDocuments
 
     public static ChatMessage ToMessage(BsonDocument d) => new(
         d["_id"].AsInt64, d["conv"].AsString, d["cseq"].AsInt64, d["ope"].AsInt32, d["from"].AsString, d["to"].AsString,
-        d["type"].AsInt32, ParseJson(d["body"].AsString), d["ex"].IsBsonNull ? null : ParseJson(d["ex"].AsString), d["ts"].AsInt64);
+        d["type"].AsInt32, ParseJson(d["body"].AsString), d["ex"].IsBsonNull ? null : ParseJson(d["ex"].AsString), d["ts"].AsInt64)
+    {
+        Reply = d.TryGetValue("reply", out var reply) && !reply.IsBsonNull ? reply.AsInt64 : null,
+        Mentions = d.TryGetValue("mentions", out var mentions) && mentions is BsonArray array ? [.. array.Select(m => m.AsString)] : null,
+    };
 
     public static JsonElement ParseJson(string text)
     {

@@ -34,7 +34,7 @@ public sealed class MongoChatStore : IChatStore
     public MongoChatStore(IMongoDatabase database, TimeSpan sendRecordRetention, SequenceHeads heads)
     {
         _writes = new Writes(new MongoCursorStore(database), new MongoTimelineStore(database, heads), new MongoInboxStore(database, heads),
-            new MongoConversationIndex(database));
+            new MongoConversationIndex(database), new Operations.MongoMessageStateStore(database));
         _messages = database.GetCollection<BsonDocument>(Messages);
         _inbox = database.GetCollection<BsonDocument>(Inbox);
         _cursors = database.GetCollection<BsonDocument>(Cursors);
@@ -65,6 +65,7 @@ public sealed class MongoChatStore : IChatStore
             Unique("ux_read_positions_user_conv", Keys.Ascending("user").Ascending("conv")), cancellationToken: cancellationToken).ConfigureAwait(false);
         await _delivered.Indexes.CreateOneAsync(
             Unique("ux_delivered_positions_user_conv", Keys.Ascending("user").Ascending("conv")), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await Operations.MongoMessageStateStore.CreateIndexesAsync(_messages.Database, cancellationToken).ConfigureAwait(false);
         await EnsureSendRecordTtlAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -104,7 +105,8 @@ public sealed class MongoChatStore : IChatStore
     public IChatStoreBatch BeginBatch() => new ImmediateChatStoreBatch(_writes);
 
     /// <summary>The pipeline's writes, each made by the adapter of the port it belongs to.</summary>
-    private sealed class Writes(MongoCursorStore cursors, MongoTimelineStore timeline, MongoInboxStore inbox, MongoConversationIndex index) : IChatWrites
+    private sealed class Writes(MongoCursorStore cursors, MongoTimelineStore timeline, MongoInboxStore inbox, MongoConversationIndex index,
+        Operations.MongoMessageStateStore states) : IChatWrites
     {
         public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default) =>
             cursors.ReserveSendsAsync(candidates, cancellationToken);
@@ -117,5 +119,11 @@ public sealed class MongoChatStore : IChatStore
 
         public ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default) =>
             index.UpdateConversationsAsync(appends, cancellationToken);
+
+        public ValueTask PutMessageStatesAsync(IReadOnlyList<Operations.MessageState> list, CancellationToken cancellationToken = default) =>
+            states.PutAsync(list, cancellationToken);
+
+        public ValueTask ReplaceContentAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken = default) =>
+            timeline.ReplaceContentAsync(messages, cancellationToken);
     }
 }

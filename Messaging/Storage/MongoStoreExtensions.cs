@@ -52,6 +52,7 @@ public static class MongoStoreExtensions
         services.AddSingleton<IInboxStore>(sp => new MongoInboxStore(sp.GetRequiredService<IMongoDatabase>(), sp.GetRequiredService<SequenceHeads>()));
         services.AddSingleton<IConversationIndex>(sp => new MongoConversationIndex(sp.GetRequiredService<IMongoDatabase>()));
         services.AddSingleton<ICursorStore>(sp => new MongoCursorStore(sp.GetRequiredService<IMongoDatabase>()));
+        services.AddSingleton<Operations.IMessageStateStore>(sp => new Operations.MongoMessageStateStore(sp.GetRequiredService<IMongoDatabase>()));
         services.AddSingleton(sp => new Groups.MongoGroupStore(sp.GetRequiredService<IMongoDatabase>()));
         services.AddSingleton<Groups.IGroupStore>(sp => sp.GetRequiredService<Groups.MongoGroupStore>());
         services.AddSingleton<Groups.IUserStore>(sp => sp.GetRequiredService<Groups.MongoGroupStore>());

@@ -51,7 +51,7 @@ public sealed class MongoTimelineStore(IMongoDatabase database, SequenceHeads he
                 known[m.Id] = cseq;
                 inserts.Add(ToDocument(m, cseq));
             }
-            result[i] = new ChatMessage(m.Id, m.Conv, cseq, m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
+            result[i] = ChatMessage.Sequenced(m, cseq);
         }
 
         // Ordered: a failure leaves a stored prefix, so no conversation is left with a hole in its cseqs.
@@ -77,7 +77,25 @@ public sealed class MongoTimelineStore(IMongoDatabase database, SequenceHeads he
         // Opaque to the store and kept byte for byte as the client's JSON (docs/data-model.md).
         { "body", m.Body.GetRawText() }, { "ex", m.Ex is { } ex ? ex.GetRawText() : BsonNull.Value },
         { "ts", new BsonInt64(m.Ts) },
+        { "reply", m.Reply is { } reply ? new BsonInt64(reply) : BsonNull.Value },
+        { "mentions", m.Mentions is { } mentions ? new BsonArray(mentions) : BsonNull.Value },
     };
+
+    public async ValueTask<ChatMessage?> GetMessageAsync(string conv, long id, CancellationToken cancellationToken = default)
+    {
+        var document = await _messages.Find(new BsonDocument { { "_id", new BsonInt64(id) }, { "conv", conv } }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return document is null ? null : ToMessage(document);
+    }
+
+    /// <summary>A recall's erasure (<see cref="IChatWrites.ReplaceContentAsync"/>): one unordered bulk write.</summary>
+    internal async ValueTask ReplaceContentAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken = default)
+    {
+        if (messages.Count == 0) return;
+        var updates = messages.Select(m => new UpdateOneModel<BsonDocument>(
+            new BsonDocument { { "conv", m.Conv }, { "cseq", new BsonInt64(m.Cseq) } },
+            new BsonDocument("$set", new BsonDocument { { "body", m.Body.GetRawText() }, { "ex", m.Ex is { } ex ? ex.GetRawText() : BsonNull.Value } })));
+        await _messages.BulkWriteAsync(updates, new BulkWriteOptions { IsOrdered = false }, cancellationToken).ConfigureAwait(false);
+    }
 
     public async ValueTask<IReadOnlyList<ChatMessage>> ReadConversationAsync(string conv, long? before, long? after, int limit, CancellationToken cancellationToken = default)
     {

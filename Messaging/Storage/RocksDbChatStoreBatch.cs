@@ -24,6 +24,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
     private readonly Dictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
     private readonly Dictionary<(string User, string Conv), IndexRow> _rows = [];
     private readonly Dictionary<string, long> _activity = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Conv, long Id), long?> _pins = [];
     private RocksDbDatabase Database => database;
 
     // A (user, conv) row of the index as this batch leaves it; StoredTs is the time its by-time key has in the database.
@@ -89,13 +90,13 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
                     if (!_conversationHeads.TryGetValue(m.Conv, out var head)) head = heads.Conversations.Get(m.Conv, conv => StoredConversationHead(database, conv));
                     cseq = head + 1;
                     _conversationHeads[m.Conv] = cseq;
-                    var message = new ChatMessage(m.Id, m.Conv, cseq, m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
+                    var message = ChatMessage.Sequenced(m, cseq);
                     _batch.Put(ConversationKey(m.Conv, cseq), RocksDbMessageCodec.Encode(message));
                     _batch.Put(idKey, (byte[])[.. KeyBuilder.Int64(cseq), .. Encoding.UTF8.GetBytes(m.Conv)]);
                 }
                 _messages[m.Id] = cseq;
             }
-            result[i] = new ChatMessage(m.Id, m.Conv, cseq, m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
+            result[i] = ChatMessage.Sequenced(m, cseq);
         }
         return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(result);
     }
@@ -180,6 +181,31 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
             _batch.Put(PositionKey(ConversationRow, user, conv), (byte[])[.. KeyBuilder.Int64(row.Last), .. KeyBuilder.Int64(row.Ts), .. KeyBuilder.Int64(row.Others)]);
             (row.StoredTs, row.Changed) = (row.Ts, false);
         }
+    }
+
+    public ValueTask PutMessageStatesAsync(IReadOnlyList<Operations.MessageState> states, CancellationToken cancellationToken = default)
+    {
+        foreach (var state in states)
+        {
+            var key = StateKey(state.Conv, state.Id);
+            // The pin index moves with the state: the key of the pin this batch or the database holds is replaced.
+            if (!_pins.TryGetValue((state.Conv, state.Id), out var pinned))
+                pinned = Database.Get(key) is { } stored ? Operations.RocksDbMessageStateStore.Decode(stored).PinnedCseq : null;
+            if (pinned != state.PinnedCseq)
+            {
+                if (pinned is { } old) _batch.Delete(PinKey(state.Conv, old));
+                if (state.PinnedCseq is { } now) _batch.Put(PinKey(state.Conv, now), KeyBuilder.Int64(state.Id));
+            }
+            _pins[(state.Conv, state.Id)] = state.PinnedCseq;
+            _batch.Put(key, Operations.RocksDbMessageStateStore.Encode(state));
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask ReplaceContentAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken = default)
+    {
+        foreach (var message in messages) _batch.Put(ConversationKey(message.Conv, message.Cseq), RocksDbMessageCodec.Encode(message));
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask CommitAsync(CancellationToken cancellationToken = default)

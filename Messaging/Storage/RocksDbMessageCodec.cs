@@ -12,8 +12,10 @@ internal static class RocksDbMessageCodec
     {
         var body = m.Body.GetRawText();
         var ex = m.Ex?.GetRawText();
+        var mentions = m.Mentions is null ? null : string.Join(' ', m.Mentions);
         var size = 8 + 4 + 4 + 8 + 4 * 4 + Encoding.UTF8.GetByteCount(m.From) + Encoding.UTF8.GetByteCount(m.To)
-            + Encoding.UTF8.GetByteCount(body) + (ex is null ? 0 : Encoding.UTF8.GetByteCount(ex));
+            + Encoding.UTF8.GetByteCount(body) + (ex is null ? 0 : Encoding.UTF8.GetByteCount(ex))
+            + 8 + 4 + (mentions is null ? 0 : Encoding.UTF8.GetByteCount(mentions));
         var buffer = new byte[size];
         var span = buffer.AsSpan();
         BinaryPrimitives.WriteInt64BigEndian(span, m.Id);
@@ -24,7 +26,10 @@ internal static class RocksDbMessageCodec
         at = WriteText(span, at, m.From);
         at = WriteText(span, at, m.To);
         at = WriteText(span, at, body);
-        WriteText(span, at, ex);
+        at = WriteText(span, at, ex);
+        // Added with message operations: records written before end after ex, and read back without them.
+        BinaryPrimitives.WriteInt64BigEndian(span[at..], m.Reply ?? 0);
+        WriteText(span, at + 8, mentions);
         return buffer;
     }
 
@@ -35,8 +40,20 @@ internal static class RocksDbMessageCodec
         var to = ReadText(span, ref at)!;
         var body = ReadText(span, ref at)!;
         var ex = ReadText(span, ref at);
+        long? reply = null;
+        string? mentions = null;
+        if (at < span.Length)
+        {
+            reply = BinaryPrimitives.ReadInt64BigEndian(span[at..]) is var r and not 0 ? r : null;
+            at += 8;
+            mentions = ReadText(span, ref at);
+        }
         return new ChatMessage(BinaryPrimitives.ReadInt64BigEndian(span), conv, cseq, BinaryPrimitives.ReadInt32BigEndian(span[8..]),
-            from, to, BinaryPrimitives.ReadInt32BigEndian(span[12..]), Parse(body), ex is null ? null : Parse(ex), BinaryPrimitives.ReadInt64BigEndian(span[16..]));
+            from, to, BinaryPrimitives.ReadInt32BigEndian(span[12..]), Parse(body), ex is null ? null : Parse(ex), BinaryPrimitives.ReadInt64BigEndian(span[16..]))
+        {
+            Reply = reply,
+            Mentions = mentions?.Split(' '),
+        };
     }
 
     private static int WriteText(Span<byte> span, int at, string? text)

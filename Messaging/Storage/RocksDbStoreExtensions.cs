@@ -12,7 +12,7 @@ public static class RocksDbStoreExtensions
     /// <summary>
     /// Adds <see cref="RocksDbDatabase"/> (from <see cref="StorageOptions"/>), <see cref="SequenceHeads"/>, the chat store
     /// (<see cref="IChatStore"/>, <see cref="ITimelineStore"/>, <see cref="IInboxStore"/>, <see cref="IConversationIndex"/>,
-    /// <see cref="ICursorStore"/>), the group store (<see cref="IGroupStore"/>, <see cref="IUserStore"/>) and the push
+    /// <see cref="ICursorStore"/>, <see cref="Operations.IMessageStateStore"/>), the group store (<see cref="IGroupStore"/>, <see cref="IUserStore"/>) and the push
     /// subscriptions. Each only where no adapter is registered for it yet, so beside another engine this adds what that
     /// engine lacks.
     /// </summary>
@@ -29,6 +29,7 @@ public static class RocksDbStoreExtensions
         services.TryAddSingleton<IInboxStore, RocksDbInboxStore>();
         services.TryAddSingleton<IConversationIndex, RocksDbConversationIndex>();
         services.TryAddSingleton<ICursorStore, RocksDbCursorStore>();
+        services.TryAddSingleton<Operations.IMessageStateStore, Operations.RocksDbMessageStateStore>();
         services.TryAddSingleton<RocksDbGroupStore>();
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<RocksDbGroupStore>());
         services.TryAddSingleton<IUserStore>(sp => sp.GetRequiredService<RocksDbGroupStore>());

@@ -27,4 +27,14 @@ public sealed class RocksDbTimelineStore(RocksDbDatabase database) : ITimelineSt
         if (after is null) messages.Reverse();
         return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(messages);
     }
+
+    public ValueTask<ChatMessage?> GetMessageAsync(string conv, long id, CancellationToken cancellationToken = default)
+    {
+        // M id → (cseq, conv): the message is found only in the conversation it belongs to.
+        if (_database.Get(new KeyBuilder(MessageId, 9).Number(id).ToArray()) is not { } index
+            || Encoding.UTF8.GetString(index.AsSpan(8)) != conv
+            || _database.Get(ConversationKey(conv, BinaryPrimitives.ReadInt64BigEndian(index))) is not { } stored)
+            return ValueTask.FromResult<ChatMessage?>(null);
+        return ValueTask.FromResult<ChatMessage?>(RocksDbMessageCodec.Decode(conv, BinaryPrimitives.ReadInt64BigEndian(index), stored));
+    }
 }

@@ -42,6 +42,28 @@ public sealed class MuteTests
     }
 
     [Fact]
+    public async Task A_message_that_mentions_the_user_notifies_even_in_a_muted_conversation_and_says_so()
+    {
+        await using var business = await LocalEndpoint.StartAsync(_ => (204, null));
+        await using var server = await WebhookTests.StartServerAsync(business, new Dictionary<string, string?> { ["Push:AllowPrivateAddresses"] = "true" });
+        await WebhookTests.SubscribeAsync(server, "bob", "phone");
+        await using var alice = await server.ConnectAsync("alice");
+        await alice.SendChatAsync(1, "bob", "hello");
+        await alice.ExpectAsync("ack");
+        using (var plain = JsonDocument.Parse((await business.NextAsync()).Body))
+            Assert.False(plain.RootElement.TryGetProperty("mention", out _));
+        await ConsentRequests.MuteAsync(server, "bob", "s:alice:bob", muted: true);
+
+        await alice.SendAsync(new { t = "send", req = 2, ope = 0, to = "bob", type = 1, body = new { text = "muted, not mentioned" } });
+        await alice.SendAsync(new { t = "send", req = 3, ope = 0, to = "bob", type = 1, body = new { text = "@bob look" }, mentions = new[] { "bob" } });
+        await alice.ExpectManyAsync("ack", 2);
+
+        // Only the mention got through the mute: one message counted, flagged as a mention.
+        using var body = JsonDocument.Parse((await business.NextAsync()).Body);
+        Assert.Equal((1, true), (body.RootElement.GetProperty("count").GetInt32(), body.RootElement.GetProperty("mention").GetBoolean()));
+    }
+
+    [Fact]
     public async Task The_conversation_list_shows_muted_on_the_muted_item_only()
     {
         await using var server = await GatewayServer.StartAsync();

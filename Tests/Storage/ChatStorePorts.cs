@@ -16,6 +16,7 @@ public sealed class ChatStorePorts(IChatStore store, ITimelineStore timeline, II
     public IInboxStore Inbox => inbox;
     public IConversationIndex Conversations => conversations;
     public ICursorStore Cursors => cursors;
+    public Messaging.Operations.IMessageStateStore States { get; init; } = null!;
 
     /// <summary>The heads this instance counts from: its own, as a worker process's are.</summary>
     public SequenceHeads Heads => heads;

@@ -47,7 +47,7 @@ public sealed class MongoChatStoreEngine : IChatStoreEngine, IAsyncLifetime
         var store = new MongoChatStore(database, StorageOptions.SendDedupRetention, heads);
         await store.InitializeAsync();
         return new ChatStorePorts(store, new MongoTimelineStore(database, heads), new MongoInboxStore(database, heads),
-            new MongoConversationIndex(database), new MongoCursorStore(database), heads);
+            new MongoConversationIndex(database), new MongoCursorStore(database), heads) { States = new Messaging.Operations.MongoMessageStateStore(database) };
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

@@ -22,7 +22,7 @@ public sealed class PostgresChatStoreEngine : IChatStoreEngine, IAsyncLifetime
         var store = new PostgresChatStore(source, _database.NewMigrator());
         await store.InitializeAsync();
         return new ChatStorePorts(store, new PostgresTimelineStore(source), new PostgresInboxStore(source),
-            new PostgresConversationIndex(source), new PostgresCursorStore(source), new SequenceHeads());
+            new PostgresConversationIndex(source), new PostgresCursorStore(source), new SequenceHeads()) { States = new Messaging.Operations.PostgresMessageStateStore(source) };
     }
 
     public Task InitializeAsync() => _database.InitializeAsync();

@@ -19,7 +19,7 @@ public sealed class RocksDbChatStoreEngine : IChatStoreEngine, IDisposable
         var store = new RocksDbChatStore(Database, heads);
         await store.InitializeAsync();
         return new ChatStorePorts(store, new RocksDbTimelineStore(Database), new RocksDbInboxStore(Database),
-            new RocksDbConversationIndex(Database), new RocksDbCursorStore(Database), heads);
+            new RocksDbConversationIndex(Database), new RocksDbCursorStore(Database), heads) { States = new Messaging.Operations.RocksDbMessageStateStore(Database) };
     }
 
     public void Dispose()

@@ -22,6 +22,20 @@ internal static class ChatStoreWrites
             return true;
         });
 
+    public static Task<bool> PutMessageStatesAsync(this IChatStore store, IReadOnlyList<Messaging.Operations.MessageState> states) =>
+        InBatchAsync(store, async batch =>
+        {
+            await batch.PutMessageStatesAsync(states);
+            return true;
+        });
+
+    public static Task<bool> ReplaceContentAsync(this IChatStore store, IReadOnlyList<ChatMessage> messages) =>
+        InBatchAsync(store, async batch =>
+        {
+            await batch.ReplaceContentAsync(messages);
+            return true;
+        });
+
     private static async Task<T> InBatchAsync<T>(IChatStore store, Func<IChatStoreBatch, ValueTask<T>> write)
     {
         using var batch = store.BeginBatch();

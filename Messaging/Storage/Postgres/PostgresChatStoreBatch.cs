@@ -26,6 +26,18 @@ public sealed class PostgresChatStoreBatch(NpgsqlDataSource dataSource) : IChatS
         await PostgresConversationIndex.UpdateConversationsAsync(await ConnectionAsync(cancellationToken).ConfigureAwait(false), _transaction, appends, cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask PutMessageStatesAsync(IReadOnlyList<Operations.MessageState> states, CancellationToken cancellationToken = default)
+    {
+        if (states.Count == 0) return;
+        await Operations.PostgresMessageStateStore.PutAsync(await ConnectionAsync(cancellationToken).ConfigureAwait(false), _transaction, states, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask ReplaceContentAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken = default)
+    {
+        if (messages.Count == 0) return;
+        await PostgresTimelineStore.ReplaceContentAsync(await ConnectionAsync(cancellationToken).ConfigureAwait(false), _transaction, messages, cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask CommitAsync(CancellationToken cancellationToken = default)
     {
         if (_transaction is null) return;

@@ -14,7 +14,7 @@ public static class PostgresStoreExtensions
     /// Adds the <see cref="NpgsqlDataSource"/> of <c>ConnectionStrings:{connectionName}</c> through Aspire's client
     /// integration (a health check, tracing and metrics come with it), the schema's <see cref="PostgresMigrator"/>, and the
     /// PostgreSQL adapter of each store port: <see cref="IChatStore"/>, <see cref="ITimelineStore"/>, <see cref="IInboxStore"/>,
-    /// <see cref="IConversationIndex"/>, <see cref="ICursorStore"/>, <see cref="IGroupStore"/>, <see cref="IUserStore"/> and
+    /// <see cref="IConversationIndex"/>, <see cref="ICursorStore"/>, <see cref="Operations.IMessageStateStore"/>, <see cref="IGroupStore"/>, <see cref="IUserStore"/> and
     /// <see cref="IPushSubscriptionStore"/>.
     /// </summary>
     public static IHostApplicationBuilder AddPostgresChatStore(this IHostApplicationBuilder builder, string connectionName = "postgres")
@@ -30,6 +30,7 @@ public static class PostgresStoreExtensions
         services.AddSingleton<IInboxStore, PostgresInboxStore>();
         services.AddSingleton<IConversationIndex, PostgresConversationIndex>();
         services.AddSingleton<ICursorStore, PostgresCursorStore>();
+        services.AddSingleton<Operations.IMessageStateStore, Operations.PostgresMessageStateStore>();
         services.AddSingleton<PostgresGroupStore>();
         services.AddSingleton<IGroupStore>(sp => sp.GetRequiredService<PostgresGroupStore>());
         services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<PostgresGroupStore>());

@@ -23,6 +23,30 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
         return messages;
     }
 
+    public async ValueTask<ChatMessage?> GetMessageAsync(string conv, long id, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM messages m WHERE m.id = $1 AND m.conv = $2");
+        command.Parameters.Add(Parameter(id));
+        command.Parameters.Add(Parameter(conv));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return (await ReadAllAsync(reader, r => Read(r, 0), cancellationToken).ConfigureAwait(false)) is [var message] ? message : null;
+    }
+
+    /// <summary>A recall's erasure (<see cref="IChatWrites.ReplaceContentAsync"/>): the body and ex of entries at (conv, cseq), in one statement.</summary>
+    internal static async ValueTask ReplaceContentAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE messages m SET body = t.body, ex = t.ex
+            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS t(conv, cseq, body, ex)
+            WHERE m.conv = t.conv AND m.cseq = t.cseq
+            """, connection, tx);
+        command.Parameters.Add(Parameter(messages.Select(m => m.Conv).ToArray()));
+        command.Parameters.Add(Parameter(messages.Select(m => m.Cseq).ToArray()));
+        command.Parameters.Add(Parameter(messages.Select(m => m.Body.GetRawText()).ToArray()));
+        command.Parameters.Add(Parameter(messages.Select(m => m.Ex?.GetRawText()).ToArray()));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     // 1. Lock the heads of the batch's conversations (created at 0 when new), in one order so that two writers cannot deadlock.
     // 2. Under those locks — a new statement, so it sees what another writer of these conversations committed meanwhile —
     //    take the first occurrence of each id not stored yet, move each head by its count, store them numbered from the
@@ -35,8 +59,9 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
 
     private const string Append = """
         WITH input AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::bigint[])
-                WITH ORDINALITY AS t(id, conv, ope, sender, recipient, type, body, ex, ts, ord)),
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::bigint[],
+                $10::bigint[], $11::text[])
+                WITH ORDINALITY AS t(id, conv, ope, sender, recipient, type, body, ex, ts, reply, mentions, ord)),
         fresh AS (
             SELECT DISTINCT ON (id) * FROM input i WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = i.id) ORDER BY id, ord),
         numbered AS (
@@ -47,8 +72,8 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
             WHERE h.conv = c.conv
             RETURNING h.conv, h.head - c.n AS base),
         stored AS (
-            INSERT INTO messages (id, conv, cseq, ope, sender, recipient, type, body, ex, ts)
-            SELECT n.id, n.conv, m.base + n.k, n.ope, n.sender, n.recipient, n.type, n.body, n.ex, n.ts
+            INSERT INTO messages (id, conv, cseq, ope, sender, recipient, type, body, ex, ts, reply, mentions)
+            SELECT n.id, n.conv, m.base + n.k, n.ope, n.sender, n.recipient, n.type, n.body, n.ex, n.ts, n.reply, n.mentions
             FROM numbered n JOIN moved m ON m.conv = n.conv
             RETURNING id, cseq)
         SELECT COALESCE(s.cseq, m.cseq) FROM input i
@@ -64,18 +89,24 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
         var n = accepted.Count;
         var (ids, convs, opes, senders, recipients, types, bodies, exes, tss) =
             (new long[n], new string[n], new int[n], new string[n], new string[n], new int[n], new string[n], new string?[n], new long[n]);
+        var (replies, mentions) = (new long?[n], new string?[n]);
         for (var i = 0; i < n; i++)
         {
             var m = accepted[i];
             (ids[i], convs[i], opes[i], senders[i], recipients[i], types[i]) = (m.Id, m.Conv, m.Ope, m.From, m.To, m.Type);
             (bodies[i], exes[i], tss[i]) = (m.Body.GetRawText(), m.Ex?.GetRawText(), m.Ts);
+            (replies[i], mentions[i]) = (m.Reply, MentionsText(m.Mentions));
         }
 
         await using var batch = new NpgsqlBatch(connection, tx);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(LockHeads) { Parameters = { Parameter(convs) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(Append)
         {
-            Parameters = { Parameter(ids), Parameter(convs), Parameter(opes), Parameter(senders), Parameter(recipients), Parameter(types), Parameter(bodies), Parameter(exes), Parameter(tss) },
+            Parameters =
+            {
+                Parameter(ids), Parameter(convs), Parameter(opes), Parameter(senders), Parameter(recipients), Parameter(types), Parameter(bodies), Parameter(exes), Parameter(tss),
+                Parameter(replies), Parameter(mentions),
+            },
         });
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var cseqs = await ReadAllAsync(reader, r => r.GetInt64(0), cancellationToken).ConfigureAwait(false);
@@ -84,7 +115,7 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
         for (var i = 0; i < n; i++)
         {
             var m = accepted[i];
-            stored[i] = new ChatMessage(m.Id, m.Conv, cseqs[i], m.Ope, m.From, m.To, m.Type, m.Body, m.Ex, m.Ts);
+            stored[i] = ChatMessage.Sequenced(m, cseqs[i]);
         }
         return stored;
     }
