@@ -295,7 +295,7 @@ public sealed partial class ChatClient
             {
                 RaiseError(null, e);
             }
-            if (Operations.IsOperation(message.Type)) ApplyOperation(message);
+            if (OperationTypes.IsOperation(message.Type)) ApplyOperation(message);
         }
 
         Volatile.Write(ref _gapAfter, _inbox.HasGap ? _inbox.CurMax : -1);

@@ -63,8 +63,8 @@ public sealed partial class ChatClient
     {
         ValidateTarget(conv, target);
         ArgumentNullException.ThrowIfNull(emoji);
-        if (emoji.Length == 0 || Encoding.UTF8.GetByteCount(emoji) > Operations.MaxEmojiBytes || emoji.Any(char.IsControl))
-            throw new ArgumentException($"an emoji is 1–{Operations.MaxEmojiBytes} bytes of UTF-8 without control characters", nameof(emoji));
+        if (emoji.Length == 0 || Encoding.UTF8.GetByteCount(emoji) > OperationTypes.MaxEmojiBytes || emoji.Any(char.IsControl))
+            throw new ArgumentException($"an emoji is 1–{OperationTypes.MaxEmojiBytes} bytes of UTF-8 without control characters", nameof(emoji));
         return OperateAsync(req => new OutgoingOperation(req, MessageOperation.React, conv, target,
             ClientFrames.Write(new ReactFrame { Req = req, Conv = conv, Target = target, Emoji = emoji, On = on })) { Emoji = emoji, On = on },
             cancellationToken);
@@ -139,9 +139,9 @@ public sealed partial class ChatClient
         if (_states.Apply(entry) is not { } state) return;
         var handler = entry.Type switch
         {
-            Operations.Edited => MessageEdited,
-            Operations.Recalled => MessageRecalled,
-            Operations.Reaction => ReactionChanged,
+            OperationTypes.Edited => MessageEdited,
+            OperationTypes.Recalled => MessageRecalled,
+            OperationTypes.Reaction => ReactionChanged,
             _ => PinChanged,
         };
         Raise(handler, new MessageOperationEventArgs(entry, state));

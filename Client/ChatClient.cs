@@ -318,11 +318,11 @@ public sealed partial class ChatClient : IAsyncDisposable
 
     private static void ValidateMentions(IReadOnlyList<string> mentions)
     {
-        if (mentions.Count is 0 or > Operations.MaxMentions)
-            throw new ArgumentException($"mentions holds 1–{Operations.MaxMentions} user ids", nameof(mentions));
-        if (mentions.Count == 1 && mentions[0] == Operations.MentionAll) return;
+        if (mentions.Count is 0 or > OperationTypes.MaxMentions)
+            throw new ArgumentException($"mentions holds 1–{OperationTypes.MaxMentions} user ids", nameof(mentions));
+        if (mentions.Count == 1 && mentions[0] == OperationTypes.MentionAll) return;
         if (mentions.Any(m => !Identifiers.IsValidId(m)))
-            throw new ArgumentException($"mentions holds user ids, or exactly \"{Operations.MentionAll}\"", nameof(mentions));
+            throw new ArgumentException($"mentions holds user ids, or exactly \"{OperationTypes.MentionAll}\"", nameof(mentions));
         if (mentions.Distinct(StringComparer.Ordinal).Count() != mentions.Count)
             throw new ArgumentException("mentions must be distinct", nameof(mentions));
     }

@@ -24,7 +24,7 @@ internal sealed class MessageStates
     /// </summary>
     public MessageState? Apply(MsgFrame entry)
     {
-        if (!Operations.IsOperation(entry.Type) || TargetOf(entry) is not { } target) return null;
+        if (!OperationTypes.IsOperation(entry.Type) || TargetOf(entry) is not { } target) return null;
         lock (_gate)
         {
             var tracked = TrackedOf(entry.Conv, target);
@@ -109,18 +109,18 @@ internal sealed class MessageStates
                 switch (entry.Type)
                 {
                     // An edit sequenced after the recall changes nothing (§13.2).
-                    case Operations.Edited when !recalled:
+                    case OperationTypes.Edited when !recalled:
                         body = op.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object ? b : Erased;
                         ex = op.TryGetProperty("ex", out var e) && e.ValueKind == JsonValueKind.Object ? e : null;
                         edited = entry.Ts;
                         break;
-                    case Operations.Recalled:
+                    case OperationTypes.Recalled:
                         (recalled, body, ex, edited) = (true, Erased, null, null);
                         break;
-                    case Operations.Reaction when op.TryGetProperty("emoji", out var emoji) && emoji.ValueKind == JsonValueKind.String:
+                    case OperationTypes.Reaction when op.TryGetProperty("emoji", out var emoji) && emoji.ValueKind == JsonValueKind.String:
                         React(reactions, emoji.GetString()!, entry.From, IsOn(op));
                         break;
-                    case Operations.Pinned:
+                    case OperationTypes.Pinned:
                         pinned = IsOn(op);
                         break;
                 }
@@ -145,7 +145,7 @@ internal sealed class MessageStates
             if (Base.Body is not null || Base.Ex is not null) Base = Base with { Body = Erased, Ex = null, Edited = null };
             foreach (var (cseq, held) in Ops.ToList())
             {
-                if (held.Entry.Type != Operations.Edited || !held.Entry.Body.TryGetProperty("body", out _)) continue;
+                if (held.Entry.Type != OperationTypes.Edited || !held.Entry.Body.TryGetProperty("body", out _)) continue;
                 var erased = JsonDocument.Parse($$"""{"event":"edited","target":"{{JsonEncodedText.Encode(Base.Id)}}"}""").RootElement;
                 Ops[cseq] = held with { Entry = held.Entry with { Body = erased } };
             }

@@ -6,10 +6,10 @@ namespace AspireChat.Client;
 /// <summary>The operations on a message (docs/protocol.md §13.2), by the timeline entry each one writes.</summary>
 public enum MessageOperation
 {
-    Edit = Operations.Edited,
-    Recall = Operations.Recalled,
-    React = Operations.Reaction,
-    Pin = Operations.Pinned,
+    Edit = OperationTypes.Edited,
+    Recall = OperationTypes.Recalled,
+    React = OperationTypes.Reaction,
+    Pin = OperationTypes.Pinned,
 }
 
 /// <summary>

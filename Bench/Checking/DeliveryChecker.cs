@@ -290,8 +290,8 @@ public sealed class DeviceLog
                     _nextSeq = Math.Max(_nextSeq, s + 1);
                 }
             }
-            if (type < 0 && !Operations.IsOperation(type)) _system++;
-            else _deliveries.Add(new Delivery(seq, id, conv, cseq, from, Operations.IsOperation(type)));
+            if (type < 0 && !OperationTypes.IsOperation(type)) _system++;
+            else _deliveries.Add(new Delivery(seq, id, conv, cseq, from, OperationTypes.IsOperation(type)));
         }
         if (violation is not null) _checker.Report(violation);
         return true;

@@ -142,7 +142,7 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
             _inbox ??= checker.Device(socket.User, socket.Device, socket.Welcome.Head + 1);
             _inbox.Delivered(message.Seq, message.Id, message.Conv, message.Cseq, message.From, message.Type);
             if (message.IsNew && message.Type >= 0 && message.Sender >= 0) sink.Delivered(message.Sender, message.Req, index);
-            else if (message.IsNew && Operations.IsOperation(message.Type)) sink.OperationArrived(index);
+            else if (message.IsNew && OperationTypes.IsOperation(message.Type)) sink.OperationArrived(index);
         }
 
         public void OnClosed(BenchSocket socket, Exception? error)

@@ -224,7 +224,7 @@ public sealed class DeliveryCheckerTests
         var checker = SendAndAck(3);
         var bob = checker.Device(Bob.User, Bob.Device, firstSeq: 1);
         bob.Delivered(1, "m1", Conv, 1, Alice.User);
-        bob.Delivered(2, "m2", Conv, 2, Alice.User, type: AspireChat.Protocol.Operations.Edited);
+        bob.Delivered(2, "m2", Conv, 2, Alice.User, type: AspireChat.Protocol.OperationTypes.Edited);
         bob.Delivered(3, "m3", Conv, 3, Alice.User);
 
         var report = checker.Finish();
@@ -240,8 +240,8 @@ public sealed class DeliveryCheckerTests
         var bob = checker.Device(Bob.User, Bob.Device, firstSeq: 1);
         bob.Delivered(1, "m1", Conv, 1, Alice.User);
         bob.Delivered(2, "m3", Conv, 3, Alice.User); // the reaction at cseq 2 never came …
-        bob.Delivered(3, "m2", Conv, 2, Alice.User, type: AspireChat.Protocol.Operations.Reaction); // … until after cseq 3
-        bob.Delivered(4, "m2", Conv, 2, Alice.User, type: AspireChat.Protocol.Operations.Reaction); // and then at a second seq
+        bob.Delivered(3, "m2", Conv, 2, Alice.User, type: AspireChat.Protocol.OperationTypes.Reaction); // … until after cseq 3
+        bob.Delivered(4, "m2", Conv, 2, Alice.User, type: AspireChat.Protocol.OperationTypes.Reaction); // and then at a second seq
 
         var report = checker.Finish();
 

@@ -166,7 +166,7 @@ public sealed class ChatClientOperationTests : IAsyncLifetime
         var client = await ConnectAsync();
 
         var reply = await client.ReplyAsync(Conv, "900001", 1, Body("@bob yes"), mentions: ["bob"]);
-        var toGroup = await client.ReplyAsync("g:team", "900002", 1, Body("all of you"), mentions: [Operations.MentionAll]);
+        var toGroup = await client.ReplyAsync("g:team", "900002", 1, Body("all of you"), mentions: [OperationTypes.MentionAll]);
         await Wait.ForAsync(toGroup.Acked, "the group reply's ack");
 
         var frames = _server.Frames<SendFrame>(FrameTypes.Send);
@@ -213,10 +213,10 @@ public sealed class ChatClientOperationTests : IAsyncLifetime
 
         await connection.PushAsync(
             original,
-            Entry(2, 2, Operations.Edited, $$$"""{"event":"edited","target":"{{{target}}}","body":{"text":"edited"},"ex":{"k":1}}"""),
-            Entry(3, 3, Operations.Reaction, $$"""{"event":"reaction","target":"{{target}}","emoji":"👍","on":true}""", from: "alice"),
-            Entry(3, 3, Operations.Reaction, $$"""{"event":"reaction","target":"{{target}}","emoji":"👍","on":true}""", from: "alice"),
-            Entry(4, 4, Operations.Pinned, $$"""{"event":"pinned","target":"{{target}}","on":true}"""));
+            Entry(2, 2, OperationTypes.Edited, $$$"""{"event":"edited","target":"{{{target}}}","body":{"text":"edited"},"ex":{"k":1}}"""),
+            Entry(3, 3, OperationTypes.Reaction, $$"""{"event":"reaction","target":"{{target}}","emoji":"👍","on":true}""", from: "alice"),
+            Entry(3, 3, OperationTypes.Reaction, $$"""{"event":"reaction","target":"{{target}}","emoji":"👍","on":true}""", from: "alice"),
+            Entry(4, 4, OperationTypes.Pinned, $$"""{"event":"pinned","target":"{{target}}","on":true}"""));
         await Wait.UntilAsync(() => events.Count == 3, "an event per entry, the repeated one once");
 
         Assert.Equal(["edited", "reaction", "pin"], events.Select(e => e.Kind));
@@ -226,7 +226,7 @@ public sealed class ChatClientOperationTests : IAsyncLifetime
         Assert.Equal(("edited", 1L, 1_700_000_000_002L, true), (shown.Body.GetProperty("text").GetString(), shown.Ex!.Value.GetProperty("k").GetInt64(), shown.Edited, shown.Pinned == true));
         Assert.Equal(["alice"], shown.Reactions!["👍"]);
 
-        await connection.PushAsync(Entry(5, 5, Operations.Recalled, $$"""{"event":"recalled","target":"{{target}}","by":"bob"}"""));
+        await connection.PushAsync(Entry(5, 5, OperationTypes.Recalled, $$"""{"event":"recalled","target":"{{target}}","by":"bob"}"""));
         await Wait.UntilAsync(() => events.Count == 4, "the recall's event");
         var recalled = events.Last().Args;
         Assert.Equal(("recalled", "bob"), (events.Last().Kind, recalled.By));
@@ -237,7 +237,7 @@ public sealed class ChatClientOperationTests : IAsyncLifetime
         // Entries are timeline entries too: the app sees them on Messages after the original.
         var surfaced = new List<int>();
         for (var i = 0; i < 5; i++) surfaced.Add((await Wait.ReadAsync(client.Messages, $"entry {i + 1}")).Type);
-        Assert.Equal([1, Operations.Edited, Operations.Reaction, Operations.Pinned, Operations.Recalled], surfaced);
+        Assert.Equal([1, OperationTypes.Edited, OperationTypes.Reaction, OperationTypes.Pinned, OperationTypes.Recalled], surfaced);
     }
 
     [Fact]
@@ -253,7 +253,7 @@ public sealed class ChatClientOperationTests : IAsyncLifetime
             var entry = FakeChatServer.GroupMessage("big", cseq) with
             {
                 Id = $"73{cseq:000000}",
-                Type = Operations.Edited,
+                Type = OperationTypes.Edited,
                 Body = JsonDocument.Parse($$$"""{"event":"edited","target":"{{{original.Id}}}","body":{"text":"{{{text}}}"}}""").RootElement,
             };
             return _server.AddToGroup(entry);

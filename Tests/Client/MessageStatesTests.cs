@@ -25,16 +25,16 @@ public sealed class MessageStatesTests
     };
 
     private static MsgFrame Edit(long cseq, string text) =>
-        Entry(cseq, Operations.Edited, $$$"""{"event":"edited","target":"{{{Target}}}","body":{"text":"{{{text}}}"}}""");
+        Entry(cseq, OperationTypes.Edited, $$$"""{"event":"edited","target":"{{{Target}}}","body":{"text":"{{{text}}}"}}""");
 
     private static MsgFrame Recall(long cseq) =>
-        Entry(cseq, Operations.Recalled, $$"""{"event":"recalled","target":"{{Target}}","by":"bob"}""");
+        Entry(cseq, OperationTypes.Recalled, $$"""{"event":"recalled","target":"{{Target}}","by":"bob"}""");
 
     private static MsgFrame React(long cseq, string user, string emoji, bool on) =>
-        Entry(cseq, Operations.Reaction, $$"""{"event":"reaction","target":"{{Target}}","emoji":"{{emoji}}","on":{{(on ? "true" : "false")}}}""", user);
+        Entry(cseq, OperationTypes.Reaction, $$"""{"event":"reaction","target":"{{Target}}","emoji":"{{emoji}}","on":{{(on ? "true" : "false")}}}""", user);
 
     private static MsgFrame Pin(long cseq, bool on) =>
-        Entry(cseq, Operations.Pinned, $$"""{"event":"pinned","target":"{{Target}}","on":{{(on ? "true" : "false")}}}""");
+        Entry(cseq, OperationTypes.Pinned, $$"""{"event":"pinned","target":"{{Target}}","on":{{(on ? "true" : "false")}}}""");
 
     private static string? Text(MessageState state) => state.Body?.GetProperty("text").GetString();
 
