@@ -107,7 +107,7 @@ function fillText(element, message, me) {
     if (!hit) continue;
     const start = match.index + match[1].length;
     if (start > at) parts.push(document.createTextNode(text.slice(at, start)));
-    parts.push(span(`mention${name === me || name === 'all' ? ' me' : ''}`, `@${name}`));
+    parts.push(span(`mention${name === me || name === 'all' ? ' to-me' : ''}`, `@${name}`));
     at = start + 1 + name.length;
   }
   if (at < text.length) parts.push(document.createTextNode(text.slice(at)));
