@@ -11,19 +11,22 @@ var vapid = builder.AddVapidKeys();
 
 var idservice = builder.AddProject<Projects.IdService>("idservice")
     .WithHttpHealthCheck("/health")
-    .WithBackingService(redis);
+    .WithBackingService(redis)
+    .WithTraceSampling();
 
 builder.AddProject<Projects.DeliveryWorker>("deliveryworker")
     .WithReplicas(2)
     .WithHttpHealthCheck("/health")
     .WithBackingServices(store, redis, kafka)
-    .WithPipelineSettings();
+    .WithPipelineSettings()
+    .WithTraceSampling();
 
 builder.AddProject<Projects.PushService>("pushservice")
     .WithHttpHealthCheck("/health")
     .WithBackingServices(store, redis, kafka)
     .WithVapidKeys(vapid)
-    .WithPipelineSettings();
+    .WithPipelineSettings()
+    .WithTraceSampling();
 
 builder.AddProject<Projects.Gateway>("gateway")
     .WithReplicas(2)
@@ -32,6 +35,7 @@ builder.AddProject<Projects.Gateway>("gateway")
     .WithReference(idservice).WaitFor(idservice)
     .WithBackingServices(store, redis, kafka)
     .WithPipelineSettings()
+    .WithTraceSampling()
     .WithDevTokens(builder.ExecutionContext)
     .WithSigningKey(signingKey)
     .WithVapidKeys(vapid);

@@ -8,7 +8,9 @@ namespace AspireChat.AppHost;
 /// the user supplies, or a file, has none).
 /// </summary>
 /// <param name="ClientSettings">Settings a service's client of it needs beside the connection string (environment variables).</param>
-internal sealed record BackingService(string Name, ReferenceExpression ConnectionString, IResourceBuilder<IResource>? Source, IReadOnlyDictionary<string, string>? ClientSettings = null);
+/// <param name="ClientSecrets">Secret settings of the client, as parameters (environment variables referencing them).</param>
+internal sealed record BackingService(string Name, ReferenceExpression ConnectionString, IResourceBuilder<IResource>? Source,
+    IReadOnlyDictionary<string, string>? ClientSettings = null, IReadOnlyDictionary<string, IResourceBuilder<ParameterResource>>? ClientSecrets = null);
 
 /// <summary>
 /// The chat store (MongoDB, or PostgreSQL), Redis and Kafka. A published manifest has each as a container (images and
@@ -50,9 +52,11 @@ internal static class BackingServiceExtensions
             return builder.IsManaged(name) ? builder.AddManagedService(name) : builder.AddMongoContainer(name);
         var local = builder.AddContainer(name, "mongo", "8.0")
             .WithVolume("aspirechat-mongo-data", "/data/db")
-            .WithEndpoint(targetPort: 27017, name: "tcp", scheme: "tcp");
+            .WithEndpoint(targetPort: 27017, name: "tcp", scheme: "tcp")
+            .AsSingleNodeReplicaSet(withAuth: false);
         var endpoint = local.GetEndpoint("tcp");
-        return new BackingService(name, ReferenceExpression.Create($"mongodb://{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}"), local.AsResource());
+        return new BackingService(name, ReferenceExpression.Create(
+            $"mongodb://{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}?directConnection=true"), local.AsResource());
     }
 
     // Aspire's PostgreSQL integration (a container with a generated password, a data volume in a local run) and its
@@ -79,10 +83,14 @@ internal static class BackingServiceExtensions
         return new BackingService(name, ReferenceExpression.Create($"{redis.Resource}"), redis.AsResource());
     }
 
-    /// <summary>The message log (<c>ConnectionStrings:kafka</c>, bootstrap servers).</summary>
+    /// <summary>
+    /// The message log (<c>ConnectionStrings:kafka</c>, bootstrap servers). A published manifest with
+    /// <c>AspireChat:KafkaProfile=EventHubs</c> names Azure Event Hubs, with its SASL settings (<see cref="EventHubsKafkaExtensions"/>).
+    /// </summary>
     public static BackingService AddChatKafka(this IDistributedApplicationBuilder builder, string name = "kafka")
     {
         if (builder.ExecutionContext.IsRunMode && !ContainerRuntime.IsAvailable(builder.Configuration)) return builder.AddKafkaStandIn(name);
+        if (builder.ExecutionContext.IsPublishMode && builder.WantsEventHubsKafka()) return builder.AddEventHubsKafka(name);
         return builder.ExecutionContext.IsPublishMode && builder.IsManaged(name) ? builder.AddManagedService(name) : builder.AddKafkaContainer(name);
     }
 
@@ -92,6 +100,7 @@ internal static class BackingServiceExtensions
         if (backing is null) return service;
         service.WithEnvironment($"ConnectionStrings__{backing.Name}", backing.ConnectionString);
         foreach (var (key, value) in backing.ClientSettings ?? new Dictionary<string, string>()) service.WithEnvironment(key, value);
+        foreach (var (key, secret) in backing.ClientSecrets ?? new Dictionary<string, IResourceBuilder<ParameterResource>>()) service.WithEnvironment(key, secret);
         return backing.Source is { } source ? service.WaitFor(source) : service;
     }
 
@@ -121,10 +130,41 @@ internal static class BackingServiceExtensions
             .WithEnvironment("MONGO_INITDB_ROOT_USERNAME", MongoUser)
             .WithEnvironment("MONGO_INITDB_ROOT_PASSWORD", password)
             .WithVolume("aspirechat-mongo-data", "/data/db")
-            .WithEndpoint(targetPort: 27017, name: "tcp", scheme: "tcp");
+            .WithEndpoint(targetPort: 27017, name: "tcp", scheme: "tcp")
+            .AsSingleNodeReplicaSet(withAuth: true);
         var endpoint = mongo.GetEndpoint("tcp");
         return new BackingService(name, ReferenceExpression.Create(
-            $"mongodb://{MongoUser}:{password}@{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}?authSource=admin"), mongo.AsResource());
+            $"mongodb://{MongoUser}:{password}@{endpoint.Property(EndpointProperty.HostAndPort)}/{MongoDatabase}?authSource=admin&directConnection=true"), mongo.AsResource());
+    }
+
+    /// <summary>The replica set the MongoDB containers run as: one member, named <c>rs0</c>.</summary>
+    internal const string MongoReplicaSet = "rs0";
+
+    // The MongoDB container as a single-node replica set (docs/deploy.md): the image's entrypoint starts mongod with
+    // --replSet (it leaves the flag out while it creates the root user on first start), and the script initiates the set
+    // once mongod answers, with the member named localhost:27017 (itself, whatever the container's host name becomes
+    // after a restart). Clients connect with directConnection=true, as that name is nobody else's address. With a root
+    // user, a replica set needs a key file for its members' internal authentication: a random one per start (one member
+    // never authenticates to another). The script holds no braces: azd reads {…} in a manifest's strings as expressions.
+    private static IResourceBuilder<ContainerResource> AsSingleNodeReplicaSet(this IResourceBuilder<ContainerResource> mongo, bool withAuth)
+    {
+        var keyFile = withAuth ? " --keyFile /tmp/mongo-keyfile" : "";
+        var login = withAuth ? " -u \"$MONGO_INITDB_ROOT_USERNAME\" -p \"$MONGO_INITDB_ROOT_PASSWORD\" --authenticationDatabase admin" : "";
+        var lines = new List<string>();
+        if (withAuth) lines.Add("head -c 756 /dev/urandom | base64 > /tmp/mongo-keyfile && chmod 400 /tmp/mongo-keyfile && chown mongodb:mongodb /tmp/mongo-keyfile");
+        lines.AddRange(
+        [
+            $"docker-entrypoint.sh mongod --replSet {MongoReplicaSet} --bind_ip_all{keyFile} &",
+            "mongod_pid=$!",
+            "trap 'kill -TERM $mongod_pid; wait $mongod_pid' TERM INT",
+            $"until mongosh --quiet{login} --eval 'rs.status().ok' 2>/dev/null | grep -q 1; do",
+            $"  mongosh --quiet{login} --eval 'c = new Object(); c._id = \"{MongoReplicaSet}\"; m = new Object(); m._id = 0; m.host = \"localhost:27017\"; c.members = [m]; rs.initiate(c)' >/dev/null 2>&1",
+            "  sleep 1",
+            "done",
+            "wait $mongod_pid",
+        ]);
+        var script = string.Join("\n", lines);
+        return mongo.WithEntrypoint("bash").WithArgs("-c", script);
     }
 
     // docker.io/confluentinc/confluent-local:8.2.0: one broker in KRaft mode (no ZooKeeper), listeners as Aspire's Kafka

@@ -6,10 +6,10 @@ namespace AspireChat.AppHost;
 internal static class PipelineSettingsExtensions
 {
     /// <summary>The sections the whole stack is tuned by in one place.</summary>
-    private static readonly string[] Sections = ["Groups", "Delivery", "Limits", "Push"];
+    private static readonly string[] Sections = ["Groups", "Delivery", "Limits", "Push", "Messages", "Consent"];
 
     /// <summary>
-    /// Every <c>Groups:*</c>, <c>Delivery:*</c>, <c>Limits:*</c> and <c>Push:*</c> value of the AppHost's configuration
+    /// Every <c>Groups:*</c>, <c>Delivery:*</c>, <c>Limits:*</c>, <c>Push:*</c>, <c>Messages:*</c> and <c>Consent:*</c> value of the AppHost's configuration
     /// (appsettings, command line, environment) as the service's environment, e.g. <c>Groups__WriteDiffusionLimit</c>.
     /// A published manifest would carry the values in clear text, so credentials (<c>PrivateKey</c>, <c>Secret</c>) are
     /// forwarded in local runs only; deployed, they are set on the service (docs/deploy.md).

@@ -36,10 +36,6 @@ public sealed class BenchContext : IAsyncDisposable
 
     /// <summary>Every AspireChat device marks what it receives read (<c>--mark-read</c>): reads and receipts under load.</summary>
     public bool MarkRead { get; init; }
-
-    /// <summary>The share of AspireChat sends that are operations — an edit of, or a reaction to, the sender's latest
-    /// message (<c>--ops</c>, docs/protocol.md §13); 0 = messages only.</summary>
-    public double Operations { get; init; }
     public MachineInfo Machine { get; } = MachineInfo.Read();
 
     /// <summary>A short random prefix for this run's user names, so repeated runs against one server never share an inbox.</summary>

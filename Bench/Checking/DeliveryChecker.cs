@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using AspireChat.Protocol;
 
 namespace AspireChat.Bench.Checking;
 
@@ -16,13 +15,6 @@ public readonly record struct DeviceKey(string User, string Device)
 /// exactly once; per-conversation order intact (cseq ascending, each sender's messages in its req order);
 /// inbox seq contiguous. A plain class: no server, no clock, so tests can feed it anything.
 /// </summary>
-/// <remarks>
-/// An operation on a message (edit, recall, reaction, pin: docs/protocol.md §13) is a request of the sender's one
-/// <c>req</c> sequence, acknowledged with the id of its own timeline entry, and that entry (type −10 … −13) reaches
-/// every member's devices like a message: it is checked exactly like one — once at each device, in <c>cseq</c> and
-/// <c>req</c> order — and counted apart (<see cref="CheckCounts.OperationEntries"/>). Membership events (other
-/// negative types) take an inbox seq and <c>cseq</c> but no send of the run explains them: counted, not checked.
-/// </remarks>
 /// <remarks>
 /// A <c>msg</c> repeated at the <c>seq</c> it already had is a protocol retransmission (the client drops it by
 /// <c>seq</c>): counted, not a violation. The same message at a second <c>seq</c>, or a message without <c>seq</c>
@@ -84,7 +76,6 @@ public sealed class DeliveryChecker
             var (deliveries, seqs, redeliveries, system) = device.Snapshot();
             counts.Redeliveries += redeliveries;
             counts.SystemMessages += system;
-            counts.OperationEntries += deliveries.Count(d => d.Operation);
             var seen = new Dictionary<string, int>(deliveries.Count, StringComparer.Ordinal);
             arrivals[device.Key] = seen;
             var lastCseq = new Dictionary<string, (long Cseq, string Id)>(StringComparer.Ordinal);
@@ -256,9 +247,9 @@ public sealed class DeviceLog
     public long? FirstSeq { get; }
 
     /// <summary>
-    /// A <c>msg</c> arrived. <paramref name="seq"/> is its inbox seq (null for a large group's message). An operation
-    /// entry (<paramref name="type"/> −10 … −13) is checked like a message; another negative type is a system message
-    /// (group membership), which takes an inbox seq but is not a send of the run.
+    /// A <c>msg</c> arrived. <paramref name="seq"/> is its inbox seq (null for a large group's message); a negative
+    /// <paramref name="type"/> is a system message (group membership), which takes an inbox seq but is not a send of the run —
+    /// except an operation entry (−10 … −13), which a run's client sent and which is checked like a message.
     /// Returns false when it is a retransmission of a seq already held.
     /// </summary>
     public bool Delivered(long? seq, string id, string conv, long cseq, string from, int type = 1)
@@ -290,8 +281,9 @@ public sealed class DeviceLog
                     _nextSeq = Math.Max(_nextSeq, s + 1);
                 }
             }
-            if (type < 0 && !OperationTypes.IsOperation(type)) _system++;
-            else _deliveries.Add(new Delivery(seq, id, conv, cseq, from, OperationTypes.IsOperation(type)));
+            // Operation entries (edits, reactions …) are sends of the run like messages; membership events are not.
+            if (type < 0 && !Protocol.OperationTypes.IsOperation(type)) _system++;
+            else _deliveries.Add(new Delivery(seq, id, conv, cseq, from));
         }
         if (violation is not null) _checker.Report(violation);
         return true;
@@ -302,7 +294,7 @@ public sealed class DeviceLog
         lock (_gate) return ([.. _deliveries], new SortedSet<long>(_seqs), _redeliveries, _system);
     }
 
-    internal readonly record struct Delivery(long? Seq, string Id, string Conv, long Cseq, string From, bool Operation);
+    internal readonly record struct Delivery(long? Seq, string Id, string Conv, long Cseq, string From);
 }
 
 /// <summary>What kind of promise a violation breaks.</summary>
@@ -344,8 +336,6 @@ public sealed class CheckCounts
     public long Redeliveries { get; set; }
     /// <summary>System messages (group membership events) that took an inbox seq.</summary>
     public long SystemMessages { get; set; }
-    /// <summary>Deliveries of operation entries (edits, reactions …), among <see cref="Deliveries"/>.</summary>
-    public long OperationEntries { get; set; }
 }
 
 /// <summary>The checker's verdict on a run.</summary>

@@ -49,12 +49,6 @@ public static class BenchCommands
     private static readonly Option<TimeSpan> DrainTimeout = DurationOption("--drain-timeout", "longest wait for every ack and delivery after the senders stop", "30s");
     private static readonly Option<bool> Poisson = new("--poisson") { Description = "open loop: Poisson arrivals instead of a fixed interval" };
     private static readonly Option<string?> HubSynchronous = HubSynchronousOption();
-    private static readonly Option<double> Ops = new("--ops")
-    {
-        Description = "share of AspireChat sends that are operations: an edit of, or a reaction to, the sender's latest message (e.g. 0.1)",
-        DefaultValueFactory = _ => 0,
-        Validators = { result => { if (result.GetValueOrDefault<double>() is < 0 or >= 1) result.AddError("--ops is a share: at least 0, below 1"); } },
-    };
     private static readonly Option<bool> MarkRead = new("--mark-read")
     {
         Description = "every AspireChat recipient also marks what it receives read (one read per conversation with each ack): reads and receipts under load",
@@ -84,16 +78,25 @@ public static class BenchCommands
         };
         var window = new Option<int>("--window") { Description = "closed loop: messages per pair sent and not yet delivered", DefaultValueFactory = _ => 64 };
         var peers = PeersOption("signalr,raw,hub", [SystemKind.SignalRRelay, SystemKind.RawRelay, SystemKind.PersistingHub]);
+        var operations = new Option<double>("--ops")
+        {
+            Description = "share of AspireChat's sends (0–1) that are message operations instead: an edit or a reaction on the sender's last acknowledged message",
+            DefaultValueFactory = _ => 0,
+        };
+        operations.Validators.Add(result =>
+        {
+            if (result.GetValue(operations) is < 0 or > 1) result.AddError("--ops must be from 0 to 1");
+        });
         var command = new Command("one-to-one", "pairs sending one-to-one: throughput at the maximum, latency at a fixed rate; AspireChat vs each peer")
         {
-            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous, MarkRead, Ops,
+            pairs, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous, MarkRead, operations,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
         {
             var (fixedRate, auto) = ParseRate(parse.GetValue(rate)!);
             return OneToOneWorkload.RunAsync(context, new OneToOneOptions(parse.GetValue(pairs), fixedRate, auto, parse.GetValue(window), parse.GetValue(Poisson),
-                Timings(parse), parse.GetValue(peers)!), token);
+                Timings(parse), parse.GetValue(peers)!) { Operations = parse.GetValue(operations) }, token);
         }, ct));
         return command;
     }
@@ -107,7 +110,7 @@ public static class BenchCommands
         var peers = PeersOption("signalr", [SystemKind.SignalRRelay, SystemKind.PersistingHub]);
         var command = new Command("group", "group fan-out: write diffusion (100 members) and read diffusion (2,000 members); AspireChat vs the SignalR relay")
         {
-            members, senders, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous, Ops,
+            members, senders, rate, window, Poisson, Duration, Warmup, DrainTimeout, peers, HubSynchronous,
         };
         AddCommon(command);
         command.SetAction((parse, ct) => RunAsync(parse, args, "embedded", (context, token) =>
@@ -224,7 +227,6 @@ public static class BenchCommands
         {
             HubSynchronous = parse.GetResult(HubSynchronous) is null ? null : parse.GetValue(HubSynchronous),
             MarkRead = parse.GetResult(MarkRead) is not null && parse.GetValue(MarkRead),
-            Operations = parse.GetResult(Ops) is null ? 0 : parse.GetValue(Ops),
         })
         {
             result = await workload(context, cancellationToken).ConfigureAwait(false);

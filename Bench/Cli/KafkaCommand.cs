@@ -83,13 +83,14 @@ public static class KafkaCommand
         var group = new Option<string>("--group") { Description = "consumer group", Required = true };
         var journal = new Option<string>("--journal") { Description = "file that gets one 'conv id' line per handled record", Required = true };
         var perRecord = new Option<int>("--per-record-ms") { Description = "time the handler takes per record", DefaultValueFactory = _ => 0 };
+        var partitions = new Option<int>("--partitions") { Description = "partitions the topic has (the log refuses another count)", DefaultValueFactory = _ => 12 };
         var command = new Command("member", "one consumer-group member journaling what it handles (for kill -9 tests)")
         {
-            bootstrap, topic, group, journal, perRecord,
+            bootstrap, topic, group, journal, perRecord, partitions,
         };
         command.Hidden = true;
         command.SetAction((parse, ct) => KafkaLogWorkload.RunMemberAsync(parse.GetValue(bootstrap)!, parse.GetValue(topic)!, parse.GetValue(group)!,
-            parse.GetValue(journal)!, TimeSpan.FromMilliseconds(parse.GetValue(perRecord)), ct));
+            parse.GetValue(journal)!, TimeSpan.FromMilliseconds(parse.GetValue(perRecord)), parse.GetValue(partitions), ct));
         return command;
     }
 }

@@ -120,6 +120,46 @@ public sealed class BenchSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends an <c>edit</c> of <paramref name="target"/> whose body carries <c>r</c> and <c>s</c> like a message's, or a
+    /// <c>react</c> whose emoji carries them (<c>👍 r{req} s{sender}</c>): the entry each becomes is told apart like a message.
+    /// </summary>
+    public async ValueTask SendOperationAsync(long req, string conv, string target, bool edit, int senderIndex, string padding)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _frame.ResetWrittenCount();
+            using (var json = new Utf8JsonWriter(_frame))
+            {
+                json.WriteStartObject();
+                json.WriteString("t"u8, edit ? "edit"u8 : "react"u8);
+                json.WriteNumber("req"u8, req);
+                json.WriteString("conv"u8, conv);
+                json.WriteString("target"u8, target);
+                if (edit)
+                {
+                    json.WriteStartObject("body"u8);
+                    json.WriteNumber("r"u8, req);
+                    json.WriteNumber("s"u8, senderIndex);
+                    json.WriteString("text"u8, padding);
+                    json.WriteEndObject();
+                }
+                else
+                {
+                    json.WriteString("emoji"u8, ReceivedFrame.ReactionMark(req, senderIndex));
+                    json.WriteBoolean("on"u8, true);
+                }
+                json.WriteEndObject();
+            }
+            await _socket.SendAsync(_frame.WrittenMemory, WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>Writes any frame (serialized writes: frames never interleave).</summary>
     public async ValueTask SendFrameAsync(ReadOnlyMemory<byte> frame)
     {

@@ -44,15 +44,43 @@ internal ref struct ReceivedFrame
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.StartObject) { reader.Skip(); continue; }
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    if (reader.ValueTextEquals("r"u8)) { reader.Read(); if (reader.TokenType == JsonTokenType.Number) frame.BodyReq = reader.GetInt64(); }
-                    else if (reader.ValueTextEquals("s"u8)) { reader.Read(); if (reader.TokenType == JsonTokenType.Number) frame.BodySender = reader.GetInt32(); }
-                    else { reader.Read(); reader.Skip(); }
-                }
+                ReadMarks(ref reader, ref frame);
             }
             else { reader.Read(); reader.Skip(); }
         }
         return frame;
+    }
+
+    /// <summary>The emoji of a Bench reaction: it carries the operation's req and sender like a message body's r and s.</summary>
+    public static string ReactionMark(long req, int sender) => $"👍 r{req} s{sender}";
+
+    // A body's r and s; an edit entry keeps them in its inner body, a reaction entry in its emoji.
+    private static void ReadMarks(ref Utf8JsonReader reader, ref ReceivedFrame frame)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("r"u8)) { reader.Read(); if (reader.TokenType == JsonTokenType.Number) frame.BodyReq = reader.GetInt64(); }
+            else if (reader.ValueTextEquals("s"u8)) { reader.Read(); if (reader.TokenType == JsonTokenType.Number) frame.BodySender = reader.GetInt32(); }
+            else if (reader.ValueTextEquals("body"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject) ReadMarks(ref reader, ref frame);
+                else reader.Skip();
+            }
+            else if (reader.ValueTextEquals("emoji"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && ParseReactionMark(reader.GetString()!) is { } mark) (frame.BodyReq, frame.BodySender) = mark;
+            }
+            else { reader.Read(); reader.Skip(); }
+        }
+    }
+
+    private static (long Req, int Sender)? ParseReactionMark(string emoji)
+    {
+        var r = emoji.IndexOf(" r", StringComparison.Ordinal);
+        var s = emoji.IndexOf(" s", StringComparison.Ordinal);
+        return r >= 0 && s > r && long.TryParse(emoji.AsSpan(r + 2, s - r - 2), out var req) && int.TryParse(emoji.AsSpan(s + 2), out var sender)
+            ? (req, sender) : null;
     }
 }

@@ -1,9 +1,6 @@
-using System.Buffers;
-using System.Text.Json;
 using AspireChat.Bench.Checking;
 using AspireChat.Bench.Targets;
 using AspireChat.Bench.Transport;
-using AspireChat.Protocol;
 
 namespace AspireChat.Bench.Workloads;
 
@@ -59,38 +56,14 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
 
         public ValueTask SendAsync(int ope, string to, long req, int senderIndex) => socket.SendChatAsync(req, ope, to, senderIndex, padding);
 
-        public bool CanOperate => handler.LastMessage is not null;
-
-        /// <summary>Even reqs edit the latest acknowledged message (a new body of the same size), odd ones react to it.</summary>
-        public ValueTask OperateAsync(long req, int senderIndex)
+        // Alternately an edit and a reaction, on the last message of this client that was acknowledged.
+        public async ValueTask<bool> OperateAsync(int ope, string to, long req, int senderIndex)
         {
-            var (id, conv) = handler.LastMessage ?? throw new InvalidOperationException("no message acknowledged yet");
-            handler.Operating(req);
-            var frame = new ArrayBufferWriter<byte>(256 + padding.Length);
-            using (var json = new Utf8JsonWriter(frame))
-            {
-                json.WriteStartObject();
-                json.WriteString("t"u8, req % 2 == 0 ? FrameTypes.Edit : FrameTypes.React);
-                json.WriteNumber("req"u8, req);
-                json.WriteString("conv"u8, conv);
-                json.WriteString("target"u8, id);
-                if (req % 2 == 0)
-                {
-                    json.WriteStartObject("body"u8);
-                    json.WriteNumber("r"u8, req);
-                    json.WriteNumber("s"u8, senderIndex);
-                    json.WriteString("text"u8, padding);
-                    json.WriteEndObject();
-                }
-                else
-                {
-                    // A few emoji, always added: adding one that is there is still an entry, and no user passes the 20 distinct.
-                    json.WriteString("emoji"u8, Emoji[(int)(req / 2 % Emoji.Length)]);
-                    json.WriteBoolean("on"u8, true);
-                }
-                json.WriteEndObject();
-            }
-            return socket.SendFrameAsync(frame.WrittenMemory);
+            if (handler.LastMessage is not { } target) return false;
+            handler.Operation(req);
+            var conv = ope == Protocol.Ope.Group ? Protocol.Identifiers.GroupConversation(to) : Protocol.Identifiers.OneToOneConversation(socket.User, to);
+            await socket.SendOperationAsync(req, conv, target, edit: req % 2 == 0, senderIndex, padding).ConfigureAwait(false);
+            return true;
         }
 
         public Task CloseAsync()
@@ -100,30 +73,24 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
         }
     }
 
-    private static readonly string[] Emoji = ["👍", "🎉", "❤️"];
-
     private sealed class Handler(int index, DeliveryChecker checker, ILoadSink sink) : IBenchSocketHandler
     {
-        private readonly HashSet<long> _operations = [];
         private SenderLog? _sends;
         private DeviceLog? _inbox;
-        private volatile Tuple<string, string>? _lastMessage;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _operations = new();
+        private volatile string? _lastMessage;
 
         public volatile bool Closing;
 
-        /// <summary>The id and conversation of this client's latest acknowledged message (not an operation): what operations aim at.</summary>
-        public (string Id, string Conv)? LastMessage => _lastMessage is { } last ? (last.Item1, last.Item2) : null;
+        /// <summary>The id of this client's last acknowledged message (not an operation): what its operations target.</summary>
+        public string? LastMessage => _lastMessage;
 
-        public void Operating(long req)
-        {
-            lock (_operations) _operations.Add(req);
-        }
+        /// <summary>Send <paramref name="req"/> is an operation: its ack is no target.</summary>
+        public void Operation(long req) => _operations.TryAdd(req, 0);
 
         public void OnAck(BenchSocket socket, long req, string id, string conv)
         {
-            bool operation;
-            lock (_operations) operation = _operations.Remove(req);
-            if (!operation) _lastMessage = Tuple.Create(id, conv);
+            if (!_operations.TryRemove(req, out _)) _lastMessage = id;
             Sends(socket).Acked(req, id);
             sink.Acked(index, req);
         }
@@ -131,7 +98,6 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
         public void OnError(BenchSocket socket, long? req, string code, string message)
         {
             if (req is not { } r) return;
-            lock (_operations) _operations.Remove(r);
             Sends(socket).Failed(r, code, message);
             sink.Failed(index, r, code);
         }
@@ -141,8 +107,9 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
             // The device's first seq is the one after the cursor the server took at hello: its head, for a new device.
             _inbox ??= checker.Device(socket.User, socket.Device, socket.Welcome.Head + 1);
             _inbox.Delivered(message.Seq, message.Id, message.Conv, message.Cseq, message.From, message.Type);
-            if (message.IsNew && message.Type >= 0 && message.Sender >= 0) sink.Delivered(message.Sender, message.Req, index);
-            else if (message.IsNew && OperationTypes.IsOperation(message.Type)) sink.OperationArrived(index);
+            // Messages and operation entries are the run's sends; membership events are not.
+            if (message.IsNew && (message.Type >= 0 || Protocol.OperationTypes.IsOperation(message.Type)) && message.Sender >= 0)
+                sink.Delivered(message.Sender, message.Req, index);
         }
 
         public void OnClosed(BenchSocket socket, Exception? error)

@@ -33,11 +33,11 @@ public interface ILoadClient
     /// <summary>Sends message <paramref name="req"/> to a user (<paramref name="ope"/> 0) or a group (1), tagged with the sender's index.</summary>
     ValueTask SendAsync(int ope, string to, long req, int senderIndex);
 
-    /// <summary>True when the client can now send an operation (docs/protocol.md §13) on a message it sent: AspireChat, once one was acknowledged.</summary>
-    bool CanOperate => false;
-
-    /// <summary>Sends operation <paramref name="req"/> — an edit of, or a reaction to, the client's latest acknowledged message.</summary>
-    ValueTask OperateAsync(long req, int senderIndex) => throw new NotSupportedException("this system has no message operations");
+    /// <summary>
+    /// Sends <paramref name="req"/> as a message operation (docs/protocol.md §13) on the client's last acknowledged
+    /// message instead, tagged like a message; false when the system has no operations or nothing to operate on yet.
+    /// </summary>
+    ValueTask<bool> OperateAsync(int ope, string to, long req, int senderIndex) => ValueTask.FromResult(false);
 
     Task CloseAsync();
 }
@@ -53,9 +53,6 @@ public interface ILoadSink
 
     /// <summary>A first arrival at client <paramref name="recipient"/> of message <paramref name="req"/> of sender <paramref name="sender"/> (the index its body carries).</summary>
     void Delivered(int sender, long req, int recipient);
-
-    /// <summary>A first arrival at client <paramref name="recipient"/> of an operation entry (whose sender its body need not say).</summary>
-    void OperationArrived(int recipient);
 
     /// <summary>A client lost its connection while the run went on.</summary>
     void Disconnected(int client, Exception? error);

@@ -218,11 +218,13 @@ public static class KafkaLogWorkload
     /// every record it handles, taking <paramref name="perRecord"/> per record, until cancelled — the child process a
     /// chaos or kill -9 test can kill mid-batch.
     /// </summary>
-    public static async Task RunMemberAsync(string bootstrap, string topicName, string group, string journal, TimeSpan perRecord, CancellationToken cancellationToken)
+    public static async Task RunMemberAsync(string bootstrap, string topicName, string group, string journal, TimeSpan perRecord, int partitions,
+        CancellationToken cancellationToken)
     {
         var options = new KafkaLogOptions
         {
             BootstrapServers = bootstrap,
+            Partitions = partitions,
             SessionTimeout = TimeSpan.FromSeconds(3),
             HeartbeatInterval = TimeSpan.FromMilliseconds(500),
             RevocationGrace = TimeSpan.FromMilliseconds(300),

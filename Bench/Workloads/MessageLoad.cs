@@ -10,9 +10,12 @@ namespace AspireChat.Bench.Workloads;
 /// <param name="Poisson">Open loop: exponential gaps instead of a fixed interval.</param>
 public sealed record Pacing(double? Rate, int Window, bool Poisson)
 {
-    public string Describe() => Rate is { } r
+    /// <summary>The share of sends that are message operations instead (an edit or a reaction on the sender's last acknowledged message).</summary>
+    public double Operations { get; init; }
+
+    public string Describe() => (Rate is { } r
         ? $"open loop, {r:N0} msg/s{(Poisson ? " (Poisson arrivals)" : "")}"
-        : $"closed loop, window {Window} per sender";
+        : $"closed loop, window {Window} per sender") + (Operations > 0 ? $", {Operations:P0} edits and reactions" : "");
 }
 
 /// <summary>One sender of a run: its client, where it sends, and who must get each message.</summary>
@@ -38,16 +41,14 @@ public sealed class MessageLoad : ILoadSink
     private long _measureFrom = long.MaxValue;
     private long _measureUntil = long.MaxValue;
 
-    private readonly double _operations;
-    private long _sent, _operationsSent, _acked, _failed, _delivered, _completed, _expectedDeliveries, _allDeliveries, _disconnects;
+    private long _operations;
+    private long _sent, _acked, _failed, _delivered, _completed, _expectedDeliveries, _allDeliveries, _disconnects;
     private Exception? _firstDisconnect;
 
     /// <param name="senderClientIndex">For each sender, its client index among all connected clients (to tell its own copies).</param>
-    /// <param name="operations">The share of sends that are operations on the sender's latest message, where its client can send them.</param>
     public MessageLoad(IReadOnlyList<LoadSender> senders, IReadOnlyList<int> senderClientIndex, ILoadSystem system, DeliveryChecker checker, Pacing pacing,
-        ResourceProbe? resources = null, double operations = 0)
+        ResourceProbe? resources = null)
     {
-        _operations = operations;
         _resources = resources;
         _senders = [.. senders];
         _senderClientIndex = [.. senderClientIndex];
@@ -68,8 +69,8 @@ public sealed class MessageLoad : ILoadSink
     public LatencyRecorder SendToLastRecipient { get; } = new();
 
     public long Sent => Volatile.Read(ref _sent);
-    /// <summary>Sends that were operations (among <see cref="Sent"/>).</summary>
-    public long OperationsSent => Volatile.Read(ref _operationsSent);
+    /// <summary>Of <see cref="Sent"/>, the message operations (edits and reactions).</summary>
+    public long OperationsSent => Volatile.Read(ref _operations);
     public long AckedCount => Volatile.Read(ref _acked);
     public long FailedCount => Volatile.Read(ref _failed);
     /// <summary>First arrivals at recipients other than the sender.</summary>
@@ -166,17 +167,18 @@ public sealed class MessageLoad : ILoadSink
     {
         var sender = _senders[index];
         var book = _books[index];
-        // An operation's entry reaches the same devices as a message; it takes the next req like one.
-        var operation = _operations > 0 && sender.Client.CanOperate && Random.Shared.NextDouble() < _operations;
-        var req = operation ? book.NextOperation(intended) : book.Next(intended, sender.LatencyRecipients);
+        var req = book.Next(intended, sender.LatencyRecipients);
         _checker.Sender(sender.Client.User, _device).Sent(req, sender.Recipients);
         Interlocked.Increment(ref _sent);
-        if (operation) Interlocked.Increment(ref _operationsSent);
         if (!_acknowledges) Interlocked.Add(ref _expectedDeliveries, sender.Recipients.Count);
         try
         {
-            if (operation) await sender.Client.OperateAsync(req, index).ConfigureAwait(false);
-            else await sender.Client.SendAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false);
+            // An operation is a timeline entry like a message: same req sequence, same recipients, same accounting.
+            if (Pacing.Operations > 0 && Random.Shared.NextDouble() < Pacing.Operations
+                && await sender.Client.OperateAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false))
+                Interlocked.Increment(ref _operations);
+            else
+                await sender.Client.SendAsync(sender.Ope, sender.To, req, index).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
         {
@@ -195,8 +197,6 @@ public sealed class MessageLoad : ILoadSink
         Interlocked.Add(ref _expectedDeliveries, _senders[sender].Recipients.Count);
         var intended = _books[sender].Intended(req);
         if (InWindow(intended)) SendToAck.Record(intended, now);
-        // The delivery figures follow messages only: an operation's window place is free once it is durable.
-        if (_books[sender].IsOperation(req)) _windows[sender]?.Release();
     }
 
     /// <summary>Client <paramref name="client"/>'s send <paramref name="req"/> was refused or could not be written.</summary>
@@ -225,8 +225,6 @@ public sealed class MessageLoad : ILoadSink
             _windows[sender]?.Release();
         }
     }
-
-    public void OperationArrived(int recipient) => Interlocked.Increment(ref _allDeliveries);
 
     public void Disconnected(int client, Exception? error)
     {
@@ -266,7 +264,6 @@ internal sealed class MessageBook
 {
     private const int ChunkBits = 14;
     private const int ChunkSize = 1 << ChunkBits;
-    private const int OperationMark = -1;
     private long[]?[] _intended = new long[]?[64];
     private int[]?[] _remaining = new int[]?[64];
     private long _last;
@@ -293,17 +290,6 @@ internal sealed class MessageBook
         Volatile.Write(ref _last, req);
         return req;
     }
-
-    /// <summary>Allocates the next req for an operation: stamped like a message, with no recipients to count down.</summary>
-    public long NextOperation(long intended)
-    {
-        var req = Next(intended, 0);
-        Volatile.Write(ref Volatile.Read(ref _remaining)[req >> ChunkBits]![req & (ChunkSize - 1)], OperationMark);
-        return req;
-    }
-
-    public bool IsOperation(long req) =>
-        req >= 1 && req <= Volatile.Read(ref _last) && Volatile.Read(ref Volatile.Read(ref _remaining)[req >> ChunkBits]![req & (ChunkSize - 1)]) == OperationMark;
 
     public long Intended(long req)
     {

@@ -71,8 +71,7 @@ public static class MessagePhase
 
         var (senders, senderIndexes) = plan(system, clients, gid);
         var serverProcess = kind == SystemKind.AspireChat && context.Target is Targets.GatewayProcessTarget process ? process.ProcessId : (int?)null;
-        var operations = kind == SystemKind.AspireChat ? context.Operations : 0;
-        var load = new MessageLoad(senders, senderIndexes, system, checker, pacing, new Measuring.ResourceProbe(serverProcess), operations);
+        var load = new MessageLoad(senders, senderIndexes, system, checker, pacing, new Measuring.ResourceProbe(serverProcess));
         sink.Target = load;
         var started = Stopwatch.GetTimestamp();
         var run = load.RunAsync(timings.Warmup, timings.Duration, timings.DrainTimeout, cancellationToken);
@@ -100,8 +99,7 @@ public static class MessagePhase
         var report = checker.Finish();
         var notes = new List<string>();
         if (!window.Drained) notes.Add($"not drained within {timings.DrainTimeout.TotalSeconds:N0} s: the checker reports what never arrived");
-        if (operations > 0)
-            notes.Add($"{load.OperationsSent:N0} of the {load.Sent:N0} sends were operations (--ops {operations:0.##}: edits of and reactions to the sender's latest message); their entries are checked like messages, and counted in send→ack but not in the delivery figures");
+        if (load.OperationsSent > 0) notes.Add($"{load.OperationsSent:N0} of {load.Sent:N0} sends were message operations (edits and reactions), each delivered and checked like a message");
         if (load.Disconnects > 0) notes.Add($"{load.Disconnects} client connection(s) dropped during the run; first: {load.FirstDisconnect?.Message}");
         return new PhaseResult
         {
@@ -154,7 +152,6 @@ public static class MessagePhase
         public void Acked(int client, long req) => Target?.Acked(client, req);
         public void Failed(int client, long req, string code) => Target?.Failed(client, req, code);
         public void Delivered(int sender, long req, int recipient) => Target?.Delivered(sender, req, recipient);
-        public void OperationArrived(int recipient) => Target?.OperationArrived(recipient);
         public void Disconnected(int client, Exception? error) => Target?.Disconnected(client, error);
     }
 }

@@ -6,7 +6,11 @@ namespace AspireChat.Bench.Workloads;
 /// <param name="Rate">Messages per second over all pairs; null with <paramref name="Auto"/> false = closed loop only.</param>
 /// <param name="Auto">Two steps: the maximum (closed loop), then an open loop at half of AspireChat's maximum.</param>
 /// <param name="Peers">The peers run beside AspireChat, in this order after it.</param>
-public sealed record OneToOneOptions(int Pairs, double? Rate, bool Auto, int Window, bool Poisson, PhaseTimings Timings, IReadOnlyList<SystemKind> Peers);
+public sealed record OneToOneOptions(int Pairs, double? Rate, bool Auto, int Window, bool Poisson, PhaseTimings Timings, IReadOnlyList<SystemKind> Peers)
+{
+    /// <summary>The share of sends that are message operations (AspireChat only: the peers have none, and send messages instead).</summary>
+    public double Operations { get; init; }
+}
 
 /// <summary>
 /// One-to-one pairs: sender <c>a{i}</c> sends to <c>b{i}</c>. AspireChat and each peer run the same steps one after
@@ -31,6 +35,8 @@ public static class OneToOneWorkload
 
         async Task RunPhaseAsync(SystemKind kind, string phase, Pacing pacing)
         {
+            // Only AspireChat has message operations: a peer sends messages only.
+            if (kind != SystemKind.AspireChat) pacing = pacing with { Operations = 0 };
             var run = await MessagePhase.PairsAsync(context, kind, phase, options.Pairs, pacing, options.Timings, cancellationToken).ConfigureAwait(false);
             result.Phases.Add(run);
             phases.Add((kind, run));
@@ -38,10 +44,10 @@ public static class OneToOneWorkload
 
         if (options.Auto)
         {
-            var max = new Pacing(null, options.Window, false);
+            var max = new Pacing(null, options.Window, false) { Operations = options.Operations };
             foreach (var kind in systems) await RunPhaseAsync(kind, "max", max).ConfigureAwait(false);
             var half = Math.Max(1, result.Phases[0].DeliveredPerSecond / 2);
-            var open = new Pacing(half, options.Window, options.Poisson);
+            var open = new Pacing(half, options.Window, options.Poisson) { Operations = options.Operations };
             context.View.Say($"half of AspireChat's maximum: {half:N0} msg/s");
             foreach (var kind in systems)
             {
@@ -57,7 +63,7 @@ public static class OneToOneWorkload
         }
         else
         {
-            var pacing = new Pacing(options.Rate, options.Window, options.Poisson);
+            var pacing = new Pacing(options.Rate, options.Window, options.Poisson) { Operations = options.Operations };
             var phase = options.Rate is null ? "max" : "rate";
             foreach (var kind in systems) await RunPhaseAsync(kind, phase, pacing).ConfigureAwait(false);
         }

@@ -17,7 +17,7 @@ namespace AspireChat.Messaging.Hosting;
 /// </summary>
 public sealed partial class DeliveryHost(
     IChatStore store, ICursorStore cursors, Groups.IGroupStore groups, IMessageLog log, SequenceStage sequence, InboxStage inbox, InboxRouter router,
-    IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, ILogger<DeliveryHost> logger, bool consumesLog) : BackgroundService
+    IOptions<DeliveryOptions> deliveryOptions, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DeliveryHost> logger, bool consumesLog) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -26,21 +26,24 @@ public sealed partial class DeliveryHost(
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The loops run until the host stops; one that ends before stops the host (<see cref="StageLoops"/>).</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var loops = new List<Task>
+        var loops = new List<(string, Task)>
         {
-            PeriodicLoop.RunAsync(deliveryOptions.Value.RetryInterval, time, RetryAsync, e => LogRetryFailed(logger, e), stoppingToken),
-            PeriodicLoop.RunAsync(TimeSpan.FromHours(1), time, PurgeAsync, e => LogPurgeFailed(logger, e), stoppingToken),
+            ("retry", PeriodicLoop.RunAsync(deliveryOptions.Value.RetryInterval, time, RetryAsync, e => LogRetryFailed(logger, e), stoppingToken)),
+            ("purge", PeriodicLoop.RunAsync(TimeSpan.FromHours(1), time, PurgeAsync, e => LogPurgeFailed(logger, e), stoppingToken)),
         };
         if (consumesLog)
         {
             // The embedded composition runs stages 1 and 2 inside each batch instead.
             // A partition that goes to another worker takes this process's right to its cached heads with it.
-            loops.Add(log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, (_, _) => sequence.Release(), stoppingToken));
-            loops.Add(log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, (_, _) => inbox.Release(), stoppingToken));
+            loops.Add(($"{LogTopics.Accepted.Name} consumer (stage 1)",
+                log.ConsumeAsync(LogTopics.Accepted, SequenceStage.ConsumerGroup, sequence.HandleAsync, (_, _) => sequence.Release(), stoppingToken)));
+            loops.Add(($"{LogTopics.Inbox.Name} consumer (stage 2)",
+                log.ConsumeAsync(LogTopics.Inbox, InboxStage.ConsumerGroup, inbox.HandleAsync, (_, _) => inbox.Release(), stoppingToken)));
         }
-        return Task.WhenAll(loops);
+        return StageLoops.WatchAsync(loops, lifetime, logger, stoppingToken);
     }
 
     private async ValueTask RetryAsync(CancellationToken cancellationToken)

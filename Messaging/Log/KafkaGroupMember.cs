@@ -36,23 +36,14 @@ internal sealed partial class KafkaGroupMember<T>
     private readonly Dictionary<PartitionWork, long> _toCommit = [];
     private readonly ConcurrentQueue<(PartitionWork Work, long Next)> _handled = new();
     private readonly KafkaLogMetrics.LagReading _lag;
+    private readonly KafkaMemberStatus _status;
     private CancellationToken _stopping;
 
-    public KafkaGroupMember(KafkaMessageLog log, LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released, ILogger logger)
+    public KafkaGroupMember(KafkaMessageLog log, LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released,
+        KafkaMemberStatus status, ILogger logger)
     {
-        (_topic, _group, _handler, _released, _options, _logger) = (topic, group, handler, released, log.Options, logger);
-        var config = log.ApplySettings(new ConsumerConfig
-        {
-            BootstrapServers = _options.BootstrapServers,
-            GroupId = group,
-            EnableAutoCommit = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-            SessionTimeoutMs = (int)_options.SessionTimeout.TotalMilliseconds,
-            HeartbeatIntervalMs = (int)_options.HeartbeatInterval.TotalMilliseconds,
-            FetchWaitMaxMs = (int)_options.FetchWait.TotalMilliseconds,
-            EnablePartitionEof = false,
-        });
+        (_topic, _group, _handler, _released, _status, _options, _logger) = (topic, group, handler, released, status, log.Options, logger);
+        var config = log.ConsumerConfig(group);
         _consumer = new ConsumerBuilder<Ignore, byte[]>(config)
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
             .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions, lost: false))
@@ -176,6 +167,7 @@ internal sealed partial class KafkaGroupMember<T>
             _partitions[partition] = work;
             work.Worker = Task.Run(() => WorkAsync(work), CancellationToken.None);
         }
+        _status.Holding(_partitions.Count);
     }
 
     private void OnRevoked(List<TopicPartitionOffset> partitions, bool lost)
@@ -214,6 +206,7 @@ internal sealed partial class KafkaGroupMember<T>
             _toCommit.Remove(work);
             work.Stop.Dispose();
         }
+        _status.Holding(_partitions.Count);
         // Only now, with every handler of these partitions returned, may the consumer drop what it cached as their writer.
         try
         {
@@ -307,22 +300,33 @@ internal sealed partial class KafkaGroupMember<T>
     {
         T[]? records = null;
         var backoff = _options.RetryBackoff;
-        for (var attempt = 1; ; attempt++)
+        var failing = false;
+        try
         {
-            using var activity = StartBatchActivity(work, batch, attempt);
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                records ??= Deserialize(batch);
-                await _handler(records, token).ConfigureAwait(false);
-                return;
+                using var activity = StartBatchActivity(work, batch, attempt);
+                try
+                {
+                    records ??= Deserialize(batch);
+                    await _handler(records, token).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (!token.IsCancellationRequested)
+                {
+                    activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+                    LogHandlerFailed(_logger, e, _topic.Name, work.Partition.Partition.Value, batch[0].Offset.Value, attempt);
+                    // The health check reports a partition whose handler keeps failing (degraded: the batch is retried).
+                    if (!failing) _status.HandlerFailing();
+                    failing = true;
+                }
+                await Task.Delay(backoff, token).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxRetryBackoff.Ticks));
             }
-            catch (Exception e) when (!token.IsCancellationRequested)
-            {
-                activity?.SetStatus(ActivityStatusCode.Error, e.Message);
-                LogHandlerFailed(_logger, e, _topic.Name, work.Partition.Partition.Value, batch[0].Offset.Value, attempt);
-            }
-            await Task.Delay(backoff, token).ConfigureAwait(false);
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxRetryBackoff.Ticks));
+        }
+        finally
+        {
+            if (failing) _status.HandlerRecovered();
         }
     }
 

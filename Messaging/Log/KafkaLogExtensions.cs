@@ -20,8 +20,9 @@ public static class KafkaLogExtensions
 
     /// <summary>
     /// Adds <see cref="KafkaMessageLog"/> as <see cref="IMessageLog"/>, bootstrapping from <c>ConnectionStrings:{connectionName}</c>
-    /// (<c>host:port[,host:port…]</c>), with a health check named after the connection that asks the cluster for its
-    /// metadata. Nothing connects until the log is first used.
+    /// (<c>host:port[,host:port…]</c>), with a health check named after the connection (<see cref="KafkaLogHealthCheck"/>:
+    /// the cluster's metadata, the producer's fatal flag, each consumer-group member's state). Nothing connects until the
+    /// log is first used.
     /// </summary>
     public static IHostApplicationBuilder AddKafkaMessageLog(this IHostApplicationBuilder builder, string connectionName = "kafka")
     {
@@ -32,32 +33,11 @@ public static class KafkaLogExtensions
         var services = builder.Services;
         services.Configure<KafkaLogOptions>(builder.Configuration.GetSection(Section));
         services.PostConfigure<KafkaLogOptions>(o => o.BootstrapServers = bootstrap);
-        services.TryAddSingleton(sp => new KafkaMessageLog(sp.GetRequiredService<IOptions<KafkaLogOptions>>().Value, sp.GetRequiredService<ILogger<KafkaMessageLog>>()));
+        services.TryAddSingleton(sp => new KafkaMessageLog(sp.GetRequiredService<IOptions<KafkaLogOptions>>().Value, sp.GetRequiredService<ILogger<KafkaMessageLog>>(),
+            sp.GetService<TimeProvider>()));
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<KafkaMessageLog>());
         services.AddHealthChecks().Add(new HealthCheckRegistration(connectionName,
-            sp => new KafkaMetadataHealthCheck(sp.GetRequiredService<KafkaMessageLog>()), failureStatus: null, tags: null, timeout: TimeSpan.FromSeconds(5)));
+            sp => new KafkaLogHealthCheck(sp.GetRequiredService<KafkaMessageLog>()), failureStatus: null, tags: null, timeout: TimeSpan.FromSeconds(5)));
         return builder;
-    }
-
-    /// <summary>Healthy when a broker answers a metadata request within a short timeout.</summary>
-    private sealed class KafkaMetadataHealthCheck(KafkaMessageLog log) : IHealthCheck
-    {
-        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
-
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                // GetMetadata blocks; a pool thread waits at most Timeout for it.
-                var metadata = await Task.Run(() => log.GetMetadata(Timeout), cancellationToken).ConfigureAwait(false);
-                return metadata.Brokers.Count > 0
-                    ? HealthCheckResult.Healthy($"{metadata.Brokers.Count} broker(s), {metadata.Topics.Count} topic(s)")
-                    : new HealthCheckResult(context.Registration.FailureStatus, "Kafka answered with no brokers");
-            }
-            catch (KafkaException e)
-            {
-                return new HealthCheckResult(context.Registration.FailureStatus, $"Kafka did not answer a metadata request: {e.Error.Reason}", e);
-            }
-        }
     }
 }

@@ -9,8 +9,18 @@ public sealed class KafkaLogOptions
     /// <summary>Partitions of each topic the log creates; a key always lands in one partition, so this bounds a stage's parallelism.</summary>
     public int Partitions { get; set; } = 12;
 
-    /// <summary>Replication factor of the topics the log creates; -1 = the broker's default.</summary>
-    public short ReplicationFactor { get; set; } = -1;
+    /// <summary>
+    /// Replication factor of the topics the log creates; unset = min(3, the cluster's brokers), -1 = the broker's
+    /// default. At 3 or more the topics get <c>min.insync.replicas=2</c>, so an <c>acks=all</c> append is on two brokers
+    /// at least before it is acknowledged, and one broker may fail without stopping appends.
+    /// </summary>
+    public short? ReplicationFactor { get; set; }
+
+    /// <summary>
+    /// How long the topics the log creates keep records (<c>retention.ms</c>). A stage stopped for longer than this loses
+    /// what it had not consumed: <c>chat.accepted</c> holds acknowledged messages not yet sequenced.
+    /// </summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
     /// Longest time a produced record may wait for the broker's acknowledgement (<c>message.timeout.ms</c>);
@@ -35,7 +45,10 @@ public sealed class KafkaLogOptions
     /// <summary>Records buffered for one partition before its fetching is paused (back-pressure on a slow handler).</summary>
     public int MaxBufferedPerPartition { get; set; } = 4096;
 
-    /// <summary>A group member unheard of this long is dropped and its partitions move (<c>session.timeout.ms</c>).</summary>
+    /// <summary>
+    /// A group member unheard of this long is dropped and its partitions move (<c>session.timeout.ms</c>). A broker refuses
+    /// less than its <c>group.min.session.timeout.ms</c> (Kafka's default 6 s; Azure Event Hubs wants 30 s or more).
+    /// </summary>
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often a member tells the group coordinator it is alive (<c>heartbeat.interval.ms</c>).</summary>
@@ -51,6 +64,13 @@ public sealed class KafkaLogOptions
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
 
     public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Times a faulted consumer (a fatal client error, an exception out of its consume loop) is rebuilt in a row, after
+    /// <see cref="RetryBackoff"/> doubling, before the log gives up and <c>ConsumeAsync</c> fails (its host then stops). A
+    /// consumer that got partitions assigned since its last fault starts the count again.
+    /// </summary>
+    public int ConsumerRestarts { get; set; } = 5;
 
     /// <summary>Further librdkafka properties for producer, consumers and admin client alike (security, client.id …); they win over the settings above.</summary>
     public Dictionary<string, string> Settings { get; set; } = [];

@@ -61,6 +61,16 @@ public sealed class KafkaMockCluster : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the cluster answer the next requests of <paramref name="api"/> (from any client) with <paramref name="errors"/>,
+    /// one request each, in order: a fault injected where a real broker would answer it (a fenced member, a producer's
+    /// lost sequence).
+    /// </summary>
+    public void PushRequestErrors(KafkaApi api, params ErrorCode[] errors)
+    {
+        lock (_gate) Native.rd_kafka_mock_push_request_errors_array(Cluster, (short)api, (UIntPtr)errors.Length, [.. errors.Select(e => (int)e)]);
+    }
+
     /// <summary>Takes broker <paramref name="brokerId"/> down: its connections close and new ones are refused until <see cref="SetBrokerUp"/>.</summary>
     public void SetBrokerDown(int brokerId = 1) => Check(Native.rd_kafka_mock_broker_set_down(Cluster, brokerId), "set_down");
 
@@ -132,7 +142,22 @@ public sealed class KafkaMockCluster : IDisposable
         [DllImport(Library)] public static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
         [DllImport(Library)] public static extern int rd_kafka_mock_broker_set_down(IntPtr cluster, int brokerId);
         [DllImport(Library)] public static extern int rd_kafka_mock_broker_set_up(IntPtr cluster, int brokerId);
+        [DllImport(Library)] public static extern void rd_kafka_mock_push_request_errors_array(IntPtr cluster, short apiKey, UIntPtr count, int[] errors);
         [DllImport(Library)] public static extern void rd_kafka_mock_broker_set_host_port(IntPtr cluster, int brokerId, [MarshalAs(UnmanagedType.LPUTF8Str)] string host, int port);
 #pragma warning restore SYSLIB1054
     }
+}
+
+/// <summary>The Kafka protocol's request types (API keys) whose answers <see cref="KafkaMockCluster.PushRequestErrors"/> can replace.</summary>
+public enum KafkaApi : short
+{
+    Produce = 0,
+    Fetch = 1,
+    Metadata = 3,
+    OffsetCommit = 8,
+    FindCoordinator = 10,
+    JoinGroup = 11,
+    Heartbeat = 12,
+    SyncGroup = 14,
+    InitProducerId = 22,
 }

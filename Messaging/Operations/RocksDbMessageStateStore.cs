@@ -5,7 +5,7 @@ using static AspireChat.Messaging.Storage.RocksDbChatKeys;
 
 namespace AspireChat.Messaging.Operations;
 
-/// <summary>Message states on RocksDB: <c>O</c> (conv, id) → the state as JSON, <c>P</c> (conv, pinned cseq) → id (docs/data-model.md).</summary>
+/// <summary>Message states on RocksDB: <c>O</c> (conv, id) → the state as JSON, <c>K</c> (conv, pinned cseq) → id (docs/data-model.md).</summary>
 public sealed class RocksDbMessageStateStore(RocksDbDatabase database) : IMessageStateStore
 {
     public ValueTask<IReadOnlyDictionary<long, MessageState>> GetStatesAsync(string conv, IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using AspireChat.Messaging.Log;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace AspireChat.Messaging.Push;
 
@@ -7,7 +8,8 @@ namespace AspireChat.Messaging.Push;
 /// The push consumer (docs/configuration.md): reads <c>chat.push</c> and hands each request to the <see cref="PushCollapser"/>.
 /// The gateway runs it in-process in embedded mode; the PushService host runs it in the distributed topology.
 /// </summary>
-public sealed class PushHost(IPushSubscriptionStore subscriptions, IMessageLog log, PushCollapser collapser) : BackgroundService
+public sealed class PushHost(IPushSubscriptionStore subscriptions, IMessageLog log, PushCollapser collapser, IHostApplicationLifetime lifetime, ILogger<PushHost> logger)
+    : BackgroundService
 {
     public const string ConsumerGroup = "push";
 
@@ -18,8 +20,9 @@ public sealed class PushHost(IPushSubscriptionStore subscriptions, IMessageLog l
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Consumes until the host stops; a consumer that ends before stops the host (<see cref="Hosting.StageLoops"/>).</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        log.ConsumeAsync(LogTopics.Push, ConsumerGroup, HandleAsync, stoppingToken);
+        Hosting.StageLoops.WatchAsync([($"{LogTopics.Push.Name} consumer", log.ConsumeAsync(LogTopics.Push, ConsumerGroup, HandleAsync, stoppingToken))], lifetime, logger, stoppingToken);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -31,10 +31,15 @@ public sealed class MongoChatStore : IChatStore
     /// <param name="database">The database holding the four collections.</param>
     /// <param name="sendRecordRetention">TTL of send dedup records (StorageOptions.SendDedupRetention).</param>
     /// <param name="heads">The sequence heads the appends count from.</param>
-    public MongoChatStore(IMongoDatabase database, TimeSpan sendRecordRetention, SequenceHeads heads)
+    public MongoChatStore(IMongoDatabase database, TimeSpan sendRecordRetention, SequenceHeads heads) : this(database, sendRecordRetention, heads, null)
+    {
+    }
+
+    /// <param name="betweenIndexReadAndWrite">Awaited between the read and the write of each conversation index update (tests interleave writers there).</param>
+    internal MongoChatStore(IMongoDatabase database, TimeSpan sendRecordRetention, SequenceHeads heads, Func<CancellationToken, Task>? betweenIndexReadAndWrite)
     {
         _writes = new Writes(new MongoCursorStore(database), new MongoTimelineStore(database, heads), new MongoInboxStore(database, heads),
-            new MongoConversationIndex(database), new Operations.MongoMessageStateStore(database));
+            new MongoConversationIndex(database, betweenIndexReadAndWrite), new Operations.MongoMessageStateStore(database));
         _messages = database.GetCollection<BsonDocument>(Messages);
         _inbox = database.GetCollection<BsonDocument>(Inbox);
         _cursors = database.GetCollection<BsonDocument>(Cursors);

@@ -92,18 +92,25 @@ public sealed class MongoCursorStore(IMongoDatabase database) : ICursorStore
         return cursor?["seq"].AsInt64;
     }
 
-    public async ValueTask AdvanceCursorAsync(string user, string device, long seq, CancellationToken cancellationToken = default)
+    public ValueTask AdvanceCursorAsync(string user, string device, long seq, CancellationToken cancellationToken = default) =>
+        AdvanceCursorsAsync([(user, device, seq)], cancellationToken);
+
+    /// <summary>One unordered bulk write of <c>$max</c> upserts for all the cursors.</summary>
+    public async ValueTask AdvanceCursorsAsync(IReadOnlyList<(string User, string Device, long Seq)> cursors, CancellationToken cancellationToken = default)
     {
-        var filter = new BsonDocument { { "user", user }, { "device", device } };
-        var update = new BsonDocument("$max", new BsonDocument("seq", new BsonInt64(seq)));
+        if (cursors.Count == 0) return;
+        var updates = cursors.Select(c => new UpdateOneModel<BsonDocument>(
+            new BsonDocument { { "user", c.User }, { "device", c.Device } },
+            new BsonDocument("$max", new BsonDocument("seq", new BsonInt64(c.Seq)))) { IsUpsert = true }).ToList<WriteModel<BsonDocument>>();
         try
         {
-            await _cursors.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken).ConfigureAwait(false);
+            await _cursors.BulkWriteAsync(updates, new BulkWriteOptions { IsOrdered = false }, cancellationToken).ConfigureAwait(false);
         }
-        catch (MongoWriteException e) when (e.WriteError?.Category == ServerErrorCategory.DuplicateKey)
+        catch (MongoBulkWriteException<BsonDocument> e) when (OnlyDuplicateKeys(e))
         {
-            // Two first acks of one device raced to insert its cursor; the loser now finds it and applies $max.
-            await _cursors.UpdateOneAsync(filter, update, new UpdateOptions { IsUpsert = true }, cancellationToken).ConfigureAwait(false);
+            // Two first acks of one device raced to insert its cursor; the losers now find it and apply $max.
+            await _cursors.BulkWriteAsync([.. e.WriteErrors.Select(error => updates[error.Index])], new BulkWriteOptions { IsOrdered = false }, cancellationToken)
+                .ConfigureAwait(false);
         }
     }
 }

@@ -103,11 +103,14 @@ public sealed class MongoInboxStore(IMongoDatabase database, SequenceHeads heads
         return result;
     }
 
+    /// <summary>One aggregation: the server groups the range by conversation, so only one document per conversation travels.</summary>
     public async ValueTask<IReadOnlyList<ConversationPosition>> ReadInboxPositionsAsync(string user, long after, long through, CancellationToken cancellationToken = default)
     {
-        var entries = await _inbox.Find(new BsonDocument { { "user", user }, { "seq", new BsonDocument { { "$gt", new BsonInt64(after) }, { "$lte", new BsonInt64(through) } } } })
-            .Project(new BsonDocument { { "_id", 0 }, { "conv", 1 }, { "cseq", 1 } })
+        var pipeline = new EmptyPipelineDefinition<BsonDocument>()
+            .Match(new BsonDocument { { "user", user }, { "seq", new BsonDocument { { "$gt", new BsonInt64(after) }, { "$lte", new BsonInt64(through) } } } })
+            .Group(new BsonDocument { { "_id", "$conv" }, { "cseq", new BsonDocument("$max", "$cseq") } });
+        var positions = await (await _inbox.AggregateAsync(pipeline, cancellationToken: cancellationToken).ConfigureAwait(false))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return [.. entries.GroupBy(e => e["conv"].AsString).Select(g => new ConversationPosition(g.Key, g.Max(e => e["cseq"].AsInt64)))];
+        return [.. positions.Select(d => new ConversationPosition(d["_id"].AsString, d["cseq"].AsInt64))];
     }
 }

@@ -6,13 +6,13 @@ namespace AspireChat.Messaging.Storage;
 /// message; <c>I</c> (user, seq) → (id, cseq, conv); <c>J</c> (user, id) → seq; <c>D</c> (user, device) → cursor;
 /// <c>V</c> (user, conv) → index row (last cseq, activity, others' count); <c>L</c> (user, activity, conv) the index by
 /// last activity; <c>R</c> (user, conv) → read (cseq, others' count at it); <c>E</c> (user, conv) → delivered cseq;
-/// <c>O</c> (conv, id) → a message's state after its operations (JSON); <c>P</c> (conv, pinned cseq) → id, the pins.
+/// <c>O</c> (conv, id) → a message's state after its operations (JSON); <c>K</c> (conv, pinned cseq) → id, the pins.
 /// </summary>
 internal static class RocksDbChatKeys
 {
     public const byte Send = (byte)'S', SendTime = (byte)'T', MessageId = (byte)'M', Conversation = (byte)'C',
         Inbox = (byte)'I', InboxMessage = (byte)'J', Cursor = (byte)'D', ConversationRow = (byte)'V', ConversationByTime = (byte)'L',
-        ReadPosition = (byte)'R', DeliveredPosition = (byte)'E', MessageState = (byte)'O', Pin = (byte)'P';
+        ReadPosition = (byte)'R', DeliveredPosition = (byte)'E', MessageState = (byte)'O', Pin = (byte)'K';
 
     public static byte[] StateKey(string conv, long id) => new KeyBuilder(MessageState).Text(conv).Number(id).ToArray();
 

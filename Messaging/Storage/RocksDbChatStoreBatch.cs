@@ -22,8 +22,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
     private readonly Dictionary<(string, long), long> _inbox = [];
     private readonly Dictionary<string, long> _conversationHeads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string User, string Conv), IndexRow> _rows = [];
-    private readonly Dictionary<string, long> _activity = new(StringComparer.Ordinal);
+    private readonly List<InboxAppend> _indexMoves = [];
     private readonly Dictionary<(string Conv, long Id), long?> _pins = [];
     private RocksDbDatabase Database => database;
 
@@ -136,11 +135,26 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
         return ValueTask.FromResult<IReadOnlyList<InboxEntry>>(result);
     }
 
+    /// <summary>
+    /// Records the index moves; the rows are read and computed at <see cref="CommitAsync"/>, under the database's index
+    /// lock and in the write that stores them, so a batch that read a row before another batch moved it can neither write
+    /// it back stale nor count a message twice.
+    /// </summary>
     public ValueTask UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends, CancellationToken cancellationToken = default)
     {
-        foreach (var (user, message) in appends)
+        _indexMoves.AddRange(appends);
+        return ValueTask.CompletedTask;
+    }
+
+    // Each row as the stored one moved by this batch's messages, in their order; each changed row written once, however
+    // many messages moved it: one by-time key per row, never a stale one. The caller holds the index lock.
+    private void WriteRows()
+    {
+        var rows = new Dictionary<(string User, string Conv), IndexRow>();
+        var activity = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (user, message) in _indexMoves)
         {
-            if (!_rows.TryGetValue((user, message.Conv), out var row))
+            if (!rows.TryGetValue((user, message.Conv), out var row))
             {
                 row = new IndexRow();
                 if (Database.Get(PositionKey(ConversationRow, user, message.Conv)) is { } stored)
@@ -150,36 +164,21 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
                     row.Others = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(16));
                     row.StoredTs = row.Ts;
                 }
-                _rows[(user, message.Conv)] = row;
+                rows[(user, message.Conv)] = row;
             }
             if (message.Cseq <= row.Last) continue;
             row.Last = message.Cseq;
-            row.Ts = _activity[user] = Math.Max(message.Ts, LatestActivity(user) + 1);
+            row.Ts = activity[user] = Math.Max(message.Ts, (activity.TryGetValue(user, out var latest) ? latest : StoredActivity(user)) + 1);
             if (message.From != user && message.Type >= 0) row.Others++;
             row.Changed = true;
         }
-        return ValueTask.CompletedTask;
-    }
-
-    // The user's highest activity: this batch's, else the top of the user's by-time keys (one seek).
-    private long LatestActivity(string user)
-    {
-        if (_activity.TryGetValue(user, out var latest)) return latest;
-        foreach (var (key, _) in Database.Scan(new KeyBuilder(ConversationByTime).Text(user).ToArray(), reverse: true))
-            return BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(Encoding.UTF8.GetByteCount(user) + 2));
-        return 0;
-    }
-
-    // Each changed row once, however many messages moved it in this batch: one by-time key per row, never a stale one.
-    private void WriteRows()
-    {
-        foreach (var ((user, conv), row) in _rows)
+        _indexMoves.Clear();
+        foreach (var ((user, conv), row) in rows)
         {
             if (!row.Changed) continue;
             if (row.StoredTs is { } old && old != row.Ts) _batch.Delete(new KeyBuilder(ConversationByTime).Text(user).Number(old).Text(conv).ToArray());
             _batch.Put(new KeyBuilder(ConversationByTime).Text(user).Number(row.Ts).Text(conv).ToArray(), Array.Empty<byte>());
             _batch.Put(PositionKey(ConversationRow, user, conv), (byte[])[.. KeyBuilder.Int64(row.Last), .. KeyBuilder.Int64(row.Ts), .. KeyBuilder.Int64(row.Others)]);
-            (row.StoredTs, row.Changed) = (row.Ts, false);
         }
     }
 
@@ -208,12 +207,30 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
         return ValueTask.CompletedTask;
     }
 
+    // The user's highest stored activity: the top of the user's by-time keys (one seek).
+    private long StoredActivity(string user)
+    {
+        foreach (var (key, _) in Database.Scan(new KeyBuilder(ConversationByTime).Text(user).ToArray(), reverse: true))
+            return BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(Encoding.UTF8.GetByteCount(user) + 2));
+        return 0;
+    }
+
     public ValueTask CommitAsync(CancellationToken cancellationToken = default)
     {
-        WriteRows();
         try
         {
-            if (_batch.Count() > 0) Database.Write(_batch);
+            if (_indexMoves.Count > 0)
+            {
+                lock (Database.IndexRows)
+                {
+                    WriteRows();
+                    Database.Write(_batch);
+                }
+            }
+            else if (_batch.Count() > 0)
+            {
+                Database.Write(_batch);
+            }
         }
         catch
         {

@@ -10,8 +10,9 @@ namespace AspireChat.Messaging.Storage;
 public sealed class RocksDbConversationIndex(RocksDbDatabase database) : IConversationIndex
 {
     private readonly RocksDbDatabase _database = database;
-    // Read and delivered positions are read-compare-written by connections, concurrently with each other.
-    private readonly Lock _positionLock = new();
+    // Read and delivered positions are read-compare-written by connections, concurrently with each other and with
+    // every other instance over the database.
+    private Lock PositionLock => _database.IndexRows;
 
     public ValueTask<IReadOnlyList<ConversationEntry>> ListConversationsAsync(string user, long? before, int limit, CancellationToken cancellationToken = default)
     {
@@ -48,7 +49,7 @@ public sealed class RocksDbConversationIndex(RocksDbDatabase database) : IConver
     public ValueTask<bool> AdvanceReadAsync(string user, string conv, long cseq, long othersAtRead, CancellationToken cancellationToken = default)
     {
         var key = PositionKey(ReadPosition, user, conv);
-        lock (_positionLock)
+        lock (PositionLock)
         {
             if (_database.Get(key) is { } stored && BinaryPrimitives.ReadInt64BigEndian(stored) >= cseq) return ValueTask.FromResult(false);
             _database.Put(key, (byte[])[.. KeyBuilder.Int64(cseq), .. KeyBuilder.Int64(othersAtRead)]);
@@ -60,7 +61,7 @@ public sealed class RocksDbConversationIndex(RocksDbDatabase database) : IConver
     {
         var moved = new List<ConversationPosition>(positions.Count);
         using var batch = new WriteBatch();
-        lock (_positionLock)
+        lock (PositionLock)
         {
             foreach (var position in positions)
             {

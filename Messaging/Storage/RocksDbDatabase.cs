@@ -37,6 +37,12 @@ public sealed class RocksDbDatabase : IDisposable
 
     internal RocksDb Db { get; }
 
+    /// <summary>
+    /// Held by whoever reads index rows (the conversation index, read and delivered positions) to write them back
+    /// changed, across the read and the write: two writers over one database never compute from the same stale row.
+    /// </summary>
+    internal Lock IndexRows { get; } = new();
+
     /// <summary>Applies <paramref name="batch"/> atomically and durably (see the class summary).</summary>
     public void Write(WriteBatch batch) => Db.Write(batch, _write);
 

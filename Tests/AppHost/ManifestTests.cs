@@ -38,6 +38,38 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public async Task A_deployment_samples_traces_at_one_percent_unless_told_otherwise()
+    {
+        var resources = await PublishAsync();
+        foreach (var project in Projects)
+        {
+            var env = EnvironmentOf(resources, project);
+            Assert.Equal(("parentbased_traceidratio", "0.01"), (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]));
+        }
+
+        var tuned = await PublishAsync("--Telemetry:TraceSampleRatio=0.25");
+        Assert.Equal("0.25", EnvironmentOf(tuned, "gateway")["OTEL_TRACES_SAMPLER_ARG"]);
+    }
+
+    [Fact]
+    public async Task Published_MongoDB_container_is_a_single_node_replica_set_that_initiates_itself_and_the_services_reach_directly()
+    {
+        var resources = await PublishAsync();
+
+        var mongo = resources.GetProperty("mongo");
+        Assert.Equal("bash", mongo.GetProperty("entrypoint").GetString());
+        string[] args = [.. mongo.GetProperty("args").EnumerateArray().Select(a => a.GetString()!)];
+        Assert.Equal("-c", args[0]);
+        var script = args[1];
+        Assert.Contains("docker-entrypoint.sh mongod --replSet rs0 --bind_ip_all --keyFile /tmp/mongo-keyfile", script);
+        Assert.Contains("rs.initiate(c)", script);
+        Assert.Contains("m.host = \"localhost:27017\"", script);
+        // azd reads {…} in a manifest's strings as expressions: the script must hold none.
+        Assert.DoesNotContain("{", script);
+        Assert.Contains("directConnection=true", EnvironmentOf(resources, "gateway")["ConnectionStrings__mongo"]);
+    }
+
+    [Fact]
     public async Task Published_manifest_asks_for_every_secret_as_a_secret_parameter()
     {
         var resources = await PublishAsync();
@@ -82,6 +114,29 @@ public sealed class ManifestTests
         Assert.Equal("container.v0", TypeOf(resources, "redis"));
         // The value is asked for at deployment, never copied into the manifest.
         Assert.DoesNotContain("servicebus", resources.GetRawText());
+    }
+
+    [Fact]
+    public async Task The_Event_Hubs_profile_asks_for_the_bootstrap_servers_and_the_SASL_password_and_gives_every_Kafka_client_its_settings()
+    {
+        var resources = await PublishAsync("--AspireChat:KafkaProfile=EventHubs");
+
+        Assert.Equal("parameter.v0", TypeOf(resources, "kafka"));
+        Assert.Equal("parameter.v0", TypeOf(resources, "kafka-sasl-password"));
+        Assert.True(resources.GetProperty("kafka-sasl-password").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        Assert.Equal("container.v0", TypeOf(resources, "mongo"));
+        foreach (var project in new[] { "gateway", "deliveryworker", "pushservice" })
+        {
+            var env = EnvironmentOf(resources, project);
+            Assert.Equal("{kafka.connectionString}", env["ConnectionStrings__kafka"]);
+            Assert.Equal("{kafka-sasl-password.value}", env["Kafka__Settings__sasl.password"]);
+            Assert.Equal(("SASL_SSL", "PLAIN", "$ConnectionString"),
+                (env["Kafka__Settings__security.protocol"], env["Kafka__Settings__sasl.mechanism"], env["Kafka__Settings__sasl.username"]));
+            // Event Hubs' minimums (session 30 s, requests 60 s) and its 1 MB request limit.
+            Assert.Equal(("00:00:30", "60000", "1000000"), (env["Kafka__SessionTimeout"], env["Kafka__Settings__request.timeout.ms"], env["Kafka__Settings__message.max.bytes"]));
+        }
+        Assert.DoesNotContain("Kafka__Settings__sasl.password", EnvironmentOf(resources, "idservice").Keys);
+        AssertNothingAzdRejects(resources);
     }
 
     [Fact]

@@ -50,25 +50,20 @@ public sealed class BenchSmokeTests
         Assert.Equal(hubPhase.Sent, await hub.StoredMessagesAsync());
     }
 
-    [Theory]
-    [InlineData(500)] // a small group: every entry through each member's inbox
-    [InlineData(2)]   // a large group: read diffusion, entries without seq
-    public async Task Runs_with_a_tenth_of_the_sends_as_edits_and_reactions_find_no_violation(int writeDiffusionLimit)
+    [Fact]
+    public async Task A_run_where_a_fifth_of_the_sends_are_edits_and_reactions_finds_no_violation()
     {
-        var settings = new Dictionary<string, string> { ["Groups:WriteDiffusionLimit"] = writeDiffusionLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        await using var context = new BenchContext(await EmbeddedTarget.StartAsync(settings), ProgressView.Silent, bodyBytes: 20) { Operations = 0.1 };
-        var timings = new PhaseTimings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30));
+        await using var context = new BenchContext(await EmbeddedTarget.StartAsync(), ProgressView.Silent, bodyBytes: 20);
+        var options = new OneToOneOptions(Pairs: 2, Rate: null, Auto: false, Window: 16, Poisson: false,
+            new PhaseTimings(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30)), Peers: []) { Operations = 0.2 };
 
-        var pairs = await OneToOneWorkload.RunAsync(context, new OneToOneOptions(2, null, false, 16, false, timings, Peers: []), CancellationToken.None);
-        var group = await GroupWorkload.RunAsync(context, new GroupOptions([4], 2, null, 4, false, timings, Peers: []), CancellationToken.None);
+        var result = await OneToOneWorkload.RunAsync(context, options, CancellationToken.None);
 
-        foreach (var phase in pairs.Phases.Concat(group.Phases))
-        {
-            Assert.True(phase.Check!.Passed, $"{phase.Phase}: {string.Join("\n", phase.Check.First)}");
-            Assert.True(phase.Check.Counts.OperationEntries > 0, $"{phase.Phase}: no operation entry arrived");
-            Assert.True(phase.Check.Counts.DeliveredAsExpected > phase.Check.Counts.OperationEntries, $"{phase.Phase}: messages went missing from the count");
-            Assert.Contains(phase.Notes, note => note.Contains("were operations", StringComparison.Ordinal));
-        }
+        var phase = Assert.Single(result.Phases);
+        Assert.True(phase.Check!.Passed, string.Join("\n", phase.Check.First));
+        // Operations went out, and each of their entries was delivered and checked like a message.
+        Assert.Contains(phase.Notes, n => n.Contains("were message operations", StringComparison.Ordinal));
+        Assert.True(phase.Check.Counts.DeliveredAsExpected >= phase.Acked, $"{phase.Check.Counts.DeliveredAsExpected} expected deliveries for {phase.Acked} acks");
     }
 
     [Fact]

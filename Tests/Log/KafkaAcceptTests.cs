@@ -22,7 +22,7 @@ public sealed class KafkaAcceptTests
         var store = new RocksDbChatStore(database, new SequenceHeads());
         await store.InitializeAsync();
         using var cluster = new KafkaMockCluster(partitions: 2);
-        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers);
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2);
         options.MessageTimeout = TimeSpan.FromMilliseconds(1500);
         using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance);
         var queue = new SendQueue();

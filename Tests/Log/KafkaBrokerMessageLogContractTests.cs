@@ -39,7 +39,7 @@ public sealed class KafkaBrokerMessageLogContractTests(KafkaBrokerMessageLogCont
         public Broker()
         {
             var bootstrap = Environment.GetEnvironmentVariable(Variable);
-            if (!string.IsNullOrWhiteSpace(bootstrap)) Log = new KafkaMessageLog(TestOptions(bootstrap), NullLogger<KafkaMessageLog>.Instance);
+            if (!string.IsNullOrWhiteSpace(bootstrap)) Log = new KafkaMessageLog(BrokerTestOptions(bootstrap), NullLogger<KafkaMessageLog>.Instance);
         }
 
         public KafkaMessageLog? Log { get; }

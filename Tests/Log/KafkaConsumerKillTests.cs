@@ -52,7 +52,7 @@ public sealed class KafkaConsumerKillTests
         try
         {
             // The child takes 5 ms a record, so a kill lands inside a batch whose offsets are not committed yet.
-            using var child = KafkaMemberProcess.Start(cluster.BootstrapServers, topicName, group, Path.Combine(directory, "child.journal"), perRecordMs: 5);
+            using var child = KafkaMemberProcess.Start(cluster.BootstrapServers, topicName, group, Path.Combine(directory, "child.journal"), perRecordMs: 5, partitions: 4);
             await Wait.UntilAsync(() => child.Handled().Count >= 20 || child.HasExited, "the child member handles its first records", TimeSpan.FromSeconds(60));
             Assert.False(child.HasExited, "the child member exited on its own");
 

@@ -19,16 +19,29 @@ public abstract class KafkaMessageLogContract : MessageLogContract
 
     protected override IMessageLog Log => KafkaLog;
 
-    /// <summary>Settings for tests: small topics, a quick hand-over, a short grace for revoked handlers.</summary>
-    public static KafkaLogOptions TestOptions(string bootstrapServers) => new()
+    /// <summary>
+    /// Settings for tests on the mock cluster: small topics (<paramref name="partitions"/>, as the test's mock topics have),
+    /// a quick hand-over, a short grace for revoked handlers. The mock accepts any session timeout; a real broker refuses
+    /// one below its <c>group.min.session.timeout.ms</c> (6 s by default): <see cref="BrokerTestOptions"/>.
+    /// </summary>
+    public static KafkaLogOptions TestOptions(string bootstrapServers, int partitions = 4) => new()
     {
         BootstrapServers = bootstrapServers,
-        Partitions = 4,
+        Partitions = partitions,
         SessionTimeout = TimeSpan.FromSeconds(3),
         HeartbeatInterval = TimeSpan.FromMilliseconds(500),
         RevocationGrace = TimeSpan.FromMilliseconds(300),
         RetryBackoff = TimeSpan.FromMilliseconds(50),
     };
+
+    /// <summary><see cref="TestOptions"/> with timeouts a real broker accepts: Kafka's minimum session timeout of 6 s.</summary>
+    public static KafkaLogOptions BrokerTestOptions(string bootstrapServers)
+    {
+        var options = TestOptions(bootstrapServers);
+        options.SessionTimeout = TimeSpan.FromSeconds(6);
+        options.HeartbeatInterval = TimeSpan.FromSeconds(1);
+        return options;
+    }
 
     [SkippableFact]
     public async Task Kafka_records_carry_the_producers_trace_context_to_the_links_of_the_consumers_batch_span()

@@ -33,7 +33,7 @@ public sealed class KafkaMessageLogTests
     public async Task An_append_while_the_Kafka_broker_is_down_fails_at_the_message_timeout_and_succeeds_once_the_broker_is_back()
     {
         using var cluster = new KafkaMockCluster(partitions: 2, topics: ["test.down"]);
-        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers);
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2);
         options.MessageTimeout = TimeSpan.FromMilliseconds(1500);
         using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance);
         var topic = Topic("test.down");
@@ -102,7 +102,7 @@ public sealed class KafkaMessageLogTests
     {
         var name = $"test.metrics.{Guid.NewGuid():n}";
         using var cluster = new KafkaMockCluster(partitions: 1, topics: [name]);
-        using var log = new KafkaMessageLog(KafkaMessageLogContract.TestOptions(cluster.BootstrapServers), NullLogger<KafkaMessageLog>.Instance);
+        using var log = new KafkaMessageLog(KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 1), NullLogger<KafkaMessageLog>.Instance);
         var topic = Topic(name);
 
         var produced = new ConcurrentQueue<double>();

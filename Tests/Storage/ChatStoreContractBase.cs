@@ -19,6 +19,9 @@ public abstract class ChatStoreContractBase(IChatStoreEngine engine)
     /// <summary>A new store instance over the class's database, initialized: empty caches, earlier instances' data.</summary>
     protected Task<ChatStorePorts> OpenStoreAsync() => engine.OpenAsync();
 
+    /// <summary>The engine under test, for what a suite asks of it beyond opening stores.</summary>
+    protected IChatStoreEngine Engine => engine;
+
     protected static long Now => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     protected string User(string name) => $"{name}.{_run}";

@@ -9,8 +9,15 @@ namespace AspireChat.Tests.Storage;
 /// An engine's chat store as the contract suites use it: each read goes to the port it belongs to, and each of the
 /// pipeline's writes goes through a batch of its own (<see cref="IChatStore.BeginBatch"/>), committed before it returns.
 /// </summary>
-public sealed class ChatStorePorts(IChatStore store, ITimelineStore timeline, IInboxStore inbox, IConversationIndex conversations, ICursorStore cursors, SequenceHeads heads)
+public sealed class ChatStorePorts(IChatStore store, ITimelineStore timeline, IInboxStore inbox, IConversationIndex conversations, ICursorStore cursors, SequenceHeads heads,
+    IndexWritePause? indexWrites = null)
 {
+    /// <summary>
+    /// The pause between the read and the write of this instance's conversation index updates, where an engine makes
+    /// them in separate round trips (MongoDB); an engine that writes what it read in one step never reaches it.
+    /// </summary>
+    public IndexWritePause IndexWrites { get; } = indexWrites ?? new IndexWritePause();
+
     public IChatStore Store => store;
     public ITimelineStore Timeline => timeline;
     public IInboxStore Inbox => inbox;

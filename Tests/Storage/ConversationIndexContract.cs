@@ -2,6 +2,7 @@ using System.Text.Json;
 using AspireChat.Messaging;
 using AspireChat.Messaging.Conversations;
 using AspireChat.Messaging.Storage;
+using AspireChat.Tests.Support;
 
 namespace AspireChat.Tests.Storage;
 
@@ -42,6 +43,51 @@ public abstract class ConversationIndexContract(IChatStoreEngine engine) : ChatS
 
         var state = Assert.Single(await store.ListConversationsAsync(me, null, 10)).State;
         Assert.Equal((3L, 3L), (state.LastCseq, state.Unread));
+    }
+
+    /// <summary>
+    /// Two workers of one user's inbox partition (it moved mid-batch) update the same row from the same read: the first
+    /// has read the row and holds its write (uncommitted in a batch, or paused between its read and its write where the
+    /// engine makes them in two round trips) while the second reads the row as it was, and the first's write lands
+    /// between the second's read and the second's write — or the other way round. Each message is counted once, and
+    /// the row ends at the newest message whichever writer lands last.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Two_writers_that_read_one_row_before_either_wrote_count_each_message_once_and_never_move_it_back(bool firstHoldsMore)
+    {
+        var (w1, w2) = (await OpenStoreAsync(), await OpenStoreAsync());
+        var (me, conv) = (User($"ix9{firstHoldsMore}"), Conversation($"ix9{firstHoldsMore}"));
+        var m = await StoreAsync(w1, [.. Enumerable.Range(0, 4).Select(_ => Accepted(conv, from: "other9"))]);
+        await w1.UpdateConversationsAsync([To(me, m[0])]);
+        InboxAppend[] fewer = [To(me, m[1]), To(me, m[2])], more = [To(me, m[1]), To(me, m[2]), To(me, m[3])];
+        var (first, second) = firstHoldsMore ? (more, fewer) : (fewer, more);
+
+        w1.IndexWrites.Hold();
+        using var one = w1.BeginBatch();
+        var firstUpdate = one.UpdateConversationsAsync(first).AsTask();
+        await Wait.ForAsync(Task.WhenAny(firstUpdate, w1.IndexWrites.Reached), "the first writer reads the row");
+        var secondWrite = Task.Run(async () =>
+        {
+            using var two = w2.BeginBatch();
+            await two.UpdateConversationsAsync(second);
+            await two.CommitAsync();
+        });
+        // The second writer has read the row as it was: it is done, or it waits on the first's row lock.
+        using (var stopWaiting = new CancellationTokenSource())
+        {
+            await Wait.ForAsync(Task.WhenAny(secondWrite, Engine.WriterWaitsAsync(stopWaiting.Token)), "the second writer reads the row");
+            await stopWaiting.CancelAsync();
+        }
+        w1.IndexWrites.Release();
+        await firstUpdate;
+        await one.CommitAsync();
+        await Wait.ForAsync(secondWrite, "the second writer finishes");
+
+        var entry = Assert.Single(await w1.ListConversationsAsync(me, null, 10));
+        Assert.Equal((4L, 4L, m[3].Id), (entry.State.LastCseq, entry.State.Unread, entry.Last.Id));
+        Assert.Equal(entry.State, await w2.GetConversationAsync(me, conv));
     }
 
     [SkippableFact]

@@ -44,10 +44,11 @@ public sealed class MongoChatStoreEngine : IChatStoreEngine, IAsyncLifetime
     {
         var database = RequireDatabase();
         var heads = new SequenceHeads();
-        var store = new MongoChatStore(database, StorageOptions.SendDedupRetention, heads);
+        var pause = new IndexWritePause();
+        var store = new MongoChatStore(database, StorageOptions.SendDedupRetention, heads, pause.AtAsync);
         await store.InitializeAsync();
         return new ChatStorePorts(store, new MongoTimelineStore(database, heads), new MongoInboxStore(database, heads),
-            new MongoConversationIndex(database), new MongoCursorStore(database), heads) { States = new Messaging.Operations.MongoMessageStateStore(database) };
+            new MongoConversationIndex(database), new MongoCursorStore(database), heads, pause) { States = new Messaging.Operations.MongoMessageStateStore(database) };
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

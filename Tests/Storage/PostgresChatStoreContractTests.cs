@@ -25,6 +25,13 @@ public sealed class PostgresChatStoreEngine : IChatStoreEngine, IAsyncLifetime
             new PostgresConversationIndex(source), new PostgresCursorStore(source), new SequenceHeads()) { States = new Messaging.Operations.PostgresMessageStateStore(source) };
     }
 
+    public async Task WriterWaitsAsync(CancellationToken cancellationToken)
+    {
+        await using var waiting = _database.DataSource.CreateCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        while ((long)(await waiting.ExecuteScalarAsync(cancellationToken))! == 0) await Task.Delay(10, cancellationToken);
+    }
+
     public Task InitializeAsync() => _database.InitializeAsync();
 
     public Task DisposeAsync() => _database.DisposeAsync();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using MongoDB.Driver;
 
 namespace AspireChat.Tests.Storage;
@@ -95,10 +96,38 @@ public sealed class StoreSelectionTests
         Assert.IsType<AspireChat.Messaging.Push.MongoPushSubscriptionStore>(host.Services.GetRequiredService<AspireChat.Messaging.Push.IPushSubscriptionStore>());
     }
 
-    private static Pipeline BuildPipeline(string? mongo, string? postgres = null)
+    [Fact]
+    public async Task The_MongoDB_store_writes_with_w_majority_and_j_true_and_reads_from_the_primary_whatever_the_uri_prefers()
+    {
+        var logs = new CapturedLogs();
+        await using var host = BuildPipeline("mongodb://127.0.0.1:1/history?readPreference=secondaryPreferred", logs: logs);
+
+        var client = host.Services.GetRequiredService<IMongoClient>().Settings;
+        var database = host.Services.GetRequiredService<IMongoDatabase>().Settings;
+        Assert.Equal((WriteConcern.WMode.Majority, (bool?)true), (client.WriteConcern.W, client.WriteConcern.Journal));
+        Assert.Equal((WriteConcern.WMode.Majority, (bool?)true), (database.WriteConcern.W, database.WriteConcern.Journal));
+        Assert.Equal(ReadPreference.Primary, database.ReadPreference);
+        Assert.DoesNotContain(logs.AtLeast(Microsoft.Extensions.Logging.LogLevel.Warning), m => m.Contains("write concern", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_mongo_connection_string_that_lowers_the_write_concern_is_obeyed_with_a_warning_that_names_the_default()
+    {
+        var logs = new CapturedLogs();
+        await using var host = BuildPipeline("mongodb://127.0.0.1:1/history?w=1&journal=false", logs: logs);
+
+        var concern = host.Services.GetRequiredService<IMongoDatabase>().Settings.WriteConcern;
+        Assert.Equal((new WriteConcern.WCount(1), (bool?)false), (concern.W, concern.Journal));
+        var warning = Assert.Single(logs.AtLeast(Microsoft.Extensions.Logging.LogLevel.Warning), m => m.Contains("write concern", StringComparison.Ordinal));
+        Assert.Contains("ConnectionStrings:mongo", warning);
+        Assert.Contains("w: majority, j: true", warning);
+    }
+
+    private static Pipeline BuildPipeline(string? mongo, string? postgres = null, CapturedLogs? logs = null)
     {
         var directory = TempDirectory.Create();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        if (logs is not null) builder.Logging.AddProvider(logs);
         var settings = new Dictionary<string, string?> { ["Storage:Path"] = Path.Combine(directory, "store") };
         if (postgres is not null) settings["ConnectionStrings:postgres"] = postgres;
         if (mongo is not null) settings["ConnectionStrings:mongo"] = mongo;

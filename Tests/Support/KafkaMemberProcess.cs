@@ -15,11 +15,12 @@ public sealed class KafkaMemberProcess : IDisposable
 
     public string Journal { get; }
 
-    public static KafkaMemberProcess Start(string bootstrap, string topic, string group, string journal, int perRecordMs)
+    public static KafkaMemberProcess Start(string bootstrap, string topic, string group, string journal, int perRecordMs, int partitions)
     {
         var benchDll = Path.Combine(AppContext.BaseDirectory, "AspireChat.Bench.dll");
         var info = new ProcessStartInfo("dotnet",
-            [benchDll, "kafka", "member", "--bootstrap", bootstrap, "--topic", topic, "--group", group, "--journal", journal, "--per-record-ms", perRecordMs.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            [benchDll, "kafka", "member", "--bootstrap", bootstrap, "--topic", topic, "--group", group, "--journal", journal, "--per-record-ms", perRecordMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

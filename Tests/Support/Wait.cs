@@ -87,5 +87,18 @@ internal static class Wait
         }
     }
 
+    public static async Task ForAsync(Task task, string what)
+    {
+        try
+        {
+            await task.WaitAsync(Deadline);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"timed out waiting for {what}");
+            throw;
+        }
+    }
+
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

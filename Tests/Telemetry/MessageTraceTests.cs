@@ -140,7 +140,7 @@ public sealed class KafkaMessageTraceTests : MessageTraceTests, IDisposable
         using var source = new ActivitySource("AspireChat.Tests.Telemetry");
         // The propagator is a no-op until the OpenTelemetry SDK is built, as in every host (ServiceDefaults).
         using var tracing = OpenTelemetry.Sdk.CreateTracerProviderBuilder().AddSource(ChatTelemetry.Name, source.Name).AddInMemoryExporter(spans).Build();
-        using var log = new KafkaMessageLog(KafkaMessageLogContract.TestOptions(_cluster.BootstrapServers), Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaMessageLog>.Instance);
+        using var log = new KafkaMessageLog(KafkaMessageLogContract.TestOptions(_cluster.BootstrapServers, partitions: 2), Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaMessageLog>.Instance);
 
         var conv = $"s:{Guid.NewGuid():n}:z";
         ActivityContext accepted;

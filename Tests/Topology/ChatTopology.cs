@@ -36,6 +36,8 @@ public sealed class ChatTopology : IAsyncDisposable
             var shared = new Dictionary<string, string>
             {
                 ["ConnectionStrings__kafka"] = kafka.BootstrapServers,
+                // The topics' partition count, as the mock cluster has them (the log refuses another).
+                ["Kafka__Partitions"] = kafka.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["ConnectionStrings__redis"] = redis.ConnectionString,
                 ["ConnectionStrings__postgres"] = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("topology"),
                 // A killed worker's partitions move within seconds rather than the default 10 s session.

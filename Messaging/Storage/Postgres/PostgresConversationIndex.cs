@@ -94,7 +94,10 @@ public sealed class PostgresConversationIndex(NpgsqlDataSource dataSource) : ICo
     }
 
     // Of each (user, conversation)'s messages in the call, only those above every earlier one can move the row (the
-    // caller keeps just those); here the ones above the stored last_cseq do. Activities follow the rule of
+    // caller keeps just those); here the ones above the stored last_cseq do. The statement reads the rows as its snapshot
+    // has them, and another writer of the same user (a partition moving mid-batch) may move a row after that read and
+    // before this statement gets the row's lock: so an existing row's count grows by the messages above the row as
+    // locked (the conflict arm sees the latest version), never by those the snapshot counted. Activities follow the rule of
     // IChatWrites.UpdateConversationsAsync, a(k) = max(ts(k), a(k-1) + 1) over the user's k-th moving message with a(0) the
     // user's latest stored activity, computed in closed form: a(k) = k + max(a(0), max over j <= k of ts(j) - j).
     private const string Update = """
@@ -114,7 +117,8 @@ public sealed class PostgresConversationIndex(NpgsqlDataSource dataSource) : ICo
             FROM timed ORDER BY user_id, conv, k DESC)
         INSERT INTO conversations AS c (user_id, conv, last_cseq, activity, others)
         SELECT user_id, conv, cseq, activity, others FROM latest ORDER BY user_id, conv
-        ON CONFLICT (user_id, conv) DO UPDATE SET last_cseq = excluded.last_cseq, activity = excluded.activity, others = c.others + excluded.others
+        ON CONFLICT (user_id, conv) DO UPDATE SET last_cseq = excluded.last_cseq, activity = excluded.activity,
+            others = c.others + (SELECT COALESCE(sum(i.others), 0) FROM input i WHERE i.user_id = c.user_id AND i.conv = c.conv AND i.cseq > c.last_cseq)
         WHERE excluded.last_cseq > c.last_cseq
         """;
 

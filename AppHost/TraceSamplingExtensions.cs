@@ -1,0 +1,23 @@
+namespace AspireChat.AppHost;
+
+/// <summary>How much of each message's trace a service records (docs/configuration.md, "Traces and metrics").</summary>
+internal static class TraceSamplingExtensions
+{
+    /// <summary>The share of messages a deployment traces unless <c>Telemetry:TraceSampleRatio</c> says otherwise.</summary>
+    public const string DefaultDeployedRatio = "0.01";
+
+    /// <summary>
+    /// F5 traces every message to the dashboard (the SDK's default, <c>parentbased_always_on</c>). A published manifest
+    /// samples instead: <c>OTEL_TRACES_SAMPLER=parentbased_traceidratio</c> at <c>Telemetry:TraceSampleRatio</c>
+    /// (default 1 %), so a deployment does not pay a trace per message; an unsampled message costs no span work at any hop,
+    /// since every later span follows its root's decision.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithTraceSampling(this IResourceBuilder<ProjectResource> service)
+    {
+        if (!service.ApplicationBuilder.ExecutionContext.IsPublishMode) return service;
+        var ratio = service.ApplicationBuilder.Configuration["Telemetry:TraceSampleRatio"] ?? DefaultDeployedRatio;
+        return service
+            .WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+            .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", ratio);
+    }
+}

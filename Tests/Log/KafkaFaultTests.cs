@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using AspireChat.Messaging.Log;
+using AspireChat.Tests.Support;
+using Confluent.Kafka;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace AspireChat.Tests.Log;
+
+/// <summary>
+/// The Kafka log when a client fails for good or a topic is not what the log counts on (decision 0018), on the mock
+/// cluster with faults a real broker would cause injected into its answers. The backoffs before a rebuild run on a
+/// <see cref="FakeTimeProvider"/>, so a test sees the faulted state before it lets the rebuild happen.
+/// </summary>
+public sealed class KafkaFaultTests
+{
+    private static LogTopic<LogTestRecord> Topic(string name) => new(name, r => r.Key, LogTestJson.Default.LogTestRecord);
+
+    private static List<LogTestRecord> Records(int count) => [.. Enumerable.Range(0, count).Select(n => new LogTestRecord($"k{n % 4}", n))];
+
+    [Fact]
+    public async Task A_consumer_fenced_out_of_its_group_flips_health_to_unhealthy_and_a_rebuilt_consumer_handles_every_record()
+    {
+        var name = $"test.fenced.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: [name]);
+        var time = new FakeTimeProvider();
+        using var log = new KafkaMessageLog(KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2), NullLogger<KafkaMessageLog>.Instance, time);
+        await log.AppendAsync(Topic(name), Records(20));
+        // The group coordinator answers the first join "fenced": librdkafka makes that a fatal error of the consumer.
+        cluster.PushRequestErrors(KafkaApi.JoinGroup, ErrorCode.FencedInstanceId);
+
+        var handled = new ConcurrentDictionary<int, byte>();
+        using var stop = new CancellationTokenSource();
+        var consuming = log.ConsumeAsync(Topic(name), "fenced", (batch, _) =>
+        {
+            foreach (var record in batch) handled.TryAdd(record.N, 0);
+            return ValueTask.CompletedTask;
+        }, stop.Token);
+
+        var faulted = await Wait.ForObjectAsync(() => Task.FromResult(log.Members.SingleOrDefault(m => m.Phase == KafkaMemberPhase.Faulted)),
+            "the consumer faults", TimeSpan.FromSeconds(30));
+        Assert.Equal((name, "fenced", 1), (faulted.Topic, faulted.Group, faulted.Restarts));
+        var report = await HealthAsync(log);
+        Assert.Equal(HealthStatus.Unhealthy, report.Status);
+        Assert.Contains($"{name}/fenced faulted", report.Description);
+        Assert.Empty(handled);
+
+        // The backoff passes: a new consumer joins and takes every record from the committed offsets (none yet).
+        time.Advance(log.Options.RetryBackoff);
+        await Wait.UntilAsync(() => handled.Count == 20, "the rebuilt consumer handles every record", TimeSpan.FromSeconds(30));
+        Assert.Equal(KafkaMemberPhase.Assigned, Assert.Single(log.Members).Phase);
+        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(log)).Status);
+        Assert.False(consuming.IsCompleted);
+
+        await stop.CancelAsync();
+        await Wait.ForAsync(consuming, "the consumer stops");
+        Assert.Empty(log.Members);
+    }
+
+    [Fact]
+    public async Task A_consumer_that_faults_more_times_in_a_row_than_it_may_restart_fails_ConsumeAsync_with_the_reason()
+    {
+        var name = $"test.gives-up.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: [name]);
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2);
+        options.ConsumerRestarts = 1;
+        var time = new FakeTimeProvider();
+        using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance, time);
+        cluster.PushRequestErrors(KafkaApi.JoinGroup, ErrorCode.FencedInstanceId, ErrorCode.FencedInstanceId);
+
+        var consuming = log.ConsumeAsync(Topic(name), "gives-up", (_, _) => ValueTask.CompletedTask, CancellationToken.None);
+        await Wait.UntilAsync(() => log.Members.Any(m => m.Phase == KafkaMemberPhase.Faulted), "the consumer faults once", TimeSpan.FromSeconds(30));
+        time.Advance(options.RetryBackoff);
+
+        var failure = await Assert.ThrowsAsync<MessageLogException>(() => consuming.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"{name}/gives-up faulted 2 times in a row", failure.Message);
+        Assert.Empty(log.Members);
+    }
+
+    [Fact]
+    public async Task A_fatal_idempotent_producer_error_flips_health_to_unhealthy_and_the_rebuilt_producer_takes_the_next_appends()
+    {
+        var name = $"test.fatal.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: [name]);
+        var time = new FakeTimeProvider();
+        using var log = new KafkaMessageLog(KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2), NullLogger<KafkaMessageLog>.Instance, time);
+        var topic = Topic(name);
+        await log.AppendAsync(topic, [new LogTestRecord("k", 0)]);
+
+        // The broker answers the next produce "out of order sequence" for the batch it expected next: the idempotent
+        // producer can no longer tell what was written, which librdkafka makes fatal.
+        cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.OutOfOrderSequenceNumber);
+        await Assert.ThrowsAsync<MessageLogException>(() => log.AppendAsync(topic, [new LogTestRecord("k", 1)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        await Wait.UntilAsync(() => log.Producer.Fatal is not null, "the producer reports its fatal error", TimeSpan.FromSeconds(30));
+
+        var report = await HealthAsync(log);
+        Assert.Equal(HealthStatus.Unhealthy, report.Status);
+        Assert.Contains("fatal", report.Description);
+        // Until it is rebuilt, an append fails at once (the sender hears unavailable and retries).
+        var refused = await Assert.ThrowsAsync<MessageLogException>(() => log.AppendAsync(topic, [new LogTestRecord("k", 2)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("fatal error and is being rebuilt", refused.Message);
+
+        time.Advance(log.Options.RetryBackoff);
+        await Wait.UntilAsync(() => log.Producer.Fatal is null, "the producer is rebuilt", TimeSpan.FromSeconds(30));
+        await log.AppendAsync(topic, [new LogTestRecord("k", 3)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(new KafkaProducerState(null, 1), log.Producer);
+        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(log)).Status);
+    }
+
+    [Fact]
+    public async Task An_existing_topic_with_another_partition_count_is_refused_by_appends_and_consumers_naming_both_counts()
+    {
+        var name = $"test.one-partition.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 4, topics: []);
+        // As a producer's auto-creation (or a hand-made topic) would have left it: one partition.
+        cluster.CreateTopic(name, partitions: 1);
+        using var log = new KafkaMessageLog(KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 4), NullLogger<KafkaMessageLog>.Instance);
+
+        var append = await Assert.ThrowsAsync<MessageLogException>(() => log.AppendAsync(Topic(name), [new LogTestRecord("k", 0)]).AsTask());
+        Assert.Contains($"Kafka topic {name} has 1 partition(s), but Kafka:Partitions is 4", append.Message);
+        var consume = await Assert.ThrowsAsync<MessageLogException>(() => log.ConsumeAsync(Topic(name), "refused", (_, _) => ValueTask.CompletedTask, CancellationToken.None));
+        Assert.Equal(append.Message, consume.Message);
+        Assert.Empty(log.Members);
+    }
+
+    [Fact]
+    public async Task A_topic_the_cluster_did_not_create_is_not_remembered_and_is_never_auto_created_by_a_produce()
+    {
+        var name = $"test.missing.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: []);
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2);
+        options.MessageTimeout = TimeSpan.FromSeconds(2);
+        using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance);
+
+        // The mock cluster's admin API does not create topics: the append fails, saying which topic was not created.
+        var failed = await Assert.ThrowsAsync<MessageLogException>(() => log.AppendAsync(Topic(name), [new LogTestRecord("k", 0)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"did not create topic {name}", failed.Message);
+        Assert.DoesNotContain(log.GetMetadata(TimeSpan.FromSeconds(5)).Topics, t => t.Topic == name);
+
+        // Once the topic exists the next append asks the cluster again and goes through.
+        cluster.CreateTopic(name);
+        await log.AppendAsync(Topic(name), [new LogTestRecord("k", 1)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void Topics_are_replicated_on_three_brokers_where_there_are_three_unless_the_setting_says_otherwise()
+    {
+        using var defaults = new KafkaMessageLog(new KafkaLogOptions { BootstrapServers = "127.0.0.1:1" }, NullLogger<KafkaMessageLog>.Instance);
+        Assert.Equal([1, 2, 3, 3], new[] { 1, 2, 3, 5 }.Select(brokers => (int)defaults.ReplicationFactorFor(brokers)));
+        using var given = new KafkaMessageLog(new KafkaLogOptions { BootstrapServers = "127.0.0.1:1", ReplicationFactor = 2 }, NullLogger<KafkaMessageLog>.Instance);
+        Assert.Equal(2, given.ReplicationFactorFor(5));
+    }
+
+    [Fact]
+    public void Consumers_use_the_classic_group_protocol_and_no_client_auto_creates_topics()
+    {
+        using var log = new KafkaMessageLog(new KafkaLogOptions { BootstrapServers = "127.0.0.1:1" }, NullLogger<KafkaMessageLog>.Instance);
+
+        var consumer = log.ConsumerConfig("sequence");
+        Assert.Equal(GroupProtocol.Classic, consumer.GroupProtocol);
+        Assert.Equal(PartitionAssignmentStrategy.CooperativeSticky, consumer.PartitionAssignmentStrategy);
+        Assert.False(consumer.AllowAutoCreateTopics);
+        var producer = log.ProducerConfig();
+        Assert.False(producer.AllowAutoCreateTopics);
+        Assert.Equal((true, Acks.All), (producer.EnableIdempotence, producer.Acks));
+    }
+
+    private static Task<HealthCheckResult> HealthAsync(KafkaMessageLog log) =>
+        new KafkaLogHealthCheck(log).CheckHealthAsync(new HealthCheckContext
+        {
+            Registration = new HealthCheckRegistration("kafka", _ => null!, HealthStatus.Unhealthy, null),
+        });
+}
