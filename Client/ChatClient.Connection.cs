@@ -295,6 +295,7 @@ public sealed partial class ChatClient
             {
                 RaiseError(null, e);
             }
+            if (OperationTypes.IsOperation(message.Type)) ApplyOperation(message);
         }
 
         Volatile.Write(ref _gapAfter, _inbox.HasGap ? _inbox.CurMax : -1);
@@ -365,8 +366,8 @@ public sealed partial class ChatClient
     private async Task WriteLoopAsync(Connection connection)
     {
         using var stopOrDrop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, connection.Token);
-        var transmit = new List<OutgoingMessage>();
-        var failed = new List<OutgoingMessage>();
+        var transmit = new List<OutgoingRequest>();
+        var failed = new List<OutgoingRequest>();
         var firstPass = true;
         try
         {
@@ -634,7 +635,7 @@ public sealed partial class ChatClient
         RaiseError(error, null);
     }
 
-    private void Announce(OutgoingMessage message)
+    private void Announce(OutgoingRequest message)
     {
         try
         {

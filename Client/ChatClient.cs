@@ -90,10 +90,12 @@ public sealed partial class ChatClient : IAsyncDisposable
     /// <summary>Received messages dropped as already surfaced or held (retransmissions, repeated pages, the other path of a group).</summary>
     internal long DuplicatesDropped => Interlocked.Read(ref _duplicatesDropped);
 
-    /// <summary>Sends without an <c>ack</c> yet.</summary>
+    /// <summary>Sends and operations without an <c>ack</c> yet.</summary>
     public int PendingSends => _outbox.Count;
 
-    /// <summary>Received messages, each exactly once: inbox messages in <c>seq</c> order, and each group's messages in <c>cseq</c> order.</summary>
+    /// <summary>Received messages, each exactly once: inbox messages in <c>seq</c> order, and each group's messages in <c>cseq</c> order.
+    /// Timeline entries with a negative type are among them: membership events, and operation entries (−10 … −13), which
+    /// the client also applies to its message state (<see cref="GetMessageState"/>, <see cref="MessageEdited"/> …).</summary>
     public ChannelReader<MsgFrame> Messages => _messages.Reader;
 
     /// <summary>Raised for each message as it is surfaced (after it is written to <see cref="Messages"/>), on the receive loop: keep handlers short.</summary>
@@ -139,20 +141,23 @@ public sealed partial class ChatClient : IAsyncDisposable
     /// <param name="type">Application message type.</param>
     /// <param name="body">A JSON object.</param>
     /// <param name="ex">Optional JSON object.</param>
-    public OutgoingMessage Send(int ope, string to, int type, JsonElement body, JsonElement? ex = null)
+    /// <param name="reply">The id of the message of the same conversation this one answers (docs/protocol.md §13.1).</param>
+    /// <param name="mentions">1–50 distinct user ids of members, or <c>["@all"]</c>.</param>
+    public OutgoingMessage Send(int ope, string to, int type, JsonElement body, JsonElement? ex = null, string? reply = null,
+        IReadOnlyList<string>? mentions = null)
     {
-        ValidateSend(ope, to, body, ex);
+        ValidateSend(ope, to, body, ex, reply, mentions);
         EnsureStarted();
-        return Enqueue(Create(_cursors.AllocateReq(), ope, to, type, body, ex));
+        return Enqueue(Create(_cursors.AllocateReq(), ope, to, type, body, ex, reply, mentions));
     }
 
     /// <summary>Like <see cref="Send"/>, but first waits until the cursor store has recorded the new <c>req</c> as used.</summary>
     public async ValueTask<OutgoingMessage> SendAsync(int ope, string to, int type, JsonElement body, JsonElement? ex = null,
-        CancellationToken cancellationToken = default)
+        string? reply = null, IReadOnlyList<string>? mentions = null, CancellationToken cancellationToken = default)
     {
-        ValidateSend(ope, to, body, ex);
+        ValidateSend(ope, to, body, ex, reply, mentions);
         EnsureStarted();
-        var message = Create(_cursors.AllocateReq(), ope, to, type, body, ex);
+        var message = Create(_cursors.AllocateReq(), ope, to, type, body, ex, reply, mentions);
         await _cursors.EnsureReservedAsync(message.Req, cancellationToken);
         return Enqueue(message);
     }
@@ -162,20 +167,20 @@ public sealed partial class ChatClient : IAsyncDisposable
     public OutgoingMessage Retry(OutgoingMessage failed)
     {
         ArgumentNullException.ThrowIfNull(failed);
-        if (failed.Status != OutgoingStatus.Failed)
-            throw new InvalidOperationException($"req {failed.Req} is {failed.Status}; only a Failed send can be retried");
+        ThrowUnlessFailed(failed);
         EnsureStarted();
-        return Enqueue(Create(failed.Req, failed.Ope, failed.To, failed.Type, failed.Body, failed.Ex));
+        return Enqueue(Create(failed.Req, failed.Ope, failed.To, failed.Type, failed.Body, failed.Ex, failed.Reply, failed.Mentions));
     }
 
     /// <summary>Sends again a message this device issued earlier, e.g. from an outbox the app kept across a restart.</summary>
-    public OutgoingMessage Retry(long req, int ope, string to, int type, JsonElement body, JsonElement? ex = null)
+    public OutgoingMessage Retry(long req, int ope, string to, int type, JsonElement body, JsonElement? ex = null, string? reply = null,
+        IReadOnlyList<string>? mentions = null)
     {
-        ValidateSend(ope, to, body, ex);
+        ValidateSend(ope, to, body, ex, reply, mentions);
         EnsureStarted();
         if (req < 1 || req > _cursors.IssuedHigh)
             throw new ArgumentOutOfRangeException(nameof(req), req, "only a req this device issued before can be retried");
-        return Enqueue(Create(req, ope, to, type, body, ex));
+        return Enqueue(Create(req, ope, to, type, body, ex, reply, mentions));
     }
 
     /// <summary>One <c>sync</c> round trip: inbox entries after <paramref name="after"/>. New ones are also surfaced on <see cref="Messages"/>.</summary>
@@ -213,7 +218,7 @@ public sealed partial class ChatClient : IAsyncDisposable
     internal void DropConnection() => _connection?.Abort();
 
     /// <summary>Acknowledges what was surfaced, closes the socket (1000), saves the cursors (including what was surfaced
-    /// during the close). Pending sends stay Pending and their <see cref="OutgoingMessage.Acked"/> tasks are cancelled.</summary>
+    /// during the close). Pending sends stay Pending and their <see cref="OutgoingRequest.Acked"/> tasks are cancelled.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -295,40 +300,80 @@ public sealed partial class ChatClient : IAsyncDisposable
         if (!_cursors.IsLoaded) throw new InvalidOperationException("call ConnectAsync first: reqs come from the cursor store");
     }
 
-    private static void ValidateSend(int ope, string to, JsonElement body, JsonElement? ex)
+    private static void ValidateSend(int ope, string to, JsonElement body, JsonElement? ex, string? reply, IReadOnlyList<string>? mentions)
     {
         if (ope is not (Protocol.Ope.OneToOne or Protocol.Ope.Group))
             throw new ArgumentOutOfRangeException(nameof(ope), ope, "ope is 0 (one-to-one) or 1 (group)");
         if (!Identifiers.IsValidId(to)) throw new ArgumentException("to must match [A-Za-z0-9_.-]{1,64}", nameof(to));
+        ValidateContent(body, ex);
+        if (reply is not null) ValidateMessageId(reply, nameof(reply));
+        if (mentions is not null) ValidateMentions(mentions);
+    }
+
+    private static void ValidateContent(JsonElement body, JsonElement? ex)
+    {
         if (body.ValueKind != JsonValueKind.Object) throw new ArgumentException("body must be a JSON object", nameof(body));
         if (ex is { ValueKind: not JsonValueKind.Object }) throw new ArgumentException("ex must be a JSON object", nameof(ex));
     }
 
-    private OutgoingMessage Create(long req, int ope, string to, int type, JsonElement body, JsonElement? ex)
+    private static void ValidateMentions(IReadOnlyList<string> mentions)
+    {
+        if (mentions.Count is 0 or > OperationTypes.MaxMentions)
+            throw new ArgumentException($"mentions holds 1–{OperationTypes.MaxMentions} user ids", nameof(mentions));
+        if (mentions.Count == 1 && mentions[0] == OperationTypes.MentionAll) return;
+        if (mentions.Any(m => !Identifiers.IsValidId(m)))
+            throw new ArgumentException($"mentions holds user ids, or exactly \"{OperationTypes.MentionAll}\"", nameof(mentions));
+        if (mentions.Distinct(StringComparer.Ordinal).Count() != mentions.Count)
+            throw new ArgumentException("mentions must be distinct", nameof(mentions));
+    }
+
+    /// <summary>Message ids are decimal strings of a 64-bit Snowflake id.</summary>
+    private static void ValidateMessageId(string id, string name)
+    {
+        if (id.Length is 0 or > 20 || !id.All(char.IsAsciiDigit)) throw new ArgumentException("a message id is a decimal string", name);
+    }
+
+    private OutgoingMessage Create(long req, int ope, string to, int type, JsonElement body, JsonElement? ex, string? reply,
+        IReadOnlyList<string>? mentions)
     {
         body = body.Clone();
         ex = ex?.Clone();
-        var frame = ClientFrames.Write(new SendFrame { Req = req, Ope = ope, To = to, Type = type, Body = body, Ex = ex });
-        var message = new OutgoingMessage(req, ope, to, type, body, ex, frame);
-        var payload = Encoding.UTF8.GetByteCount(body.GetRawText()) + (ex is { } e ? Encoding.UTF8.GetByteCount(e.GetRawText()) : 0);
-        // The server would refuse it (too_large) or close the socket (4413) and the retransmission after reconnect
-        // would do it again: refuse it here.
-        if (payload > _options.MaxBodyBytes || frame.Length > _options.MaxFrameBytes)
-        {
-            message.TryMarkFailed(ErrorCodes.TooLarge,
-                $"body+ex is {payload} bytes and the frame {frame.Length}; limits are {_options.MaxBodyBytes} and {_options.MaxFrameBytes}");
-            message.Announce();
-        }
+        mentions = mentions?.ToArray();
+        var frame = ClientFrames.Write(new SendFrame { Req = req, Ope = ope, To = to, Type = type, Body = body, Ex = ex, Reply = reply, Mentions = mentions });
+        var message = new OutgoingMessage(req, ope, to, type, body, ex, reply, mentions, frame);
+        RefuseOversize(message, body, ex);
         return message;
     }
 
-    private OutgoingMessage Enqueue(OutgoingMessage message)
+    /// <summary>
+    /// The server would refuse a body + ex over its limit (too_large) or close the socket (4413) for a frame over its
+    /// limit, and the retransmission after reconnect would do it again: such a request fails here instead.
+    /// </summary>
+    private void RefuseOversize(OutgoingRequest request, JsonElement? body, JsonElement? ex)
     {
-        if (message.Status == OutgoingStatus.Failed) return message;
-        if (!_outbox.TryAdd(message)) throw new InvalidOperationException($"req {message.Req} is already pending");
-        if (Volatile.Read(ref _disposed) != 0) message.Abandon();
+        var payload = (body is { } b ? Encoding.UTF8.GetByteCount(b.GetRawText()) : 0)
+            + (ex is { } e ? Encoding.UTF8.GetByteCount(e.GetRawText()) : 0);
+        if (payload > _options.MaxBodyBytes || request.Frame.Length > _options.MaxFrameBytes)
+        {
+            request.TryMarkFailed(ErrorCodes.TooLarge,
+                $"body+ex is {payload} bytes and the frame {request.Frame.Length}; limits are {_options.MaxBodyBytes} and {_options.MaxFrameBytes}");
+            request.Announce();
+        }
+    }
+
+    private static void ThrowUnlessFailed(OutgoingRequest failed)
+    {
+        if (failed.Status != OutgoingStatus.Failed)
+            throw new InvalidOperationException($"req {failed.Req} is {failed.Status}; only a Failed request can be retried");
+    }
+
+    private T Enqueue<T>(T request) where T : OutgoingRequest
+    {
+        if (request.Status == OutgoingStatus.Failed) return request;
+        if (!_outbox.TryAdd(request)) throw new InvalidOperationException($"req {request.Req} is already pending");
+        if (Volatile.Read(ref _disposed) != 0) request.Abandon();
         Wake();
-        return message;
+        return request;
     }
 
     private void Wake() => _wake.Writer.TryWrite(true);

@@ -3,15 +3,15 @@ using AspireChat.Protocol;
 namespace AspireChat.Client;
 
 /// <summary>
-/// The sends that have no <c>ack</c> yet, in <c>req</c> order, and when each is due again.
+/// The sends and operations that have no <c>ack</c> yet, in <c>req</c> order, and when each is due again.
 /// The writer loop asks it what to put on the wire; the receive loop settles entries as acks and errors arrive.
 /// </summary>
 internal sealed class Outbox
 {
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<long, OutgoingMessage> _pending = new();
-    private readonly Queue<OutgoingMessage> _fresh = new();
-    private readonly PriorityQueue<OutgoingMessage, DateTimeOffset> _deadlines = new();
+    private readonly SortedDictionary<long, OutgoingRequest> _pending = new();
+    private readonly Queue<OutgoingRequest> _fresh = new();
+    private readonly PriorityQueue<OutgoingRequest, DateTimeOffset> _deadlines = new();
 
     public int Count
     {
@@ -19,7 +19,7 @@ internal sealed class Outbox
     }
 
     /// <summary>Queues a send; false when a send with the same <c>req</c> is already pending.</summary>
-    public bool TryAdd(OutgoingMessage message)
+    public bool TryAdd(OutgoingRequest message)
     {
         lock (_gate)
         {
@@ -35,7 +35,7 @@ internal sealed class Outbox
     /// <c>req</c> order. Sends out of attempts go to <paramref name="failed"/>. Returns when the next one falls due.
     /// </summary>
     public DateTimeOffset Plan(int connectionId, bool firstPass, DateTimeOffset now, TimeSpan sendTimeout, int maxAttempts,
-        List<OutgoingMessage> transmit, List<OutgoingMessage> failed)
+        List<OutgoingRequest> transmit, List<OutgoingRequest> failed)
     {
         lock (_gate)
         {
@@ -70,10 +70,10 @@ internal sealed class Outbox
             return DateTimeOffset.MaxValue;
         }
 
-        bool IsCurrent(OutgoingMessage message, DateTimeOffset due) =>
+        bool IsCurrent(OutgoingRequest message, DateTimeOffset due) =>
             message.Status == OutgoingStatus.Pending && message.ConnectionId == connectionId && message.DueAt == due;
 
-        void Consider(OutgoingMessage message)
+        void Consider(OutgoingRequest message)
         {
             if (message.Attempts >= maxAttempts)
             {
@@ -89,7 +89,7 @@ internal sealed class Outbox
     }
 
     /// <summary>Settles the send an <c>ack</c> names; null when it is not pending (a late or repeated ack).</summary>
-    public OutgoingMessage? Acknowledge(SendAckFrame ack)
+    public OutgoingRequest? Acknowledge(SendAckFrame ack)
     {
         lock (_gate)
         {
@@ -100,7 +100,7 @@ internal sealed class Outbox
     }
 
     /// <summary>Fails the send an <c>error</c> names; null when it is not pending.</summary>
-    public OutgoingMessage? Fail(long req, string code, string text)
+    public OutgoingRequest? Fail(long req, string code, string text)
     {
         lock (_gate)
         {
@@ -123,7 +123,7 @@ internal sealed class Outbox
     }
 
     /// <summary>Empties the outbox (the client is closing); the sends stay Pending.</summary>
-    public List<OutgoingMessage> TakeAll()
+    public List<OutgoingRequest> TakeAll()
     {
         lock (_gate)
         {

@@ -29,18 +29,35 @@ public abstract class ChatTarget : IAsyncDisposable
     /// <summary>The server's memory now, when Bench can read it; null for a remote URL.</summary>
     public virtual ServerMemory? ReadMemory(bool collectFirst) => null;
 
-    /// <summary>Creates a group as <paramref name="owner"/> with <paramref name="members"/>; returns its gid.</summary>
+    /// <summary>Users one create or add request may name (docs/protocol.md §7, <c>Groups:MaxAddPerRequest</c>).</summary>
+    private const int MembersPerRequest = 500;
+
+    /// <summary>Creates a group as <paramref name="owner"/> with <paramref name="members"/> (in requests of at most 500 users); returns its gid.</summary>
     public async Task<string> CreateGroupAsync(string owner, IReadOnlyList<string> members, CancellationToken cancellationToken)
     {
+        var token = await Tokens.TokenAsync(owner, cancellationToken).ConfigureAwait(false);
+        var chunks = members.Chunk(MembersPerRequest).ToList();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/groups")
         {
-            Content = JsonContent.Create(new CreateGroupRequest { Name = "bench", Members = members }, ProtocolJson.Default.CreateGroupRequest),
+            Content = JsonContent.Create(new CreateGroupRequest { Name = "bench", Members = chunks.FirstOrDefault() ?? [] }, ProtocolJson.Default.CreateGroupRequest),
         };
-        request.Headers.Authorization = new("Bearer", await Tokens.TokenAsync(owner, cancellationToken).ConfigureAwait(false));
+        request.Headers.Authorization = new("Bearer", token);
         using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"POST /api/groups answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
-        return (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.CreateGroupResponse, cancellationToken).ConfigureAwait(false))!.Gid;
+        var gid = (await response.Content.ReadFromJsonAsync(ProtocolJson.Default.CreateGroupResponse, cancellationToken).ConfigureAwait(false))!.Gid;
+        foreach (var chunk in chunks.Skip(1))
+        {
+            using var add = new HttpRequestMessage(HttpMethod.Post, $"/api/groups/{gid}/members")
+            {
+                Content = JsonContent.Create(new AddMembersRequest { Users = chunk }, ProtocolJson.Default.AddMembersRequest),
+            };
+            add.Headers.Authorization = new("Bearer", token);
+            using var added = await Http.SendAsync(add, cancellationToken).ConfigureAwait(false);
+            if (!added.IsSuccessStatusCode)
+                throw new InvalidOperationException($"POST /api/groups/{gid}/members answered {(int)added.StatusCode}: {await added.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+        return gid;
     }
 
     /// <summary>The group as <paramref name="member"/> sees it.</summary>

@@ -9,7 +9,7 @@ self.addEventListener('push', event => {
     data = { body: event.data ? event.data.text() : '' };
   }
   const count = Number(data.count) || 1;
-  const title = data.title || (data.from ? `Message from ${data.from}` : 'AspireChat');
+  const title = data.title || (data.from ? (data.mention ? `${data.from} mentioned you` : `Message from ${data.from}`) : 'AspireChat');
   const body = data.body || data.text || (count > 1 ? `${count} new messages` : 'New message');
   event.waitUntil(self.registration.showNotification(title, {
     body,

@@ -130,6 +130,30 @@ internal sealed class ChatPage : IAsyncDisposable
         await Expect(Message(text)).ToHaveCountAsync(1);
     }
 
+    /// <summary>
+    /// Clicks one of a message's actions (<c>reply</c>, <c>react</c>, <c>edit</c>, <c>recall</c>, <c>pin</c>,
+    /// <c>unpin</c>): they show while the message is hovered, as for a person with a mouse.
+    /// </summary>
+    public async Task ActAsync(string text, string action)
+    {
+        var message = Message(text);
+        await message.Locator(".bubble").HoverAsync();
+        await message.Locator($"button[data-action='{action}']").ClickAsync();
+    }
+
+    /// <summary>The reaction chip <paramref name="emoji"/> under a message.</summary>
+    public ILocator Reaction(string text, string emoji) => Message(text).Locator($".reaction[data-emoji='{emoji}']");
+
+    /// <summary>Reacts with <paramref name="emoji"/> through the message's picker.</summary>
+    public async Task ReactAsync(string text, string emoji)
+    {
+        await ActAsync(text, "react");
+        await Message(text).Locator($".emoji-picker button[data-pick='{emoji}']").ClickAsync();
+    }
+
+    /// <summary>The pinned messages above the open conversation, most recently pinned first.</summary>
+    public ILocator Pins => Page.Locator("#pins .pin-item .pin-text");
+
     /// <summary>Every status the message showed since it appeared, e.g. ["pending", "sent"].</summary>
     public Task<string[]> StatusHistoryAsync(string text) =>
         Page.EvaluateAsync<string[]>("text => window.__statuses[text] ?? []", text);

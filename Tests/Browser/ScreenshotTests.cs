@@ -6,7 +6,11 @@ using static Microsoft.Playwright.Assertions;
 
 namespace AspireChat.Tests.Browser;
 
-/// <summary>The picture of the web client in the README (docs/images/web-client.png) comes from this run.</summary>
+/// <summary>
+/// The picture of the web client in the README (docs/images/web-client.png) comes from this run: sent, seen and
+/// not-yet-sent messages, a reply with its quote, a pinned message, reactions, an edited and a recalled message, and
+/// a group with unread messages that mention the user.
+/// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed class ScreenshotTests(Chromium chromium)
 {
@@ -46,24 +50,44 @@ public sealed class ScreenshotTests(Chromium chromium)
         await using var carol = await ChatPage.OpenAsync(chromium.Browser, server.Address, "carol");
 
         await bob.CreateGroupAsync("Release 1.0", "alice", "carol");
-        await bob.SendAsync("Release candidate is tagged — please test the web client today.");
+        await Expect(bob.Members).ToHaveCountAsync(3);
+        await bob.SendAsync("Release candidate is tagged — @alice please test the web client today.");
         await carol.OpenConversationAsync("Release 1.0");
         await carol.SendAsync("On it after lunch.");
 
         await alice.OpenChatWithAsync("bob");
         await alice.SendAsync("Hi Bob! Did the reconnect fix land?");
         await bob.OpenConversationAsync("alice");
-        await bob.SendAsync("Yes — the client retransmits with the same req, so nothing is sent twice.");
-        await alice.SendAsync("Great. I just restarted the server mid-send and every message arrived exactly once.");
-        await bob.SendAsync("That is the promise: acknowledged means durable, and never shown twice.");
-        await alice.SendAsync("Let's ship it.");
+        const string promise = "Yes @alice — the client retransmits with the same req, so nothing is sent twice.";
+        await bob.SendAsync(promise);
+        await alice.ActAsync(promise, "reply");
+        await alice.SendAsync("Great. I restarted the server mid-send and every message arrived exactly once.");
+        const string durable = "That is the promise: acknowledged means durable, and never shown twice.";
+        await bob.SendAsync(durable);
+        await bob.ActAsync(durable, "pin");
+        await alice.ReactAsync(durable, "👍");
+        await bob.ReactAsync(durable, "👍");
+        await alice.ReactAsync(durable, "🎉");
+        await bob.SendAsync("Sent to the wrong chat, sorry");
+        await bob.ActAsync("Sent to the wrong chat, sorry", "recall");
+        await alice.SendAsync("Let's ship it on Friday.");
+        await alice.ActAsync("Let's ship it on Friday.", "edit");
+        var composer = alice.Page.Locator("#composer-text");
+        await composer.FillAsync("Let's ship it on Thursday.");
+        await composer.PressAsync("Enter");
 
-        await Expect(alice.Message("Let's ship it.")).ToHaveAttributeAsync("data-status", "sent");
+        await Expect(alice.Message("Let's ship it on Thursday.")).ToHaveAttributeAsync("data-status", "sent");
+        await Expect(alice.Message("Let's ship it on Thursday.").Locator("button.edited")).ToHaveCountAsync(1);
+        await Expect(alice.Reaction(durable, "👍").Locator(".count")).ToHaveTextAsync("2");
+        await Expect(alice.Pins).ToHaveTextAsync([durable]);
+        await Expect(alice.Page.Locator("#message-list li.message.recalled")).ToHaveCountAsync(1);
         await Expect(alice.Conversation("Release 1.0").Locator(".unread")).ToHaveTextAsync("2");
+        await Expect(alice.Conversation("Release 1.0").Locator(".mention-badge")).ToHaveCountAsync(1);
         await alice.SendAsync(unacknowledged);
         await Expect(alice.Message(unacknowledged)).ToHaveAttributeAsync("data-status", "failed");
-        await alice.Page.Locator("#composer-text").FillAsync("Ready when you are");
-        await alice.Page.Locator("#composer-text").BlurAsync();
+        await composer.FillAsync("Ready when you are");
+        await composer.BlurAsync();
+        await alice.Page.Mouse.MoveAsync(0, 0);
 
         Directory.CreateDirectory(Folder);
         var path = Path.Combine(Folder, "web-client.png");

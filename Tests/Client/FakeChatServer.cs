@@ -32,7 +32,7 @@ internal sealed record ReceivedFrame(int Connection, string Type, byte[] Utf8)
 /// <summary>
 /// Just enough of the server half of protocol v1, on Kestrel at 127.0.0.1:0, for the client SDK tests: it records
 /// every frame and lets the test script its answers (withhold or refuse acks, hold the welcome, push msgs, close or
-/// drop the socket). Sends are deduplicated by req like the real server: a retransmission gets the same id. It
+/// drop the socket). Sends and operations (edit, recall, react, pin) are deduplicated by req like the real server: a retransmission gets the same id. It
 /// answers <c>sync</c> from alice's inbox and <c>gsync</c> from group timelines the test fills.
 /// </summary>
 internal sealed class FakeChatServer : IAsyncDisposable
@@ -60,6 +60,8 @@ internal sealed class FakeChatServer : IAsyncDisposable
     public Func<FakeConnection, Task>? BeforeCloseReply { get; set; }
     /// <summary>Decides each send: (frame, connection, attempt number of this req) → verdict.</summary>
     public Func<SendFrame, FakeConnection, int, SendVerdict> OnSend { get; set; } = (_, _, _) => SendVerdict.Ack;
+    /// <summary>Decides each edit, recall, react and pin: (received frame, attempt number of its req) → verdict.</summary>
+    public Func<ReceivedFrame, int, SendVerdict> OnOperation { get; set; } = (_, _) => SendVerdict.Ack;
 
     public static async Task<FakeChatServer> StartAsync()
     {
@@ -89,6 +91,7 @@ internal sealed class FakeChatServer : IAsyncDisposable
     public List<T> Frames<T>(string type, int? connection = null) where T : class =>
         Received.Where(f => f.Type == type && (connection is null || f.Connection == connection)).Select(f => f.As<T>()).ToList();
 
+    /// <summary>Transmissions of <paramref name="req"/> so far, whether it is a send or an operation.</summary>
     public int SendAttempts(long req)
     {
         lock (_gate) return _sendAttempts.GetValueOrDefault(req);
@@ -112,6 +115,18 @@ internal sealed class FakeChatServer : IAsyncDisposable
             timeline[cseq] = msg with { Seq = null };
         }
         return msg;
+    }
+
+    /// <summary>Puts <paramref name="message"/> (e.g. an operation entry) into its group's timeline at its <c>cseq</c> and returns it.</summary>
+    public MsgFrame AddToGroup(MsgFrame message)
+    {
+        lock (_gate)
+        {
+            var gid = message.Conv[2..];
+            if (!_groups.TryGetValue(gid, out var timeline)) _groups[gid] = timeline = [];
+            timeline[message.Cseq] = message with { Seq = null };
+        }
+        return message;
     }
 
     /// <summary>A message of group <paramref name="gid"/>: with <paramref name="seq"/> as the inbox delivers it, without as a large group's push.</summary>
@@ -230,6 +245,26 @@ internal sealed class FakeChatServer : IAsyncDisposable
                 else if (verdict.Kind == "error")
                 {
                     await connection.SendAsync(new ErrorFrame { Req = send.Req, Code = verdict.Code!, Message = "scripted " + verdict.Code });
+                }
+                break;
+
+            case FrameTypes.Edit or FrameTypes.Recall or FrameTypes.React or FrameTypes.Pin:
+                using (var operation = JsonDocument.Parse(utf8))
+                {
+                    var req = operation.RootElement.GetProperty("req").GetInt64();
+                    var conv = operation.RootElement.GetProperty("conv").GetString()!;
+                    int tries;
+                    lock (_gate) tries = _sendAttempts[req] = _sendAttempts.GetValueOrDefault(req) + 1;
+                    var decision = OnOperation(new ReceivedFrame(connection.Id, type, utf8), tries);
+                    if (decision == SendVerdict.Ack)
+                    {
+                        var id = (_nextId + req % 1_000_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        await connection.SendAsync(new SendAckFrame { Req = req, Id = id, Conv = conv, Ts = 1_700_000_000_000 });
+                    }
+                    else if (decision.Kind == "error")
+                    {
+                        await connection.SendAsync(new ErrorFrame { Req = req, Code = decision.Code!, Message = "scripted " + decision.Code });
+                    }
                 }
                 break;
 

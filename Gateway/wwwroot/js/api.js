@@ -39,7 +39,24 @@ export class ChatApi {
     return page.items;
   }
 
-  /** `GET /api/conversations` — {items: [{conv, ope, with?, gid?, name?, last, unread, read, ts, muted?}], next?}, most recent first. */
+  /**
+   * `GET /api/conversations/{conv}/messages/{id}` — one message in its current state, with `edits`: [{body, ex?, ts}]
+   * every version oldest first (empty once recalled).
+   */
+  async message(conv, id) {
+    const message = await this.#json('GET', `/api/conversations/${encodeURIComponent(conv)}/messages/${encodeURIComponent(id)}`);
+    message.id = String(message.id);
+    return message;
+  }
+
+  /** `GET /api/conversations/{conv}/pins` — the pinned messages in their current state, most recently pinned first. */
+  async pins(conv) {
+    const page = await this.#json('GET', `/api/conversations/${encodeURIComponent(conv)}/pins`);
+    for (const item of page.items) item.id = String(item.id);
+    return page.items;
+  }
+
+  /** `GET /api/conversations` — {items: [{conv, ope, with?, gid?, name?, last, unread, mentions, read, ts, muted?}], next?}, most recent first. */
   async conversations({ limit = 50, before } = {}) {
     const query = new URLSearchParams({ limit: String(limit) });
     if (before !== undefined && before !== null) query.set('before', String(before));

@@ -3,6 +3,7 @@
 
 import { ChatConnection } from './connection.js';
 import { ChatStore, conversationOf, deviceName, saveSession, savedSession } from './store.js';
+import { Op, mentionsIn, targetOf } from './message-state.js';
 import { ApiError, ChatApi, devToken } from './api.js';
 import { ChatView } from './ui.js';
 import { offerNotifications } from './push.js';
@@ -47,7 +48,18 @@ const view = new ChatView({
     open(`g:${gid}`);
   },
   open: conv => open(conv),
-  send: text => send(text),
+  send: (text, options) => send(text, options),
+  edit: (id, text) => operate('edit', id, { body: { text } }),
+  recall: id => operate('recall', id),
+  react: (id, emoji, on) => operate('react', id, { emoji, on }),
+  pin: (id, on) => operate('pin', id, { on }),
+  async versions(id) {
+    const s = session;
+    const mark = s.store.mark();
+    const message = await s.api.message(s.active, id);
+    if (session === s) s.store.addQuote(message, mark);
+    return message.edits ?? [];
+  },
   retry: req => retry(req),
   loadEarlier: () => loadEarlier(),
   async addMember(user) {
@@ -99,6 +111,7 @@ function start({ user, token }) {
   const store = new ChatStore(user, device);
   const s = {
     user, token, store, active: null, presence: new Map(), exhausted: new Set(), timers: [], typing: new Map(), blocked: new Set(),
+    quoting: new Set(),
     api: new ChatApi(() => s.token),
     connection: new ChatConnection({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
@@ -131,6 +144,8 @@ function start({ user, token }) {
   connection.addEventListener('messages', ({ detail }) => {
     store.applyIncoming(detail.items, detail, conv => conv === s.active && document.visibilityState === 'visible');
     for (const m of detail.items) {
+      // A pin of a message this device does not hold: the server's pins view has it.
+      if (m.type === Op.Pinned && !store.message(targetOf(m) ?? '')) refreshPins(m.conv);
       // Someone changed a group's membership: its member list is stale.
       if (m.type < 0 && m.conv === s.active) refreshGroup(m.conv.slice(2));
       // A message from someone ends their typing.
@@ -154,14 +169,19 @@ function start({ user, token }) {
     setTimeout(() => { if (session === s) render(); }, TypingShownMs + 50);
   });
   connection.addEventListener('history', ({ detail }) => store.addHistory(detail.items));
-  connection.addEventListener('send', ({ detail }) => store.applySendStatus(detail));
+  connection.addEventListener('send', ({ detail }) => {
+    const op = store.applyOpStatus(detail);
+    if (!op) store.applySendStatus(detail);
+    else if (op.error) flash(`${OperationNames[op.frame.t] ?? op.frame.t}: ${op.error.message} (${op.error.code})`);
+  });
   connection.addEventListener('problem', ({ detail }) => flash(`${detail.code}: ${detail.message}`));
 
   // Sends that had no ack when the page was last closed go out again under their own reqs.
   for (const pending of store.pendingSends()) {
-    const { req, ope, to, type, body, queuedAt } = pending;
-    connection.send({ req, ope, to, type, body, queuedAt });
+    const { req, ope, to, type, body, reply, mentions, queuedAt } = pending;
+    connection.send({ req, ope, to, type, body, reply, mentions, queuedAt });
   }
+  for (const op of store.pendingOps()) connection.operate(op);
   connection.start();
 
   s.timers.push(setInterval(refreshPresence, PresenceEveryMs));
@@ -191,13 +211,19 @@ function render() {
   const oldest = info ? s.store.oldestCseq(info.conv) : null;
   const now = Date.now();
   const typing = [...(s.typing.get(s.active) ?? new Map())].filter(([, until]) => until > now).map(([user]) => user);
-  view.renderConversation(info, info ? s.store.messages(info.conv) : [], {
+  const messages = info ? s.store.messages(info.conv) : [];
+  view.renderConversation(info, messages, {
     me: s.user,
     hasEarlier: Boolean(info) && oldest !== null && oldest > 1 && !s.exhausted.has(info.conv),
     presence: s.presence,
     typing,
     blocked: s.blocked,
+    moderator: isModerator(info),
+    quote: id => s.store.quote(id),
+    pins: info ? s.store.pins(info.conv) : [],
+    mentionable: mentionable(info),
   });
+  if (info) fetchQuotes(info.conv, messages);
   const unread = conversations.reduce((sum, c) => sum + (c.unread || 0), 0);
   document.title = unread > 0 ? `(${unread}) AspireChat` : 'AspireChat';
 }
@@ -212,11 +238,14 @@ async function open(conv) {
   render();
   view.focusComposer();
   if (conv.startsWith('g:')) refreshGroup(conv.slice(2));
-  // The newest page of the conversation's history (roaming): fills in what this device never received.
+  refreshPins(conv);
+  // The newest page of the conversation's history (roaming): fills in what this device never received, and every
+  // message in it as it is now (edits, recalls, reactions, pins).
   try {
+    const mark = s.store.mark();
     const items = await s.api.history(conv, { limit: HistoryPage });
     if (session !== s) return;
-    s.store.addHistory(items);
+    s.store.addHistory(items, { mark });
     if (items.length < HistoryPage) s.exhausted.add(conv);
     readActive();
   } catch (e) {
@@ -240,9 +269,10 @@ async function refreshConversations() {
   const s = session;
   if (!s) return;
   try {
+    const mark = s.store.mark();
     const page = await s.api.conversations({ limit: 50 });
     if (session !== s) return;
-    s.store.applyConversationList(page.items);
+    s.store.applyConversationList(page.items, mark);
     readActive();
   } catch {
     // offline or refused: the locally kept list stays
@@ -284,24 +314,90 @@ async function loadEarlier() {
   const before = s.store.oldestCseq(conv);
   if (before === null || before <= 1) return;
   try {
+    const mark = s.store.mark();
     const items = await s.api.history(conv, { before, limit: HistoryPage });
     if (session !== s) return;
     if (items.length < HistoryPage) s.exhausted.add(conv);
-    s.store.addHistory(items);
+    s.store.addHistory(items, { mark });
     render();
   } catch (e) {
     flash(`History: ${e.message}`);
   }
 }
 
-function send(text) {
+function send(text, { reply } = {}) {
   const s = session;
   const info = s?.active ? s.store.conversation(s.active) : null;
   if (!info) return;
   const message = { ope: info.ope, to: info.peer, type: 1, body: { text } };
+  if (reply) message.reply = reply;
+  const mentions = mentionsIn(text, members(info), { mayMentionAll: info.ope === 0 || isModerator(info) });
+  if (mentions) message.mentions = mentions;
   const req = s.store.allocateReq(); // persisted before it reaches the wire
   const record = s.store.addLocal({ req, ...message });
   s.connection.send({ req, ...message, queuedAt: record.queuedAt });
+}
+
+const OperationNames = Object.freeze({ edit: 'Edit', recall: 'Recall', react: 'Reaction', pin: 'Pin' });
+
+/**
+ * An edit, recall, reaction or pin on a message of the open conversation (docs/protocol.md §13.2): a req from the
+ * same sequence as sends, kept until its ack. Its effect shows when its timeline entry comes back through the inbox.
+ */
+function operate(t, target, fields = {}) {
+  const s = session;
+  if (!s?.active) return;
+  const frame = { t, conv: s.active, target, ...fields };
+  const req = s.store.allocateReq();
+  const op = s.store.addPendingOp({ req, frame });
+  s.connection.operate(op);
+}
+
+/** The user ids of a conversation's members (a one-to-one conversation: both parties). */
+function members(info) {
+  if (!info) return [];
+  if (info.ope === 0) return [...new Set([session.user, info.peer])];
+  return (info.members ?? []).map(m => m.user);
+}
+
+/** What "@" completes to in the composer: the other members, and "all" for those who may mention everyone. */
+function mentionable(info) {
+  if (!info) return [];
+  const others = members(info).filter(user => user !== session.user);
+  return info.ope === 0 || isModerator(info) ? [...others, 'all'] : others;
+}
+
+/** This user owns or administers the open group: may pin, recall others' messages and mention @all. */
+function isModerator(info) {
+  const me = info?.ope === 1 ? info.members?.find(m => m.user === session.user) : null;
+  return me?.role === 'owner' || me?.role === 'admin';
+}
+
+/** The pinned messages of a conversation from the server (most recently pinned first); live pins follow from −13 entries. */
+async function refreshPins(conv) {
+  const s = session;
+  if (!s) return;
+  try {
+    const mark = s.store.mark();
+    const items = await s.api.pins(conv);
+    if (session === s) s.store.setPins(conv, items, mark);
+  } catch {
+    // not a member, no messages yet, or offline: the pins known stay
+  }
+}
+
+/** Replies quote messages this device may not hold (older than its history): each is asked for once. */
+function fetchQuotes(conv, messages) {
+  const s = session;
+  for (const message of messages) {
+    const id = message.reply;
+    if (!id || s.store.quote(id) || s.quoting.has(id)) continue;
+    s.quoting.add(id);
+    const mark = s.store.mark();
+    s.api.message(conv, id)
+      .then(view => { if (session === s) s.store.addQuote(view, mark); })
+      .catch(() => { /* recalled before we looked, or not readable: the quote says "not loaded" */ });
+  }
 }
 
 /** A send that is late retries now; a failed one goes out again under its original req (no second message). */
@@ -312,8 +408,8 @@ function retry(req) {
   if (record.status === 'pending' && s.connection.retryNow(req)) return;
   if (record.status === 'sent') return;
   s.store.retrying(req);
-  const { ope, to, type, body, queuedAt } = s.store.byReq(req);
-  s.connection.send({ req, ope, to, type, body, queuedAt });
+  const { ope, to, type, body, reply, mentions, queuedAt } = s.store.byReq(req);
+  s.connection.send({ req, ope, to, type, body, reply, mentions, queuedAt });
   s.connection.reconnectNow();
 }
 

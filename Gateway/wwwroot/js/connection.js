@@ -12,7 +12,7 @@
 //   welcome  {user, device, node, head, heartbeat}
 //   messages {items, cursor, groups}             surfaced messages, each once; the cursors to persist with them
 //   history  {items}                              recent inbox entries of a device seen for the first time
-//   send     {req, status, late?, ack?, error?}   pending (late: no ack within the timeout) | sent | failed
+//   send     {req, status, late?, ack?, error?}   of a send or an operation: pending (late: no ack within the timeout) | sent | failed
 //   problem  {code, message}                      a server error that answers nothing this client asked for
 //   read     {conv, cseq}                         this user read conv through cseq on another device
 //   receipt  {conv, user, delivered?, read?}      another member's progress in conv
@@ -71,7 +71,7 @@ export class ChatConnection extends EventTarget {
   #syncQueue = [];
   #syncInFlight = null;
 
-  // Sends without an ack, by req.
+  // Sends and operations without an ack, by req.
   #outbox = new Map();
 
   // When this connection last sent typing, by conversation.
@@ -152,17 +152,33 @@ export class ChatConnection extends EventTarget {
   /**
    * Queues a send under its req (fresh from the store for a new message; the original one for a retry, so the
    * server answers the original ack instead of creating a second message). Goes out once a connection is welcomed.
-   * @param {{req: number, ope: number, to: string, type: number, body: object, ex?: object, queuedAt?: number}} message
+   * @param {{req: number, ope: number, to: string, type: number, body: object, ex?: object, reply?: string,
+   *          mentions?: string[], queuedAt?: number}} message
    */
   send(message) {
-    const { req, ope, to, type, body, ex } = message;
-    if (!Number.isSafeInteger(req) || req < 1) throw new RangeError('req must be an integer 1 … 2^53−1');
-    if (this.#outbox.has(req)) return;
+    const { req, ope, to, type, body, ex, reply, mentions } = message;
     const frame = { t: 'send', req, ope, to, type, body };
     if (ex !== undefined && ex !== null) frame.ex = ex;
+    if (reply) frame.reply = reply;
+    if (Array.isArray(mentions) && mentions.length > 0) frame.mentions = mentions;
+    this.#enqueue(req, frame, message.queuedAt);
+  }
+
+  /**
+   * Queues an edit, recall, react or pin frame (docs/protocol.md §13.2) under its req — from the same sequence as
+   * sends, and retransmitted and acknowledged exactly like one: its ack or refusal arrives as a `send` event.
+   * @param {{req: number, frame: {t: string, conv: string, target: string}, queuedAt?: number}} operation
+   */
+  operate({ req, frame, queuedAt }) {
+    this.#enqueue(req, { ...frame, req }, queuedAt);
+  }
+
+  #enqueue(req, frame, queuedAt) {
+    if (!Number.isSafeInteger(req) || req < 1) throw new RangeError('req must be an integer 1 … 2^53−1');
+    if (this.#outbox.has(req)) return;
     const entry = {
       req, frame: JSON.stringify(frame), attempts: 0, connId: 0, dueAt: Infinity,
-      queuedAt: message.queuedAt ?? Date.now(), late: false,
+      queuedAt: queuedAt ?? Date.now(), late: false,
     };
     this.#outbox.set(req, entry);
     if (this.#welcome) this.#transmit(entry, Date.now());

@@ -1,9 +1,12 @@
 // The local state of one (user, device), kept in localStorage so a reload resumes where it stopped:
 // - the inbox cursor and large-group cursors, saved in the same write as the messages they cover;
 // - the req high-water mark, saved before a req reaches the wire, so no reload ever reuses one;
-// - sends without an ack (retransmitted with their req after a reload), conversations, recent messages.
+// - sends and operations without an ack (retransmitted with their req after a reload), conversations, recent messages;
+// - what operations (edit, recall, reactions, pins: message-state.js) made of the messages held.
 // Messages are keyed by their id (a decimal string: 64-bit ids exceed JavaScript's 2^53), so the inbox, history
 // pages and a send's own ack all meet in one record and nothing is shown twice.
+
+import { isOperation, recordOperation, seedFromView, targetOf } from './message-state.js';
 
 const Prefix = 'aspirechat.v1';
 const KeptPerConversation = 200;
@@ -56,6 +59,9 @@ export class ChatStore extends EventTarget {
   #messages = new Map();
   #byId = new Map();
   #byReq = new Map();
+  #pendingOps = new Map(); // req → {req, frame, queuedAt}: operations without an ack
+  #quotes = new Map();     // id → a server view of a replied-to message not held in its conversation
+  #arrivals = 0;           // counts operation entries as they arrive (see message-state.js)
   #saveQueued = false;
   #changed = new Set();
 
@@ -120,6 +126,31 @@ export class ChatStore extends EventTarget {
     return this.#byReq.get(req);
   }
 
+  /** A held message by id. */
+  message(id) {
+    return this.#byId.get(String(id));
+  }
+
+  /** The message a reply quotes: held, or a view fetched for the quote; undefined when neither. */
+  quote(id) {
+    return this.#byId.get(String(id)) ?? this.#quotes.get(String(id));
+  }
+
+  /** A conversation's pinned messages, most recently pinned first, each in its current state. */
+  pins(conv) {
+    return (this.#conversations.get(conv)?.pins ?? []).map(p => this.#byId.get(p.id) ?? p);
+  }
+
+  /** Operations still waiting for their ack, in req order: retransmitted under their reqs after a reload. */
+  pendingOps() {
+    return [...this.#pendingOps.values()].sort((a, b) => a.req - b.req);
+  }
+
+  /** A point in the arrival of operation entries: a server view asked for after it holds every entry before it. */
+  mark() {
+    return this.#arrivals;
+  }
+
   // ------------------------------------------------------------------ writing
 
   /** Opens (or creates) a conversation entry; `patch` sets title, members … */
@@ -136,15 +167,39 @@ export class ChatStore extends EventTarget {
   }
 
   /** A message this device is sending now, shown as pending until its ack arrives. */
-  addLocal({ req, ope, to, type, body }) {
+  addLocal({ req, ope, to, type, body, reply, mentions }) {
     const conv = conversationOf(this.user, ope, to);
     const record = {
       req, conv, ope, from: this.user, to, type, body, ts: Date.now(), queuedAt: Date.now(), status: 'pending', late: false,
     };
+    if (reply) record.reply = reply;
+    if (mentions) record.mentions = mentions;
     this.#insert(record);
     this.#byReq.set(req, record);
     this.#noteLast(record);
     return record;
+  }
+
+  /** An edit, recall, reaction or pin this device is sending now (`frame` without `req`), kept until its ack. */
+  addPendingOp({ req, frame }) {
+    const op = { req, frame, queuedAt: Date.now() };
+    this.#pendingOps.set(req, op);
+    this.#queueSave();
+    return op;
+  }
+
+  /**
+   * A status from the connection for an operation: settled (sent or failed) ones are dropped. Returns the operation
+   * (with `error` when it failed), or null when `req` is not an operation's.
+   */
+  applyOpStatus({ req, status, error }) {
+    const op = this.#pendingOps.get(req);
+    if (!op) return null;
+    if (status === 'sent' || status === 'failed') {
+      this.#pendingOps.delete(req);
+      this.#queueSave();
+    }
+    return status === 'failed' ? { ...op, error: error ?? { code: 'failed', message: 'not sent' } } : op;
   }
 
   /** Applies a status from the connection: late (no ack yet), sent (with its ack), failed (with the error). */
@@ -203,8 +258,14 @@ export class ChatStore extends EventTarget {
    */
   applyIncoming(items, { cursor, groups }, isRead) {
     for (const msg of items) {
+      if (isOperation(msg.type)) {
+        this.#applyOperation(msg, ++this.#arrivals);
+        continue;
+      }
       if (this.#upsert(msg) && msg.from !== this.user && msg.type >= 0 && !isRead(msg.conv)) {
-        this.#conversations.get(msg.conv).unread++;
+        const info = this.#conversations.get(msg.conv);
+        info.unread++;
+        if (this.#mentionsMe(msg)) info.mentions = (info.mentions ?? 0) + 1;
       }
     }
     if (cursor !== undefined && cursor !== null) this.cursor = cursor;
@@ -212,11 +273,42 @@ export class ChatStore extends EventTarget {
     this.#queueSave();
   }
 
-  /** Messages read from history (or a new device's recent inbox): known ones are merged, none counts as unread. */
-  addHistory(items) {
+  /**
+   * Messages read from history (or a new device's recent inbox): known ones are merged, none counts as unread. With
+   * `mark` (taken before the server was asked) they are server views: each message in its current state, which becomes
+   * its base; operation entries among them are already in the views of their targets.
+   */
+  addHistory(items, { mark } = {}) {
+    const view = Number.isSafeInteger(mark);
     let added = 0;
-    for (const msg of items) if (this.#upsert(msg)) added++;
+    for (const msg of items) {
+      if (isOperation(msg.type)) this.#applyOperation(msg, view ? mark : ++this.#arrivals);
+      else if (this.#upsert(msg, view ? mark : undefined)) added++;
+    }
     return added;
+  }
+
+  /** A view of a replied-to message from `GET /api/conversations/{conv}/messages/{id}`: a held one takes it as its base. */
+  addQuote(view, mark) {
+    const held = this.#byId.get(String(view.id));
+    if (held) {
+      seedFromView(held, view, mark);
+      this.#touch(held.conv);
+    } else {
+      this.#quotes.set(String(view.id), { ...view, id: String(view.id) });
+      this.#touch(view.conv);
+    }
+  }
+
+  /** `GET /api/conversations/{conv}/pins` (asked for at `mark`): the pinned messages, most recently pinned first. */
+  setPins(conv, views, mark) {
+    const info = this.ensureConversation(conv);
+    for (const view of views) {
+      const held = this.#byId.get(String(view.id));
+      if (held) seedFromView(held, view, mark);
+    }
+    info.pins = views.map(v => ({ ...v, id: String(v.id) }));
+    this.#touch(conv);
   }
 
   /**
@@ -226,8 +318,9 @@ export class ChatStore extends EventTarget {
   markRead(conv) {
     const info = this.#conversations.get(conv);
     if (!info) return null;
-    if (info.unread) {
+    if (info.unread || info.mentions) {
       info.unread = 0;
+      info.mentions = 0;
       this.#touch(conv);
     }
     const newest = this.newestCseq(conv);
@@ -251,8 +344,10 @@ export class ChatStore extends EventTarget {
     const info = this.#conversations.get(conv);
     if (!info || cseq <= (info.readCseq ?? 0)) return;
     info.readCseq = cseq;
-    info.unread = (this.#messages.get(conv) ?? [])
-      .filter(m => Number.isSafeInteger(m.cseq) && m.cseq > cseq && m.from !== this.user && m.type >= 0).length;
+    const unread = (this.#messages.get(conv) ?? [])
+      .filter(m => Number.isSafeInteger(m.cseq) && m.cseq > cseq && m.from !== this.user && m.type >= 0);
+    info.unread = unread.length;
+    info.mentions = unread.filter(m => this.#mentionsMe(m)).length;
     this.#touch(conv);
   }
 
@@ -260,10 +355,13 @@ export class ChatStore extends EventTarget {
    * A page of `GET /api/conversations`: the server's index is the truth for each listed conversation's unread count,
    * read position, title and last message.
    */
-  applyConversationList(items) {
+  applyConversationList(items, mark) {
     for (const item of items) {
-      this.addHistory([item.last]);
-      const patch = { unread: item.unread, readCseq: item.read, lastTs: item.ts, preview: preview(item.last), muted: item.muted === true };
+      this.addHistory([item.last], { mark });
+      const last = this.#byId.get(String(item.last.id)) ?? item.last;
+      const patch = {
+        unread: item.unread, mentions: item.mentions ?? 0, readCseq: item.read, lastTs: item.ts, preview: preview(last), muted: item.muted === true,
+      };
       if (item.ope === 1 && item.name) Object.assign(patch, { title: item.name, titled: true });
       this.ensureConversation(item.conv, patch);
     }
@@ -289,12 +387,17 @@ export class ChatStore extends EventTarget {
 
   // ------------------------------------------------------------------ internals
 
-  #upsert(msg) {
+  /** Adds or merges a message; `mark` when it is a server view asked for then (its state becomes the base). */
+  #upsert(msg, mark) {
     const id = String(msg.id);
     const known = this.#byId.get(id);
     if (known) {
       if (!Number.isSafeInteger(known.cseq) && Number.isSafeInteger(msg.cseq)) known.cseq = msg.cseq;
       if (Number.isSafeInteger(msg.seq)) known.seq = msg.seq;
+      if (mark !== undefined && msg.type >= 0) {
+        seedFromView(known, msg, mark);
+        this.#notePreview(known);
+      }
       this.#touch(known.conv);
       return false;
     }
@@ -304,6 +407,9 @@ export class ChatStore extends EventTarget {
     };
     if (Number.isSafeInteger(msg.seq)) record.seq = msg.seq;
     if (msg.ex !== undefined && msg.ex !== null) record.ex = msg.ex;
+    if (typeof msg.reply === 'string') record.reply = msg.reply;
+    if (Array.isArray(msg.mentions)) record.mentions = msg.mentions;
+    if (mark !== undefined && msg.type >= 0) seedFromView(record, msg, mark);
     // Our own message from the inbox: sent by this device or another device of ours.
     if (msg.from === this.user && msg.type >= 0) {
       record.status = 'sent';
@@ -323,6 +429,35 @@ export class ChatStore extends EventTarget {
     }
     this.#noteLast(record);
     return true;
+  }
+
+  /**
+   * An edit, recall, reaction or pin entry: applied to its target when it is held (a target not held is shown from a
+   * server view, which holds the entry already). Keeps the conversation's pins and preview in step.
+   */
+  #applyOperation(entry, arrival) {
+    const target = this.#byId.get(targetOf(entry) ?? '');
+    if (!target || target.type < 0 || target.conv !== entry.conv) return;
+    const wasPinned = target.pinned === true;
+    if (!recordOperation(target, entry, arrival)) return;
+    const info = this.#conversations.get(target.conv);
+    if (info && wasPinned !== (target.pinned === true)) {
+      const pins = (info.pins ?? []).filter(p => p.id !== target.id);
+      if (target.pinned) pins.unshift({ id: target.id, conv: target.conv, from: target.from, type: target.type, body: target.body, ts: target.ts });
+      info.pins = pins;
+    }
+    this.#notePreview(target);
+    this.#touch(target.conv);
+  }
+
+  /** The conversation list shows its last message as it is now (edited, recalled). */
+  #notePreview(record) {
+    const info = this.#conversations.get(record.conv);
+    if (info && info.lastId === record.id) info.preview = preview(record);
+  }
+
+  #mentionsMe(msg) {
+    return Array.isArray(msg.mentions) && (msg.mentions.includes(this.user) || msg.mentions.includes('@all'));
   }
 
   #waitingSendLike(copy) {
@@ -360,6 +495,7 @@ export class ChatStore extends EventTarget {
     if (!newer) return;
     info.lastTs = Math.max(record.ts ?? Date.now(), info.lastTs ?? 0);
     info.preview = preview(record);
+    if (record.id) info.lastId = record.id;
     if (Number.isSafeInteger(record.cseq)) info.lastCseq = record.cseq;
   }
 
@@ -390,7 +526,10 @@ export class ChatStore extends EventTarget {
       const rest = sorted.filter(m => !unsent.includes(m)).slice(-keep);
       messages[conv] = [...rest, ...unsent];
     }
-    const state = { cursor: this.cursor, groups: this.groups, conversations: [...this.#conversations.values()], messages };
+    const state = {
+      cursor: this.cursor, groups: this.groups, conversations: [...this.#conversations.values()], messages,
+      pendingOps: [...this.#pendingOps.values()], arrivals: this.#arrivals,
+    };
     try {
       localStorage.setItem(this.#key, JSON.stringify(state));
     } catch (e) {
@@ -411,6 +550,12 @@ export class ChatStore extends EventTarget {
     if (!state) return;
     this.cursor = Number.isSafeInteger(state.cursor) ? state.cursor : null;
     this.groups = state.groups ?? {};
+    this.#arrivals = Number.isSafeInteger(state.arrivals) ? state.arrivals : 0;
+    for (const op of state.pendingOps ?? []) {
+      if (!Number.isSafeInteger(op?.req)) continue;
+      this.#pendingOps.set(op.req, op);
+      if (op.req > this.#reqHigh) this.#reqHigh = op.req;
+    }
     for (const info of state.conversations ?? []) this.#conversations.set(info.conv, info);
     for (const [conv, list] of Object.entries(state.messages ?? {})) {
       this.#messages.set(conv, list);
@@ -435,6 +580,7 @@ function compareMessages(a, b) {
 /** A one-line summary of a message for the conversation list. */
 export function preview(message) {
   if (message.type < 0) return describeEvent(message);
+  if (message.recalled) return 'message recalled';
   if (typeof message.body?.text === 'string') return message.body.text;
   return `[message of type ${message.type}]`;
 }

@@ -1,7 +1,8 @@
 // The page: sign-in, conversation list, chat view, composer. It renders what it is given and reports what the
-// user does through handlers; it holds no chat state of its own. Text always goes in through textContent.
+// user does through handlers; it holds no chat state of its own beyond what the composer is doing (replying to or
+// editing a message, completing a mention) and which emoji picker is open. Text always goes in through textContent.
 
-import { describeEvent } from './store.js';
+import { fillMessage, formatTime, span, summary } from './message-view.js';
 
 const $ = id => document.getElementById(id);
 
@@ -12,7 +13,12 @@ const $ = id => document.getElementById(id);
  * @property {(user: string) => void} openChat
  * @property {(name: string, members: string[]) => Promise<void>} createGroup
  * @property {(conv: string) => void} open
- * @property {(text: string) => void} send
+ * @property {(text: string, options: {reply?: string}) => void} send a new message, a reply when `reply` names one
+ * @property {(id: string, text: string) => void} edit replaces the text of one of this user's messages
+ * @property {(id: string) => void} recall
+ * @property {(id: string, emoji: string, on: boolean) => void} react adds or removes this user's reaction
+ * @property {(id: string, on: boolean) => void} pin pins or unpins a message
+ * @property {(id: string) => Promise<Array<{body: object, ts: number}>>} versions every version of a message, oldest first
  * @property {(req: number) => void} retry
  * @property {() => Promise<void>} loadEarlier
  * @property {(user: string) => Promise<void>} addMember
@@ -27,6 +33,10 @@ export class ChatView {
   #items = new Map(); // message key → <li>
   #renderedConv = null;
   #stickToBottom = true;
+  #composing = null;   // {kind: 'reply'|'edit', id}: what the composer's text becomes
+  #pickerFor = null;   // the id of the message whose emoji picker is open
+  #lastRender = null;  // the arguments of the last renderConversation, to render again after a local change
+  #mentions = { candidates: [], shown: [], index: 0 };
 
   /** @param {Handlers} handlers */
   constructor(handlers) {
@@ -80,13 +90,31 @@ export class ChatView {
       this.#submit();
     });
     $('composer-text').addEventListener('keydown', event => {
+      if (this.#mentionKey(event)) return;
       // Enter sends; Shift+Enter starts a new line; an IME composition is never interrupted.
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.#submit();
+      } else if (event.key === 'Escape' && this.#composing) {
+        event.preventDefault();
+        this.#setComposing(null);
       }
     });
-    $('composer-text').addEventListener('input', () => this.#h.typing());
+    $('composer-text').addEventListener('input', () => {
+      this.#h.typing();
+      this.#suggestMentions();
+    });
+    $('composer-text').addEventListener('blur', () => setTimeout(() => this.#hideMentions(), 150));
+    $('mention-list').addEventListener('mousedown', event => event.preventDefault()); // keep the composer's focus
+    $('mention-list').addEventListener('click', event => {
+      const option = event.target.closest('[data-mention]');
+      if (option) this.#completeMention(option.dataset.mention);
+    });
+    $('composer-context-cancel').addEventListener('click', () => this.#setComposing(null));
+    $('pin-list').addEventListener('click', event => {
+      const item = event.target.closest('[data-target]');
+      if (item) this.#reveal(item.dataset.target);
+    });
     $('load-earlier').addEventListener('click', () => this.#loadEarlier());
     $('messages').addEventListener('scroll', () => {
       const box = $('messages');
@@ -97,10 +125,7 @@ export class ChatView {
       const button = event.target.closest('button[data-conv]');
       if (button) this.#h.open(button.dataset.conv);
     });
-    $('message-list').addEventListener('click', event => {
-      const button = event.target.closest('button.retry');
-      if (button) this.#h.retry(Number(button.closest('li').dataset.req));
-    });
+    $('message-list').addEventListener('click', event => this.#onMessageClick(event));
     $('connection-retry').addEventListener('click', () => this.#h.reconnect());
     $('mute-toggle').addEventListener('click', () => this.#h.toggleMute());
     $('block-toggle').addEventListener('click', () => this.#h.toggleBlock());
@@ -176,6 +201,13 @@ export class ChatView {
         icon.title = 'Muted: no notifications';
         button.append(icon);
       }
+      if (info.mentions > 0) {
+        const mention = span('mention-badge', '@');
+        mention.dataset.count = String(info.mentions);
+        mention.setAttribute('aria-label', `${info.mentions} ${info.mentions === 1 ? 'mention' : 'mentions'}`);
+        mention.title = `You were mentioned ${info.mentions === 1 ? 'once' : `${info.mentions} times`}`;
+        button.append(mention);
+      }
       if (info.unread > 0) {
         const badge = span('unread', String(info.unread));
         badge.setAttribute('aria-label', `${info.unread} unread`);
@@ -188,15 +220,24 @@ export class ChatView {
     $('no-conversations').hidden = list.length > 0;
   }
 
-  /** The open conversation: header, members, and its messages reconciled by key (the log announces only what is new). */
-  renderConversation(info, messages, { me, hasEarlier, presence, typing = [], blocked = new Set() }) {
+  /**
+   * The open conversation: header, members, pinned messages, and its messages reconciled by key (the log announces
+   * only what is new). `moderator`: this user owns or administers the group; `quote(id)` the message a reply quotes;
+   * `pins` the pinned messages, most recently pinned first; `mentionable` the user ids the composer completes after "@".
+   */
+  renderConversation(info, messages, options) {
+    this.#lastRender = [info, messages, options];
+    const { me, hasEarlier, presence, typing = [], blocked = new Set(), moderator = false, quote = () => undefined, pins = [], mentionable = [] } = options;
     const box = $('messages');
     if (this.#renderedConv !== info?.conv) {
       this.#items.clear();
       $('message-list').replaceChildren();
       this.#renderedConv = info?.conv ?? null;
       this.#stickToBottom = true;
+      this.#pickerFor = null;
+      this.#setComposing(null);
     }
+    this.#mentions.candidates = mentionable;
     $('composer-text').disabled = !info;
     $('composer-send').disabled = !info;
     if (!info) {
@@ -206,6 +247,7 @@ export class ChatView {
       $('mute-toggle').hidden = true;
       $('block-toggle').hidden = true;
       $('load-earlier').hidden = true;
+      $('pins').hidden = true;
       $('typing').textContent = '';
       return;
     }
@@ -217,7 +259,9 @@ export class ChatView {
     $('conversation-subtitle').replaceChildren(...(isBlocked ? [span('blocked', 'Blocked: you get nothing from them')] : this.#subtitle(info, presence)));
     this.#renderActions(info, isBlocked);
     this.#renderMembers(info, me);
+    this.#renderPins(pins);
     $('load-earlier').hidden = !hasEarlier;
+    const context = { info, me, moderator, quote, pickerFor: this.#pickerFor, now: Date.now() };
 
     const list = $('message-list');
     const keep = new Set();
@@ -232,7 +276,7 @@ export class ChatView {
         li = document.createElement('li');
         this.#items.set(key, li);
       }
-      fillMessage(li, message, info, me);
+      fillMessage(li, message, context);
       const expected = previous ? previous.nextElementSibling : list.firstElementChild;
       if (expected !== li) list.insertBefore(li, expected);
       previous = li;
@@ -243,6 +287,8 @@ export class ChatView {
         this.#items.delete(key);
       }
     }
+    // The message the composer replies to or edits may be gone (recalled): the composer says so.
+    if (this.#composing) this.#showComposing(messages.find(m => m.id === this.#composing.id));
     // New at the bottom: follow it if the reader was there. Earlier pages on top: keep the reader's place.
     if (this.#stickToBottom) box.scrollTop = box.scrollHeight;
     else if (firstBefore && list.firstElementChild !== firstBefore) box.scrollTop = box.scrollHeight - fromBottom;
@@ -299,8 +345,220 @@ export class ChatView {
     const text = input.value.trim();
     if (!text || input.disabled) return;
     input.value = '';
+    this.#hideMentions();
+    const composing = this.#composing;
+    this.#setComposing(null);
+    if (composing?.kind === 'edit') {
+      this.#h.edit(composing.id, text);
+      return;
+    }
     this.#stickToBottom = true;
-    this.#h.send(text);
+    this.#h.send(text, { reply: composing?.kind === 'reply' ? composing.id : undefined });
+  }
+
+  /** Pinned messages above the conversation, most recently pinned first; each one leads to its message. */
+  #renderPins(pins) {
+    $('pins').hidden = pins.length === 0;
+    $('pin-list').replaceChildren(...pins.map(message => {
+      const li = document.createElement('li');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'pin-item';
+      button.dataset.target = message.id;
+      button.append(span('pin-from', message.from), span('pin-text', summary(message)));
+      li.append(button);
+      return li;
+    }));
+  }
+
+  #onMessageClick(event) {
+    const li = event.target.closest('li');
+    if (!li) return;
+    const id = li.dataset.id;
+    const retry = event.target.closest('button.retry');
+    if (retry) {
+      this.#h.retry(Number(li.dataset.req));
+      return;
+    }
+    const quote = event.target.closest('button.quote');
+    if (quote) {
+      this.#reveal(quote.dataset.target);
+      return;
+    }
+    if (!id) return;
+    const reaction = event.target.closest('button.reaction, button[data-pick]');
+    if (reaction) {
+      const emoji = reaction.dataset.emoji ?? reaction.dataset.pick;
+      this.#h.react(id, emoji, reaction.getAttribute('aria-pressed') !== 'true');
+      if (reaction.dataset.pick) this.#togglePicker(null);
+      return;
+    }
+    if (event.target.closest('button.edited')) {
+      this.#showVersions(id);
+      return;
+    }
+    const action = event.target.closest('button[data-action]')?.dataset.action;
+    const message = this.#lastRender?.[1].find(m => m.id === id);
+    switch (action) {
+      case 'reply':
+        this.#setComposing({ kind: 'reply', id }, message);
+        break;
+      case 'edit':
+        this.#setComposing({ kind: 'edit', id }, message);
+        $('composer-text').value = typeof message?.body?.text === 'string' ? message.body.text : '';
+        break;
+      case 'recall':
+        this.#h.recall(id);
+        break;
+      case 'pin':
+      case 'unpin':
+        this.#h.pin(id, action === 'pin');
+        break;
+      case 'react':
+        this.#togglePicker(this.#pickerFor === id ? null : id);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #togglePicker(id) {
+    this.#pickerFor = id;
+    if (this.#lastRender) this.renderConversation(...this.#lastRender);
+    if (id) this.#items.get(`i${id}`)?.querySelector('.emoji-picker button')?.focus();
+  }
+
+  /** Scrolls to a message of the open conversation and flashes it; false when it is not on the page. */
+  #reveal(id) {
+    const li = [...this.#items.values()].find(item => item.dataset.id === id);
+    if (!li) return false;
+    li.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    li.classList.remove('flash');
+    void li.offsetWidth; // restart the animation
+    li.classList.add('flash');
+    return true;
+  }
+
+  /** The composer replies to or edits message `composing.id`, or (null) writes a new message. */
+  #setComposing(composing, message) {
+    const wasEditing = this.#composing?.kind === 'edit';
+    this.#composing = composing;
+    if (wasEditing && composing?.kind !== 'edit') $('composer-text').value = '';
+    this.#showComposing(message);
+    if (composing) $('composer-text').focus();
+  }
+
+  #showComposing(message) {
+    const composing = this.#composing;
+    $('composer-context').hidden = !composing;
+    $('composer').dataset.mode = composing?.kind ?? 'new';
+    $('composer-send').textContent = composing?.kind === 'edit' ? 'Save' : 'Send';
+    if (!composing) return;
+    const label = composing.kind === 'edit' ? 'Editing your message' : `Replying to ${message?.from ?? 'a message'}`;
+    $('composer-context-text').replaceChildren(span('composer-context-label', label), span('composer-context-quote', summary(message)));
+  }
+
+  async #showVersions(id) {
+    const dialog = $('versions');
+    $('version-list').replaceChildren(span('hint', 'Loading…'));
+    if (!dialog.open) dialog.showModal();
+    let versions;
+    try {
+      versions = await this.#h.versions(id);
+    } catch (e) {
+      $('version-list').replaceChildren(span('error', `The versions could not be loaded: ${e.message}`));
+      return;
+    }
+    $('version-list').replaceChildren(...versions.map((version, index) => {
+      const li = document.createElement('li');
+      const time = document.createElement('time');
+      time.dateTime = new Date(version.ts).toISOString();
+      time.textContent = `${index === 0 ? 'Original' : `Edit ${index}`} · ${formatTime(version.ts)}`;
+      const text = document.createElement('p');
+      text.className = 'version-text';
+      text.textContent = typeof version.body?.text === 'string' ? version.body.text : '[no text]';
+      li.append(time, text);
+      return li;
+    }));
+    if (versions.length === 0) $('version-list').replaceChildren(span('hint', 'No versions are kept of a recalled message.'));
+  }
+
+  // ------------------------------------------------------------------ mention completion
+
+  /** After "@" and a few letters at the caret, the members whose ids start with them are offered. */
+  #suggestMentions() {
+    const input = $('composer-text');
+    const before = input.value.slice(0, input.selectionStart ?? input.value.length);
+    const match = /(^|[^A-Za-z0-9_.-])@([A-Za-z0-9_.-]{0,64})$/.exec(before);
+    if (!match) {
+      this.#hideMentions();
+      return;
+    }
+    const prefix = match[2].toLowerCase();
+    const shown = this.#mentions.candidates.filter(user => user.toLowerCase().startsWith(prefix)).slice(0, 8);
+    if (shown.length === 0) {
+      this.#hideMentions();
+      return;
+    }
+    this.#mentions.shown = shown;
+    this.#mentions.index = 0;
+    this.#renderMentions();
+  }
+
+  #renderMentions() {
+    const { shown, index } = this.#mentions;
+    const list = $('mention-list');
+    list.hidden = false;
+    list.replaceChildren(...shown.map((user, i) => {
+      const li = document.createElement('li');
+      li.id = `mention-option-${i}`;
+      li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', String(i === index));
+      li.dataset.mention = user;
+      li.textContent = user === 'all' ? '@all — everyone in the conversation' : `@${user}`;
+      return li;
+    }));
+    $('composer-text').setAttribute('aria-activedescendant', `mention-option-${index}`);
+  }
+
+  #hideMentions() {
+    this.#mentions.shown = [];
+    $('mention-list').hidden = true;
+    $('composer-text').removeAttribute('aria-activedescendant');
+  }
+
+  /** Arrow keys move through the offered members, Enter or Tab takes one, Escape closes the list. */
+  #mentionKey(event) {
+    const { shown } = this.#mentions;
+    if (shown.length === 0 || event.isComposing) return false;
+    switch (event.key) {
+      case 'ArrowDown':
+      case 'ArrowUp':
+        this.#mentions.index = (this.#mentions.index + (event.key === 'ArrowDown' ? 1 : shown.length - 1)) % shown.length;
+        this.#renderMentions();
+        break;
+      case 'Enter':
+      case 'Tab':
+        this.#completeMention(shown[this.#mentions.index]);
+        break;
+      case 'Escape':
+        this.#hideMentions();
+        break;
+      default:
+        return false;
+    }
+    event.preventDefault();
+    return true;
+  }
+
+  #completeMention(user) {
+    const input = $('composer-text');
+    const caret = input.selectionStart ?? input.value.length;
+    const before = input.value.slice(0, caret).replace(/@([A-Za-z0-9_.-]{0,64})$/, `@${user} `);
+    input.value = before + input.value.slice(caret);
+    input.setSelectionRange(before.length, before.length);
+    this.#hideMentions();
+    input.focus();
   }
 
   async #loadEarlier() {
@@ -312,86 +570,6 @@ export class ChatView {
       button.disabled = false;
     }
   }
-}
-
-function fillMessage(li, message, info, me) {
-  li.dataset.conv = message.conv;
-  if (message.id) li.dataset.id = message.id; else delete li.dataset.id;
-  if (message.req) li.dataset.req = String(message.req); else delete li.dataset.req;
-  if (Number.isSafeInteger(message.cseq)) li.dataset.cseq = String(message.cseq);
-  li.dataset.from = message.from;
-
-  if (message.type < 0) {
-    li.className = 'system';
-    li.setAttribute('role', 'note');
-    li.textContent = describeEvent(message);
-    return;
-  }
-
-  const mine = message.from === me;
-  li.className = `message ${mine ? 'mine' : 'theirs'}`;
-  const status = !mine ? null
-    : message.status === 'sent' ? 'sent'
-      : message.status === 'failed' || message.late ? 'failed' : 'pending';
-  if (status) li.dataset.status = status; else delete li.dataset.status;
-  const receipt = status === 'sent' ? receiptOf(message, info) : null;
-  if (receipt) li.dataset.receipt = receipt.state; else delete li.dataset.receipt;
-
-  const bubble = document.createElement('div');
-  bubble.className = 'bubble';
-  const meta = document.createElement('div');
-  meta.className = 'meta';
-  if (!mine && info.ope === 1) meta.append(span('from', message.from));
-  const time = document.createElement('time');
-  if (message.ts) {
-    time.dateTime = new Date(message.ts).toISOString();
-    time.textContent = formatTime(message.ts);
-  }
-  meta.append(time);
-  const text = document.createElement('p');
-  text.className = 'text';
-  text.textContent = typeof message.body?.text === 'string' ? message.body.text : `[message of type ${message.type}]`;
-  if (status) meta.append(statusLine(status, message, receipt));
-  bubble.append(text, meta);
-  li.replaceChildren(bubble);
-}
-
-/**
- * How far the other members got with one of my sent messages, from their receipts: seen (read through its cseq),
- * delivered (a device of theirs has it), or null. In a group, by how many.
- */
-function receiptOf(message, info) {
-  if (!Number.isSafeInteger(message.cseq) || !info.receipts) return null;
-  const others = info.ope === 0 ? [info.receipts[info.peer]].filter(Boolean) : Object.values(info.receipts);
-  const seen = others.filter(r => r.read >= message.cseq).length;
-  if (seen > 0) return { state: 'seen', count: seen };
-  const delivered = others.filter(r => r.delivered >= message.cseq).length;
-  return delivered > 0 ? { state: 'delivered', count: delivered } : null;
-}
-
-function statusLine(status, message, receipt) {
-  const line = document.createElement('span');
-  line.className = 'status';
-  if (status === 'sent') {
-    if (receipt?.state === 'seen') line.textContent = message.ope === 1 ? `✓✓ Seen by ${receipt.count}` : '✓✓ Seen';
-    else if (receipt?.state === 'delivered') line.textContent = '✓✓ Delivered';
-    else line.textContent = '✓ Sent';
-    return line;
-  }
-  if (status === 'pending') {
-    line.textContent = 'Sending…';
-    return line;
-  }
-  const reason = message.status === 'failed'
-    ? `Not sent${message.error?.message && message.error.code !== 'timeout' ? `: ${message.error.message}` : ''}`
-    : 'Not sent yet — retrying';
-  const retry = document.createElement('button');
-  retry.type = 'button';
-  retry.className = 'retry';
-  retry.textContent = 'Retry';
-  retry.setAttribute('aria-label', `Retry sending “${message.body?.text ?? ''}”`);
-  line.append(span('reason', `⚠ ${reason} `), retry);
-  return line;
 }
 
 function presenceDot(seen) {
@@ -419,20 +597,4 @@ function mutedBell() {
     slash.setAttribute(name, value);
   svg.append(bell, slash);
   return svg;
-}
-
-function span(className, text) {
-  const element = document.createElement('span');
-  element.className = className;
-  element.textContent = text;
-  return element;
-}
-
-function formatTime(ts) {
-  const date = new Date(typeof ts === 'number' ? ts : Date.parse(ts));
-  if (Number.isNaN(date.getTime())) return '';
-  const sameDay = date.toDateString() === new Date().toDateString();
-  return sameDay
-    ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : date.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
