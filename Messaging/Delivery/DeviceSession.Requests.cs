@@ -196,6 +196,7 @@ public sealed partial class DeviceSession
     private bool Charge(double weight, long? req)
     {
         if (_frames.TryTake(weight)) return true;
+        if (req is { } refused) _sends.NotTaken(refused);
         _transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "frame rate limit exceeded; slow down", Req = req }));
         if (_floods.Record()) Close(CloseCodes.RateLimited, "flooding past the frame rate limit");
         return false;

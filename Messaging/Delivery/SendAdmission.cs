@@ -31,6 +31,7 @@ internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue,
     {
         if (!_rate.TryTake())
         {
+            NotTaken(send.Req);
             transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "send rate limit exceeded; retry later with the same req", Req = send.Req }));
             return !_floods.Record();
         }
@@ -46,6 +47,12 @@ internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue,
         }
         return true;
     }
+
+    /// <summary>
+    /// A send (or operation) <paramref name="req"/> was refused before stage 0 (<c>rate_limited</c>): like one answered
+    /// <c>unavailable</c>, no later send of the connection is taken before it is retransmitted, so the order holds.
+    /// </summary>
+    public void NotTaken(long req) => _order.NotTaken(req);
 
     /// <summary>The session is closing: <see cref="Drained"/> completes once nothing is owed.</summary>
     public void Close()

@@ -159,6 +159,61 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task A_send_refused_rate_limited_is_not_overtaken_by_the_sends_behind_it()
+    {
+        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Limits:SendsPerSecond"] = "2",
+            ["Limits:SendBurst"] = "2",
+        });
+        await using var bob = await server.ConnectAsync("bob");
+        await using var alice = await server.ConnectAsync("alice");
+        for (var req = 1; req <= 3; req++) await alice.SendChatAsync(req, "bob", $"m{req}");
+        var answers = new Dictionary<long, string>();
+        while (answers.Count < 3)
+        {
+            var frame = await alice.ReceiveAsync();
+            if (frame.GetProperty("t").GetString() is "ack" or "error") answers[frame.GetProperty("req").GetInt64()] = frame.GetProperty("t").GetString() == "ack" ? "ack" : frame.GetProperty("code").GetString()!;
+        }
+        Assert.Equal("rate_limited", answers[3]);
+
+        // The next send, once the bucket has a token again, is held back behind req 3 rather than sequenced before it.
+        string code;
+        do
+        {
+            await Task.Delay(300); // a client's retry backoff: the bucket refills 2 per second
+            await alice.SendChatAsync(4, "bob", "m4");
+            code = await AnswerAsync(alice, 4);
+        } while (code == "rate_limited");
+        Assert.Equal("unavailable", code);
+        // Retransmitted in req order, both are taken, and bob sees alice's order.
+        foreach (var req in new long[] { 3, 4 })
+        {
+            do
+            {
+                await Task.Delay(300);
+                await alice.SendChatAsync(req, "bob", $"m{req}");
+                code = await AnswerAsync(alice, req);
+            } while (code == "rate_limited");
+            Assert.Equal("ack", code);
+        }
+        var received = await bob.ExpectManyAsync("msg", 4);
+        Assert.Equal(["m1", "m2", "m3", "m4"], received.Select(m => m.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    // The ack or the error code that answers req (other frames skipped).
+    private static async Task<string> AnswerAsync(TestSocket socket, long req)
+    {
+        while (true)
+        {
+            var frame = await socket.ReceiveAsync();
+            var t = frame.GetProperty("t").GetString();
+            if (t is "ack" or "error" && frame.TryGetProperty("req", out var r) && r.GetInt64() == req)
+                return t == "ack" ? "ack" : frame.GetProperty("code").GetString()!;
+        }
+    }
+
+    [Fact]
     public async Task Flooding_past_the_rate_limit_gets_rate_limited_then_4429_and_loses_no_accepted_message()
     {
         await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>
@@ -191,7 +246,8 @@ public sealed class BadInputTests
         var limited = frames.Where(f => f.GetProperty("t").GetString() == "error").ToList();
         // The burst of 5, plus what the 1/s refill allowed while the frames were sent (a slow machine takes longer).
         Assert.InRange(acked.Count, 5, 15);
-        Assert.All(limited, e => Assert.Equal("rate_limited", e.GetProperty("code").GetString()));
+        // Past the limit: rate_limited, or unavailable for a send the refill let through behind a refused one (the order rule).
+        Assert.All(limited, e => Assert.Contains(e.GetProperty("code").GetString(), new[] { "rate_limited", "unavailable" }));
         Assert.True(limited.Count > 10);
 
         // Everything acknowledged before the close reaches the recipient.
