@@ -93,7 +93,10 @@ public sealed partial class ChatClient : IAsyncDisposable
     /// <summary>Sends without an <c>ack</c> yet.</summary>
     public int PendingSends => _outbox.Count;
 
-    /// <summary>Received messages, each exactly once: inbox messages in <c>seq</c> order, and each group's messages in <c>cseq</c> order.</summary>
+    /// <summary>
+    /// Received messages, each exactly once: inbox messages in <c>seq</c> order, and each group's messages in <c>cseq</c> order.
+    /// The inbox includes this user's own sends (from this device too: from the <c>ack</c> when it carries the <c>seq</c>).
+    /// </summary>
     public ChannelReader<MsgFrame> Messages => _messages.Reader;
 
     /// <summary>Raised for each message as it is surfaced (after it is written to <see cref="Messages"/>), on the receive loop: keep handlers short.</summary>

@@ -221,8 +221,14 @@ public sealed partial class DeviceSession
         await _sends.Drained.ConfigureAwait(false);
     }
 
-    // A live entry carries its message's trace: its push is a span of that trace (DeliveryTraces).
-    private void Write(InboxEntry entry) => _traces!.Push(entry, _transport, static (transport, e) => transport.TryWrite(InboxFrames.Of(e)));
+    // A live entry carries its message's trace: its push is a span of that trace (DeliveryTraces). This device's own send,
+    // answered by an ack that carried its seq, is not written again: the device holds it from that ack, and the hand-over
+    // has claimed it like any push, so it is re-pushed only if the device does not acknowledge it (docs/protocol.md §8.2).
+    private void Write(InboxEntry entry)
+    {
+        if (entry.AckedTo is { } answer && ReferenceEquals(answer, _sends)) return;
+        _traces!.Push(entry, _transport, static (transport, e) => transport.TryWrite(InboxFrames.Of(e)));
+    }
 
     private static FrameException Unauthorized(string message) => new(ErrorCodes.Unauthorized, message);
 
