@@ -18,6 +18,8 @@ public static class ChatSocketEndpoint
     public static IApplicationBuilder MapChatSocket(this IApplicationBuilder app)
     {
         app.Map("/ws", socket => socket
+            // Frames waiting in a connection's output go out with one flush per drain (CorkedStream).
+            .Use(CorkingUpgradeFeature.Install)
             .UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(90) })
             .Run(AcceptAsync));
         return app;
@@ -39,7 +41,7 @@ public static class ChatSocketEndpoint
         var services = context.RequestServices;
         var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var connection = new ChatConnection(socket, services.GetRequiredService<DeviceSessions>(),
+        var connection = new ChatConnection(socket, CorkingUpgradeFeature.Of(context), services.GetRequiredService<DeviceSessions>(),
             services.GetRequiredService<IOptions<LimitsOptions>>().Value, services.GetRequiredService<IOptions<GatewayOptions>>().Value,
             services.GetRequiredService<TimeProvider>());
         // A stopping node says goodbye (1001, after the answers it owes) so clients reconnect at once, rather than

@@ -9,13 +9,15 @@ namespace AspireChat.Gateway.Connections;
 /// <summary>
 /// One client WebSocket: the transport of a <see cref="DeviceSession"/>, bytes only. One loop reads frames, checks their
 /// size and that they are text, and hands each to the session; one writer sends the session's frames from a bounded queue
-/// (<see cref="FrameOutput"/>), so frames never interleave and a slow socket never blocks the pipeline; a timer closes a
+/// (<see cref="FrameOutput"/>), so frames never interleave and a slow socket never blocks the pipeline, and whatever waits
+/// there goes out with one flush (<see cref="CorkedStream"/>); a timer closes a
 /// socket that says no hello in time; the close handshake lets the client read the close frame. Everything the frames
 /// mean — hello, sends, acks, sync, delivery — is the session's.
 /// </summary>
 public sealed class ChatConnection : IDeviceTransport
 {
     private readonly WebSocket _socket;
+    private readonly CorkedStream? _cork;
     private readonly DeviceSession _session;
     private readonly LimitsOptions _limits;
     private readonly GatewayOptions _gateway;
@@ -23,15 +25,16 @@ public sealed class ChatConnection : IDeviceTransport
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private FrameOutput _output = null!;
 
-    public ChatConnection(WebSocket socket, DeviceSessions sessions, LimitsOptions limits, GatewayOptions gateway, TimeProvider time)
+    /// <param name="cork">The stream under <paramref name="socket"/>, corked for each drain of the output; null writes and flushes each frame on its own.</param>
+    public ChatConnection(WebSocket socket, CorkedStream? cork, DeviceSessions sessions, LimitsOptions limits, GatewayOptions gateway, TimeProvider time)
     {
-        (_socket, _limits, _gateway, _time) = (socket, limits, gateway, time);
+        (_socket, _cork, _limits, _gateway, _time) = (socket, cork, limits, gateway, time);
         _session = sessions.Create(this);
     }
 
     public async Task RunAsync(CancellationToken aborted)
     {
-        _output = new FrameOutput(_socket, _gateway.MaxQueuedBytes, aborted)
+        _output = new FrameOutput(_socket, _gateway.MaxQueuedBytes, aborted, _cork)
         {
             Overflowed = () => _session.Close(CloseCodes.TooSlow, "reading too slowly"),
             // Let the client read the close frame and answer it; tearing the socket down at once could discard it.

@@ -8,9 +8,15 @@ namespace AspireChat.Gateway.Connections;
 /// object. Frames go out in the order queued, one sender at a time; <see cref="Complete"/> lets the queued frames
 /// out and then closes the socket's output with the close code. Past <c>maxQueuedBytes</c> waiting, the reader is too
 /// slow: what waits is dropped (it is in the inbox) and the socket is closed with 4408 (<see cref="Overflowed"/>).
+/// With a <paramref name="cork"/> (the stream under the socket), each drain — every frame waiting, and those queued while
+/// it runs — is written with one flush of the connection rather than one per frame, in pieces of at most
+/// <see cref="FlushBytes"/>.
 /// </summary>
-public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, CancellationToken aborted)
+public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, CancellationToken aborted, CorkedStream? cork = null)
 {
+    /// <summary>Most bytes of frames gathered under the cork before they are flushed (the drain goes on after).</summary>
+    public const int FlushBytes = 64 * 1024;
+
     private readonly Lock _gate = new();
     private readonly WebSocket _socket = socket;
     private Queue<byte[]>? _frames;
@@ -95,24 +101,34 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
     {
         try
         {
+            // Corked, a frame's send only gathers it: nothing to cancel. Uncorked, a send that waits for a slow reader ends
+            // with the connection.
+            var sendToken = cork is null ? aborted : CancellationToken.None;
             while (true)
             {
-                byte[]? frame = null;
+                cork?.Cork();
+                var corked = 0;
+                while (Take() is { } frame)
+                {
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, true, sendToken).ConfigureAwait(false);
+                    corked += frame.Length;
+                    if (cork is null || corked < FlushBytes) continue;
+                    await cork.UncorkAsync(aborted).ConfigureAwait(false);
+                    cork.Cork();
+                    corked = 0;
+                }
+                if (cork is not null) await cork.UncorkAsync(aborted).ConfigureAwait(false);
                 lock (_gate)
                 {
-                    if (_frames is { Count: > 0 } queued)
-                    {
-                        frame = queued.Dequeue();
-                        _queuedBytes -= frame.Length;
-                    }
-                    else if (!_completed)
+                    // Frames queued during the flush: another drain. Else the writer stops, unless the output is complete.
+                    if (_frames is { Count: > 0 }) continue;
+                    if (!_completed)
                     {
                         _writing = false;
                         return;
                     }
                 }
-                if (frame is null) break;
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, true, aborted).ConfigureAwait(false);
+                break;
             }
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
@@ -130,5 +146,16 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
             _frames = null;
         }
         _done.TrySetResult();
+    }
+
+    private byte[]? Take()
+    {
+        lock (_gate)
+        {
+            if (_frames is not { Count: > 0 } queued) return null;
+            var frame = queued.Dequeue();
+            _queuedBytes -= frame.Length;
+            return frame;
+        }
     }
 }
