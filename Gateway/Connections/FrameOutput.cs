@@ -7,12 +7,12 @@ namespace AspireChat.Gateway.Connections;
 /// connection holds no write loop, no pending read of a channel and no cancellation registration — just this
 /// object. Frames go out in the order queued, one sender at a time; <see cref="Complete"/> lets the queued frames
 /// out and then closes the socket's output with the close code. Past <c>maxQueuedBytes</c> waiting, the reader is too
-/// slow: what waits is dropped (it is in the inbox) and the socket is closed with 4408 (<see cref="Overflowed"/>).
+/// slow: what waits is dropped (it is in the inbox) and the socket is closed with 4408 (<see cref="IFrameOutputOwner.Overflowed"/>).
 /// With a <paramref name="cork"/> (the stream under the socket), each drain — every frame waiting, and those queued while
 /// it runs — is written with one flush of the connection rather than one per frame, in pieces of at most
 /// <see cref="FlushBytes"/>.
 /// </summary>
-public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, CancellationToken aborted, CorkedStream? cork = null)
+public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, CancellationToken aborted, CorkedStream? cork = null, IFrameOutputOwner? owner = null)
 {
     /// <summary>Most bytes of frames gathered under the cork before they are flushed (the drain goes on after).</summary>
     public const int FlushBytes = 64 * 1024;
@@ -28,12 +28,6 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
 
     /// <summary>Completes once the output is closed (or the socket failed); after that nothing more is written.</summary>
     public Task Done => _done.Task;
-
-    /// <summary>Called after the close frame is sent, to let the client answer it before the socket is torn down.</summary>
-    public Func<Task>? AfterClose { get; set; }
-
-    /// <summary>Called once when the queue overflowed and the output was given up (the owner closes the connection).</summary>
-    public Action? Overflowed { get; set; }
 
     /// <summary>Bytes of frames waiting now.</summary>
     public long QueuedBytes { get { lock (_gate) return _queuedBytes; } }
@@ -94,7 +88,7 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
             var output = (FrameOutput)state!;
             if (!output._done.Task.IsCompleted) output._socket.Abort();
         }, this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        ThreadPool.UnsafeQueueUserWorkItem(static output => output.Overflowed?.Invoke(), this, preferLocal: false);
+        if (owner is not null) ThreadPool.UnsafeQueueUserWorkItem(static owner => owner.Overflowed(), owner, preferLocal: false);
     }
 
     private async Task WriteAsync()
@@ -124,6 +118,8 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
                     if (_frames is { Count: > 0 }) continue;
                     if (!_completed)
                     {
+                        // Idle again: the queue goes too (an idle connection holds none).
+                        _frames = null;
                         _writing = false;
                         return;
                     }
@@ -134,7 +130,7 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)_close.Code, _close.Reason, timeout.Token).ConfigureAwait(false);
-                if (AfterClose is { } after) await after().ConfigureAwait(false);
+                if (owner is not null) await owner.AfterCloseAsync().ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
@@ -145,6 +141,7 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
             _completed = true;
             _frames = null;
         }
+        owner?.Finished();
         _done.TrySetResult();
     }
 
@@ -158,4 +155,17 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
             return frame;
         }
     }
+}
+
+/// <summary>What a <see cref="FrameOutput"/> tells the connection it belongs to.</summary>
+public interface IFrameOutputOwner
+{
+    /// <summary>The queue overflowed and the output was given up: the owner closes the connection. Called once, on the thread pool.</summary>
+    void Overflowed();
+
+    /// <summary>The close frame is sent: completes once the client had its chance to answer it, before the socket is torn down.</summary>
+    Task AfterCloseAsync();
+
+    /// <summary>The output is done (closed, or the socket failed): nothing more is written.</summary>
+    void Finished();
 }

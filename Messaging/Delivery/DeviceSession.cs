@@ -32,9 +32,10 @@ public sealed partial class DeviceSession
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SendAdmission _sends;
-    private readonly AbuseCounter _badFrames;
     private readonly TokenBucket _frames;
-    private readonly AbuseCounter _floods;
+    // Made on the first refusal (AbuseCounter.Of).
+    private AbuseCounter? _badFrames;
+    private AbuseCounter? _floods;
     private int _state = (int)DeviceSessionState.AwaitingHello;
     private Closing? _closeReason;
     private InboxHandover? _handover;
@@ -52,9 +53,7 @@ public sealed partial class DeviceSession
         (_transport, _tokens, _registry, _claims, _groupSync, _reads, _typingRelay, _presence, _limits, _time, _logger) =
             (transport, tokens, registry, claims, groups, reads, typing, presence, limits.Value, time, logger);
         _sends = new SendAdmission(transport, sends, _limits, time, code => CountAbuse(code));
-        _badFrames = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
         _frames = new TokenBucket(_limits.FramesPerSecond, _limits.FrameBurst, time);
-        _floods = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
     }
 
     public DeviceSessionState State => (DeviceSessionState)Volatile.Read(ref _state);
