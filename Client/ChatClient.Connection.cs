@@ -188,7 +188,12 @@ public sealed partial class ChatClient
                     Deliver(connection, [FrameCodec.Read<MsgFrame>(utf8)], surfaced, pushed: true);
                     break;
                 case FrameTypes.Ack:
-                    if (_outbox.Acknowledge(FrameCodec.Read<SendAckFrame>(utf8)) is { } sent) Announce(sent);
+                    var ack = FrameCodec.Read<SendAckFrame>(utf8);
+                    if (_outbox.Acknowledge(ack) is not { } sent) break;
+                    Announce(sent);
+                    // Embedded mode: the ack carries this device's own inbox entry of the message, which the server does
+                    // not push back (docs/protocol.md §8.2): the message goes through the inbox from here, in seq order.
+                    if (OwnEntry(sent, ack) is { } own) Deliver(connection, [own], surfaced, pushed: false);
                     break;
                 case FrameTypes.Sync:
                     var page = FrameCodec.Read<SyncReplyFrame>(utf8);
@@ -267,6 +272,21 @@ public sealed partial class ChatClient
             }
         }
         Surface(connection, surfaced, repeated);
+    }
+
+    /// <summary>
+    /// The sender's own inbox entry of an acknowledged send, when its ack carries the entry's <c>seq</c>. An operation's
+    /// entry is written by the server (docs/protocol.md §13.2) and not rebuilt here: the seq it leaves open is filled by
+    /// a sync (or the server's re-push), as for a client that ignores <c>ack.seq</c>.
+    /// </summary>
+    private MsgFrame? OwnEntry(OutgoingRequest request, SendAckFrame ack)
+    {
+        if (request is not OutgoingMessage sent || ack.Seq is not { } seq || ack.Cseq is not { } cseq || _welcome?.User is not { } user) return null;
+        return new MsgFrame
+        {
+            Seq = seq, Id = ack.Id, Conv = ack.Conv, Cseq = cseq, Ope = sent.Ope, From = user, To = sent.To,
+            Type = sent.Type, Body = sent.Body, Ex = sent.Ex, Ts = ack.Ts, Reply = sent.Reply, Mentions = sent.Mentions,
+        };
     }
 
     /// <summary>A <c>gsync</c> page: <paramref name="after"/> is what it was asked with, null when no request matches it.</summary>

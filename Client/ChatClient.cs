@@ -93,9 +93,12 @@ public sealed partial class ChatClient : IAsyncDisposable
     /// <summary>Sends and operations without an <c>ack</c> yet.</summary>
     public int PendingSends => _outbox.Count;
 
-    /// <summary>Received messages, each exactly once: inbox messages in <c>seq</c> order, and each group's messages in <c>cseq</c> order.
+    /// <summary>
+    /// Received messages, each exactly once: inbox messages in <c>seq</c> order, and each group's messages in <c>cseq</c> order.
+    /// The inbox includes this user's own sends (from this device too: from the <c>ack</c> when it carries the <c>seq</c>).
     /// Timeline entries with a negative type are among them: membership events, and operation entries (−10 … −13), which
-    /// the client also applies to its message state (<see cref="GetMessageState"/>, <see cref="MessageEdited"/> …).</summary>
+    /// the client also applies to its message state (<see cref="GetMessageState"/>, <see cref="MessageEdited"/> …).
+    /// </summary>
     public ChannelReader<MsgFrame> Messages => _messages.Reader;
 
     /// <summary>Raised for each message as it is surfaced (after it is written to <see cref="Messages"/>), on the receive loop: keep handlers short.</summary>

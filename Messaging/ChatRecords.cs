@@ -50,6 +50,13 @@ public sealed record InboxEntry(string User, long Seq, ChatMessage Message, bool
 {
     /// <summary>The message's trace where this entry was written or routed; default for entries read back from the store.</summary>
     [JsonIgnore] public ActivityContext Trace { get; init; }
+
+    /// <summary>
+    /// The sender's own entry of a send whose <c>ack</c> carried this entry's <c>seq</c> (embedded composition): the
+    /// answer that ack went to. The session behind it holds the entry from its ack and is not pushed it again
+    /// (docs/protocol.md §8.2); null for every other entry, and for entries read back from the store.
+    /// </summary>
+    [JsonIgnore] public Pipeline.IAcceptReply? AckedTo { get; init; }
 }
 
 /// <summary>Stage 2 → push: a user with no online device has a new message.</summary>

@@ -9,7 +9,9 @@ namespace AspireChat.Messaging;
 /// </summary>
 public sealed class DeliveryTraces(string user, string device)
 {
-    private readonly SortedList<long, ActivityContext> _pushed = [];
+    private readonly Lock _gate = new();
+    // Made with the first traced push: a device whose messages are not sampled holds none.
+    private SortedList<long, ActivityContext>? _pushed;
 
     /// <summary>Starts the push span of <paramref name="entry"/> (see <see cref="MessageTracing.StartPush"/>); the caller stops it once the frame is queued.</summary>
     public Activity? StartPush(InboxEntry entry)
@@ -17,7 +19,7 @@ public sealed class DeliveryTraces(string user, string device)
         var push = MessageTracing.StartPush(entry, device);
         if (push is not null)
         {
-            lock (_pushed) _pushed[entry.Seq] = push.Context;
+            lock (_gate) (_pushed ??= [])[entry.Seq] = push.Context;
         }
         return push;
     }
@@ -44,9 +46,9 @@ public sealed class DeliveryTraces(string user, string device)
     {
         ActivityContext last = default;
         List<ActivityContext>? others = null;
-        lock (_pushed)
+        lock (_gate)
         {
-            while (_pushed.Count > 0 && _pushed.Keys[0] <= seq)
+            while (_pushed is { Count: > 0 } && _pushed.Keys[0] <= seq)
             {
                 if (last != default) (others ??= []).Add(last);
                 last = _pushed.Values[0];

@@ -231,6 +231,9 @@ public sealed class DeviceLog
     private readonly List<Delivery> _deliveries = [];
     private readonly Dictionary<long, string> _bySeq = [];
     private readonly SortedSet<long> _seqs = [];
+    // Entries held from acks ahead of the next push due: they join the arrival order when the pushes reach them, as a
+    // client surfaces them (in seq order).
+    private readonly SortedDictionary<long, Delivery> _heldAhead = [];
     private long _nextSeq;
     private long _redeliveries;
     private long _system;
@@ -250,40 +253,59 @@ public sealed class DeviceLog
     /// A <c>msg</c> arrived. <paramref name="seq"/> is its inbox seq (null for a large group's message); a negative
     /// <paramref name="type"/> is a system message (group membership), which takes an inbox seq but is not a send of the run —
     /// except an operation entry (−10 … −13), which a run's client sent and which is checked like a message.
-    /// Returns false when it is a retransmission of a seq already held.
+    /// Returns false when it is a retransmission of a seq already held. Pushes must come in seq order, except past the
+    /// seqs this device already holds from its sends' acks (<see cref="HeldFromAck"/>), which are not pushed.
     /// </summary>
-    public bool Delivered(long? seq, string id, string conv, long cseq, string from, int type = 1)
+    public bool Delivered(long? seq, string id, string conv, long cseq, string from, int type = 1) => Take(seq, id, conv, cseq, from, type, pushed: true);
+
+    /// <summary>
+    /// A send's <c>ack</c> carried the sender's own inbox <paramref name="seq"/> (embedded mode): this device holds that
+    /// entry from the ack, as if it had been pushed — it counts as the delivery of the message to this device. An ack may
+    /// come before pushes of lower seqs still on their way, so it is not held to the push order.
+    /// </summary>
+    public bool HeldFromAck(long seq, string id, string conv, long cseq, string from) => Take(seq, id, conv, cseq, from, 1, pushed: false);
+
+    private bool Take(long? seq, string id, string conv, long cseq, string from, int type, bool pushed)
     {
         Violation? violation = null;
         lock (_gate)
         {
+            var delivery = new Delivery(seq, id, conv, cseq, from);
+            var ahead = false;
             if (seq is { } s)
             {
-                if (_bySeq.TryGetValue(s, out var held))
+                if (_bySeq.TryGetValue(s, out var known))
                 {
-                    if (held == id)
+                    if (known == id)
                     {
-                        _redeliveries++;
+                        if (pushed) _redeliveries++;
                         return false;
                     }
-                    violation = new Violation(ViolationKind.SeqConflict, Key, $"seq {s} arrived as message {held} and again as {id}");
+                    violation = new Violation(ViolationKind.SeqConflict, Key, $"seq {s} arrived as message {known} and again as {id}");
                 }
                 else
                 {
-                    if (_nextSeq == 0) _nextSeq = s;
-                    if (s != _nextSeq)
+                    if (_nextSeq == 0 && pushed) _nextSeq = s;
+                    if (pushed && s != _nextSeq)
                     {
                         violation = new Violation(s > _nextSeq ? ViolationKind.SeqGap : ViolationKind.Reordered, Key,
                             $"seq {s} (message {id}) arrived while seq {_nextSeq} was due");
                     }
                     _bySeq[s] = id;
                     _seqs.Add(s);
-                    _nextSeq = Math.Max(_nextSeq, s + 1);
+                    if (pushed) _nextSeq = Math.Max(_nextSeq, s + 1);
+                    else ahead = s > _nextSeq;
                 }
             }
-            // Operation entries (edits, reactions …) are sends of the run like messages; membership events are not.
-            if (type < 0 && !Protocol.OperationTypes.IsOperation(type)) _system++;
-            else _deliveries.Add(new Delivery(seq, id, conv, cseq, from));
+            if (ahead) _heldAhead[seq!.Value] = delivery;
+            else if (type < 0 && !Protocol.OperationTypes.IsOperation(type)) _system++;
+            else _deliveries.Add(delivery);
+            // The next push due skips what the device already holds from its acks.
+            while (_nextSeq > 0 && _bySeq.ContainsKey(_nextSeq))
+            {
+                if (_heldAhead.Remove(_nextSeq, out var held)) _deliveries.Add(held);
+                _nextSeq++;
+            }
         }
         if (violation is not null) _checker.Report(violation);
         return true;
@@ -291,7 +313,7 @@ public sealed class DeviceLog
 
     internal (List<Delivery> Deliveries, SortedSet<long> Seqs, long Redeliveries, long System) Snapshot()
     {
-        lock (_gate) return ([.. _deliveries], new SortedSet<long>(_seqs), _redeliveries, _system);
+        lock (_gate) return ([.. _deliveries, .. _heldAhead.Values], new SortedSet<long>(_seqs), _redeliveries, _system);
     }
 
     internal readonly record struct Delivery(long? Seq, string Id, string Conv, long Cseq, string From);

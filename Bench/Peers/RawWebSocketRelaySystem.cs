@@ -75,7 +75,7 @@ public sealed class RawWebSocketRelaySystem(RawWebSocketRelay relay, DeliveryChe
 
         public volatile bool Closing;
 
-        public void OnAck(BenchSocket socket, long req, string id, string conv)
+        public void OnAck(BenchSocket socket, in ReceivedAck ack)
         {
         }
 

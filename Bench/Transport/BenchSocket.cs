@@ -10,10 +10,17 @@ namespace AspireChat.Bench.Transport;
 /// <param name="IsNew">False for a retransmission of a <c>seq</c> already received.</param>
 public readonly record struct ReceivedMessage(long? Seq, string Id, string Conv, long Cseq, string From, int Type, long Req, int Sender, bool IsNew);
 
+/// <summary>
+/// A send's <c>ack</c> as a load client received it. <paramref name="Seq"/>: the sender's own inbox entry of the message,
+/// when the ack carries it (embedded mode) — the device holds that entry from the ack and is not pushed it
+/// (docs/protocol.md §8.2); <paramref name="IsNew"/> is false when that seq was already held.
+/// </summary>
+public readonly record struct ReceivedAck(long Req, string Id, string Conv, long Cseq, long? Seq, bool IsNew);
+
 /// <summary>What a load client does with the server's frames. Called on the socket's receive loop: keep it short.</summary>
 public interface IBenchSocketHandler
 {
-    void OnAck(BenchSocket socket, long req, string id, string conv);
+    void OnAck(BenchSocket socket, in ReceivedAck ack);
     void OnError(BenchSocket socket, long? req, string code, string message);
     void OnMessage(BenchSocket socket, in ReceivedMessage message);
     void OnClosed(BenchSocket socket, Exception? error);
@@ -24,7 +31,8 @@ public interface IBenchSocketHandler
 /// the handler as it came off the wire. Unlike the Client SDK it neither retransmits, nor drops duplicates, nor
 /// fills gaps with <c>sync</c>: the checker must see what the server really sent, and a send the server never
 /// answers must show up as unanswered. It acknowledges like the SDK: cumulatively, after
-/// <see cref="AckEvery"/> messages or within <see cref="AckFlusher.Interval"/>.
+/// <see cref="AckEvery"/> messages or within <see cref="AckFlusher.Interval"/>. A send's ack that carries the
+/// sender's own inbox <c>seq</c> counts as that entry received, as in the SDK.
 /// </summary>
 public sealed class BenchSocket : IAsyncDisposable
 {
@@ -259,7 +267,7 @@ public sealed class BenchSocket : IAsyncDisposable
                 OnMsg(ref frame);
                 break;
             case FrameTypes.Ack when frame.HasReq:
-                _handler.OnAck(this, frame.Req, frame.Id ?? "", frame.Conv ?? "");
+                OnSendAck(ref frame);
                 break;
             case FrameTypes.Error:
                 _handler.OnError(this, frame.HasReq ? frame.Req : null, frame.Code ?? "", frame.Message ?? "");
@@ -270,39 +278,64 @@ public sealed class BenchSocket : IAsyncDisposable
     private void OnMsg(ref ReceivedFrame frame)
     {
         var isNew = true;
-        var ackNow = false;
-        var ackLater = false;
+        var ack = AckDue.None;
         if (frame.Seq is { } seq)
         {
             lock (_seqGate)
             {
-                if (_curMax < 0) _curMax = _ackedSeq = seq - 1;
-                if (seq <= _curMax || _ahead.Contains(seq))
-                {
-                    // The server missed our ack (or is retransmitting): say it again.
-                    isNew = false;
-                    _ackForced = true;
-                    ackLater = true;
-                }
-                else if (seq == _curMax + 1)
-                {
-                    _curMax = seq;
-                    while (_ahead.Remove(_curMax + 1)) _curMax++;
-                }
-                else
-                {
-                    _ahead.Add(seq);
-                }
-                if (_curMax - _ackedSeq >= AckEvery) ackNow = true;
-                else if (_curMax > _ackedSeq) ackLater = true;
+                // A pushed seq already held: the server missed our ack (or is retransmitting): say it again.
+                (isNew, ack) = HoldLocked(seq, repeatAck: true);
                 if (MarksRead && isNew && frame.Type >= 0 && frame.From != User && frame.Conv is { } conv
                     && (!_unread.TryGetValue(conv, out var known) || frame.Cseq > known)) _unread[conv] = frame.Cseq;
             }
         }
         _handler.OnMessage(this, new ReceivedMessage(frame.Seq, frame.Id ?? "", frame.Conv ?? "", frame.Cseq, frame.From ?? "", frame.Type,
             frame.BodyReq, frame.BodySender, isNew));
-        if (ackNow) _ = FlushAckAsync();
-        else if (ackLater && Interlocked.Exchange(ref _ackQueued, 1) == 0) AckFlusher.Shared.Enqueue(this);
+        Acknowledge(ack);
+    }
+
+    // A send's ack with the sender's own inbox seq: that entry is held, as if it had been pushed (docs/protocol.md §8.2).
+    private void OnSendAck(ref ReceivedFrame frame)
+    {
+        var isNew = true;
+        var ack = AckDue.None;
+        if (frame.Seq is { } seq)
+        {
+            lock (_seqGate) (isNew, ack) = HoldLocked(seq, repeatAck: false);
+        }
+        _handler.OnAck(this, new ReceivedAck(frame.Req, frame.Id ?? "", frame.Conv ?? "", frame.Cseq, frame.Seq, isNew));
+        Acknowledge(ack);
+    }
+
+    private enum AckDue { None, Later, Now }
+
+    // Takes an inbox seq into cur_max and the entries held ahead of it; says whether it is new and when the ack is due.
+    private (bool IsNew, AckDue Ack) HoldLocked(long seq, bool repeatAck)
+    {
+        var isNew = true;
+        if (_curMax < 0) _curMax = _ackedSeq = seq - 1;
+        if (seq <= _curMax || _ahead.Contains(seq))
+        {
+            isNew = false;
+            _ackForced |= repeatAck;
+        }
+        else if (seq == _curMax + 1)
+        {
+            _curMax = seq;
+            while (_ahead.Remove(_curMax + 1)) _curMax++;
+        }
+        else
+        {
+            _ahead.Add(seq);
+        }
+        if (_curMax - _ackedSeq >= AckEvery) return (isNew, AckDue.Now);
+        return (isNew, _curMax > _ackedSeq || (!isNew && repeatAck) ? AckDue.Later : AckDue.None);
+    }
+
+    private void Acknowledge(AckDue due)
+    {
+        if (due == AckDue.Now) _ = FlushAckAsync();
+        else if (due == AckDue.Later && Interlocked.Exchange(ref _ackQueued, 1) == 0) AckFlusher.Shared.Enqueue(this);
     }
 
     /// <summary>Sends the cumulative ack if there is something new to acknowledge (or a retransmission asked for it).</summary>

@@ -88,11 +88,13 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
         /// <summary>Send <paramref name="req"/> is an operation: its ack is no target.</summary>
         public void Operation(long req) => _operations.TryAdd(req, 0);
 
-        public void OnAck(BenchSocket socket, long req, string id, string conv)
+        public void OnAck(BenchSocket socket, in ReceivedAck ack)
         {
-            if (!_operations.TryRemove(req, out _)) _lastMessage = id;
-            Sends(socket).Acked(req, id);
-            sink.Acked(index, req);
+            if (!_operations.TryRemove(ack.Req, out _)) _lastMessage = ack.Id;
+            Sends(socket).Acked(ack.Req, ack.Id);
+            // Embedded mode: the ack is the sending device's copy of its own message (the server does not push it back).
+            if (ack.Seq is { } seq) Inbox(socket).HeldFromAck(seq, ack.Id, ack.Conv, ack.Cseq, socket.User);
+            sink.Acked(index, ack.Req);
         }
 
         public void OnError(BenchSocket socket, long? req, string code, string message)
@@ -104,9 +106,7 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
 
         public void OnMessage(BenchSocket socket, in ReceivedMessage message)
         {
-            // The device's first seq is the one after the cursor the server took at hello: its head, for a new device.
-            _inbox ??= checker.Device(socket.User, socket.Device, socket.Welcome.Head + 1);
-            _inbox.Delivered(message.Seq, message.Id, message.Conv, message.Cseq, message.From, message.Type);
+            Inbox(socket).Delivered(message.Seq, message.Id, message.Conv, message.Cseq, message.From, message.Type);
             // Messages and operation entries are the run's sends; membership events are not.
             if (message.IsNew && (message.Type >= 0 || Protocol.OperationTypes.IsOperation(message.Type)) && message.Sender >= 0)
                 sink.Delivered(message.Sender, message.Req, index);
@@ -118,5 +118,8 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
         }
 
         private SenderLog Sends(BenchSocket socket) => _sends ??= checker.Sender(socket.User, socket.Device);
+
+        // The device's first seq is the one after the cursor the server took at hello: its head, for a new device.
+        private DeviceLog Inbox(BenchSocket socket) => _inbox ??= checker.Device(socket.User, socket.Device, socket.Welcome.Head + 1);
     }
 }

@@ -191,9 +191,10 @@ public static class CatchUpWorkload
         public volatile bool Closing;
         public Action<long>? OnCurMax { get; init; }
 
-        public void OnAck(BenchSocket socket, long req, string id, string conv)
+        public void OnAck(BenchSocket socket, in ReceivedAck ack)
         {
-            checker?.Sender(socket.User, socket.Device).Acked(req, id);
+            checker?.Sender(socket.User, socket.Device).Acked(ack.Req, ack.Id);
+            if (ack.Seq is { } seq) checker?.Device(socket.User, socket.Device, firstSeq).HeldFromAck(seq, ack.Id, ack.Conv, ack.Cseq, socket.User);
             onAnswered?.Invoke();
         }
 

@@ -112,7 +112,7 @@ public static class ConversationListWorkload
 
     private sealed class Answers(Action answered) : IBenchSocketHandler
     {
-        public void OnAck(BenchSocket socket, long req, string id, string conv) => answered();
+        public void OnAck(BenchSocket socket, in ReceivedAck ack) => answered();
 
         public void OnError(BenchSocket socket, long? req, string code, string message)
         {

@@ -12,7 +12,7 @@ public interface ILoadSystem : IAsyncDisposable
     /// <summary>True when the server acknowledges each send (AspireChat once durable, the persisting hub once saved); a relay does not.</summary>
     bool Acknowledges { get; }
 
-    /// <summary>True when the sender's own device gets each of its messages too (AspireChat's sender inbox copy).</summary>
+    /// <summary>True when the sender's own device gets each of its messages too (AspireChat's sender inbox copy: pushed, or held from the send's ack in embedded mode).</summary>
     bool EchoesToSender { get; }
 
     /// <summary>

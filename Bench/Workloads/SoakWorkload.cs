@@ -180,7 +180,7 @@ public static class SoakWorkload
         public Exception? FirstDrop;
         public int Dropped => Volatile.Read(ref _dropped);
 
-        public void OnAck(BenchSocket socket, long req, string id, string conv) { }
+        public void OnAck(BenchSocket socket, in ReceivedAck ack) { }
         public void OnError(BenchSocket socket, long? req, string code, string message) { }
         public void OnMessage(BenchSocket socket, in ReceivedMessage message) { }
 

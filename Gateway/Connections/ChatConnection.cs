@@ -9,48 +9,39 @@ namespace AspireChat.Gateway.Connections;
 /// <summary>
 /// One client WebSocket: the transport of a <see cref="DeviceSession"/>, bytes only. One loop reads frames, checks their
 /// size and that they are text, and hands each to the session; one writer sends the session's frames from a bounded queue
-/// (<see cref="FrameOutput"/>), so frames never interleave and a slow socket never blocks the pipeline; a timer closes a
+/// (<see cref="FrameOutput"/>), so frames never interleave and a slow socket never blocks the pipeline, and whatever waits
+/// there goes out with one flush (<see cref="CorkedStream"/>); a timer closes a
 /// socket that says no hello in time; the close handshake lets the client read the close frame. Everything the frames
 /// mean — hello, sends, acks, sync, delivery — is the session's.
 /// </summary>
-public sealed class ChatConnection : IDeviceTransport
+public sealed class ChatConnection : IDeviceTransport, IFrameOutputOwner
 {
     private readonly WebSocket _socket;
+    private readonly CorkedStream? _cork;
     private readonly DeviceSession _session;
     private readonly LimitsOptions _limits;
     private readonly GatewayOptions _gateway;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private FrameOutput _output = null!;
+    // Until the session is welcomed (or closed): a welcomed connection holds no timer.
+    private ITimer? _helloTimer;
 
-    public ChatConnection(WebSocket socket, DeviceSessions sessions, LimitsOptions limits, GatewayOptions gateway, TimeProvider time)
+    /// <param name="cork">The stream under <paramref name="socket"/>, corked for each drain of the output; null writes and flushes each frame on its own.</param>
+    public ChatConnection(WebSocket socket, CorkedStream? cork, DeviceSessions sessions, LimitsOptions limits, GatewayOptions gateway, TimeProvider time)
     {
-        (_socket, _limits, _gateway, _time) = (socket, limits, gateway, time);
+        (_socket, _cork, _limits, _gateway, _time) = (socket, cork, limits, gateway, time);
         _session = sessions.Create(this);
     }
 
     public async Task RunAsync(CancellationToken aborted)
     {
-        _output = new FrameOutput(_socket, _gateway.MaxQueuedBytes, aborted)
-        {
-            Overflowed = () => _session.Close(CloseCodes.TooSlow, "reading too slowly"),
-            // Let the client read the close frame and answer it; tearing the socket down at once could discard it.
-            AfterClose = () => _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default),
-        };
-        // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: abort the socket,
-        // which ends it (no linked cancellation source and registration held for the connection's whole life).
-        // Only while it still reads: once it has ended, the socket closes gracefully and its close frame reaches the client.
-        _ = _output.Done.ContinueWith(static (_, state) =>
+        _output = new FrameOutput(_socket, _gateway.MaxQueuedBytes, aborted, _cork, this);
+        _helloTimer = _time.CreateTimer(static state =>
         {
             var connection = (ChatConnection)state!;
-            if (!connection._readerDone.Task.IsCompleted) connection._socket.Abort();
-        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        var helloTimeout = _gateway.HelloTimeout;
-        using var helloTimer = _time.CreateTimer(static state =>
-        {
-            var (session, timeout) = ((DeviceSession, TimeSpan))state!;
-            session.HelloTimedOut(timeout);
-        }, (_session, helloTimeout), helloTimeout, Timeout.InfiniteTimeSpan);
+            connection._session.HelloTimedOut(connection._gateway.HelloTimeout);
+        }, this, _gateway.HelloTimeout, Timeout.InfiniteTimeSpan);
         try
         {
             await ReadLoopAsync(aborted).ConfigureAwait(false);
@@ -60,6 +51,7 @@ public sealed class ChatConnection : IDeviceTransport
         }
         finally
         {
+            _helloTimer?.Dispose();
             _readerDone.TrySetResult();
             // The session answers every send it took before the output ends.
             await _session.LeaveAsync().ConfigureAwait(false);
@@ -71,6 +63,19 @@ public sealed class ChatConnection : IDeviceTransport
 
     bool IDeviceTransport.TryWrite(byte[] frame) => _output.TryWrite(frame);
 
+    void IFrameOutputOwner.Overflowed() => _session.Close(CloseCodes.TooSlow, "reading too slowly");
+
+    // Let the client read the close frame and answer it; tearing the socket down at once could discard it.
+    Task IFrameOutputOwner.AfterCloseAsync() => _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default);
+
+    // Once output is done (closed, or the socket failed), the read loop may be blocked in ReceiveAsync: abort the socket,
+    // which ends it (no cancellation registration held for the connection's whole life). Only while it still reads: once it
+    // has ended, the socket closes gracefully and its close frame reaches the client.
+    void IFrameOutputOwner.Finished()
+    {
+        if (!_readerDone.Task.IsCompleted) _socket.Abort();
+    }
+
     void IDeviceTransport.Close(int code, string reason) => _output.Complete(code, reason);
 
     /// <summary>Ends the connection with a close code, after the answers its session owes.</summary>
@@ -80,8 +85,9 @@ public sealed class ChatConnection : IDeviceTransport
     {
         while (_session.State != DeviceSessionState.Closed && _socket.State == WebSocketState.Open)
         {
-            // Wait for data with no buffer: an idle connection holds no receive memory (docs/benchmarks.md).
-            var ready = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            // Wait for data with no buffer: an idle connection holds no receive memory (docs/benchmarks.md), nor a
+            // cancellation registration — the output's end aborts the socket, which ends this wait.
+            var ready = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
             if (ready.MessageType == WebSocketMessageType.Close) return;
 
             var buffer = ArrayPool<byte>.Shared.Rent(4096);
@@ -103,7 +109,7 @@ public sealed class ChatConnection : IDeviceTransport
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = larger;
                     }
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close) return;
                     length += result.Count;
                 } while (!result.EndOfMessage);
@@ -115,6 +121,11 @@ public sealed class ChatConnection : IDeviceTransport
                 }
                 if (result.MessageType != WebSocketMessageType.Text) _session.NotText();
                 else await _session.HandleAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                if (_helloTimer is not null && _session.State != DeviceSessionState.AwaitingHello)
+                {
+                    _helloTimer.Dispose();
+                    _helloTimer = null;
+                }
             }
             finally
             {

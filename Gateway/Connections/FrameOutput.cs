@@ -7,10 +7,16 @@ namespace AspireChat.Gateway.Connections;
 /// connection holds no write loop, no pending read of a channel and no cancellation registration — just this
 /// object. Frames go out in the order queued, one sender at a time; <see cref="Complete"/> lets the queued frames
 /// out and then closes the socket's output with the close code. Past <c>maxQueuedBytes</c> waiting, the reader is too
-/// slow: what waits is dropped (it is in the inbox) and the socket is closed with 4408 (<see cref="Overflowed"/>).
+/// slow: what waits is dropped (it is in the inbox) and the socket is closed with 4408 (<see cref="IFrameOutputOwner.Overflowed"/>).
+/// With a <paramref name="cork"/> (the stream under the socket), each drain — every frame waiting, and those queued while
+/// it runs — is written with one flush of the connection rather than one per frame, in pieces of at most
+/// <see cref="FlushBytes"/>.
 /// </summary>
-public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, CancellationToken aborted)
+public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, CancellationToken aborted, CorkedStream? cork = null, IFrameOutputOwner? owner = null)
 {
+    /// <summary>Most bytes of frames gathered under the cork before they are flushed (the drain goes on after).</summary>
+    public const int FlushBytes = 64 * 1024;
+
     private readonly Lock _gate = new();
     private readonly WebSocket _socket = socket;
     private Queue<byte[]>? _frames;
@@ -22,12 +28,6 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
 
     /// <summary>Completes once the output is closed (or the socket failed); after that nothing more is written.</summary>
     public Task Done => _done.Task;
-
-    /// <summary>Called after the close frame is sent, to let the client answer it before the socket is torn down.</summary>
-    public Func<Task>? AfterClose { get; set; }
-
-    /// <summary>Called once when the queue overflowed and the output was given up (the owner closes the connection).</summary>
-    public Action? Overflowed { get; set; }
 
     /// <summary>Bytes of frames waiting now.</summary>
     public long QueuedBytes { get { lock (_gate) return _queuedBytes; } }
@@ -88,37 +88,49 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
             var output = (FrameOutput)state!;
             if (!output._done.Task.IsCompleted) output._socket.Abort();
         }, this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        ThreadPool.UnsafeQueueUserWorkItem(static output => output.Overflowed?.Invoke(), this, preferLocal: false);
+        if (owner is not null) ThreadPool.UnsafeQueueUserWorkItem(static owner => owner.Overflowed(), owner, preferLocal: false);
     }
 
     private async Task WriteAsync()
     {
         try
         {
+            // Corked, a frame's send only gathers it: nothing to cancel. Uncorked, a send that waits for a slow reader ends
+            // with the connection.
+            var sendToken = cork is null ? aborted : CancellationToken.None;
             while (true)
             {
-                byte[]? frame = null;
+                cork?.Cork();
+                var corked = 0;
+                while (Take() is { } frame)
+                {
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, true, sendToken).ConfigureAwait(false);
+                    corked += frame.Length;
+                    if (cork is null || corked < FlushBytes) continue;
+                    await cork.UncorkAsync(aborted).ConfigureAwait(false);
+                    cork.Cork();
+                    corked = 0;
+                }
+                if (cork is not null) await cork.UncorkAsync(aborted).ConfigureAwait(false);
                 lock (_gate)
                 {
-                    if (_frames is { Count: > 0 } queued)
+                    // Frames queued during the flush: another drain. Else the writer stops, unless the output is complete.
+                    if (_frames is { Count: > 0 }) continue;
+                    if (!_completed)
                     {
-                        frame = queued.Dequeue();
-                        _queuedBytes -= frame.Length;
-                    }
-                    else if (!_completed)
-                    {
+                        // Idle again: the queue goes too (an idle connection holds none).
+                        _frames = null;
                         _writing = false;
                         return;
                     }
                 }
-                if (frame is null) break;
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, true, aborted).ConfigureAwait(false);
+                break;
             }
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)_close.Code, _close.Reason, timeout.Token).ConfigureAwait(false);
-                if (AfterClose is { } after) await after().ConfigureAwait(false);
+                if (owner is not null) await owner.AfterCloseAsync().ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
@@ -129,6 +141,31 @@ public sealed class FrameOutput(WebSocket socket, long maxQueuedBytes, Cancellat
             _completed = true;
             _frames = null;
         }
+        owner?.Finished();
         _done.TrySetResult();
     }
+
+    private byte[]? Take()
+    {
+        lock (_gate)
+        {
+            if (_frames is not { Count: > 0 } queued) return null;
+            var frame = queued.Dequeue();
+            _queuedBytes -= frame.Length;
+            return frame;
+        }
+    }
+}
+
+/// <summary>What a <see cref="FrameOutput"/> tells the connection it belongs to.</summary>
+public interface IFrameOutputOwner
+{
+    /// <summary>The queue overflowed and the output was given up: the owner closes the connection. Called once, on the thread pool.</summary>
+    void Overflowed();
+
+    /// <summary>The close frame is sent: completes once the client had its chance to answer it, before the socket is torn down.</summary>
+    Task AfterCloseAsync();
+
+    /// <summary>The output is done (closed, or the socket failed): nothing more is written.</summary>
+    void Finished();
 }

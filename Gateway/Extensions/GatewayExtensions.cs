@@ -91,6 +91,13 @@ public static class GatewayExtensions
             .Validate(o => o.HelloTimeout > TimeSpan.Zero, "Gateway:HelloTimeout must be positive")
             .Validate(o => o.MaxQueuedBytes >= GatewayOptions.MinQueuedBytes, $"Gateway:MaxQueuedBytes must be at least {GatewayOptions.MinQueuedBytes} (one largest frame)")
             .ValidateOnStart();
+        // A WebSocket's HTTP request lives as long as its connection: a span of hours tells nothing, and its tags would
+        // stay in memory all that time. Each message has a trace of its own (MessageTracing).
+        services.PostConfigure<OpenTelemetry.Instrumentation.AspNetCore.AspNetCoreTraceInstrumentationOptions>(o =>
+        {
+            var previous = o.Filter;
+            o.Filter = context => !context.Request.Path.StartsWithSegments("/ws") && (previous?.Invoke(context) ?? true);
+        });
         services.AddSingleton<TokenService>();
         services.AddSingleton<PresenceVisibility>();
         services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<TokenService>());

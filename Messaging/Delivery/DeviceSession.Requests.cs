@@ -198,7 +198,7 @@ public sealed partial class DeviceSession
         if (_frames.TryTake(weight)) return true;
         if (req is { } refused) _sends.NotTaken(refused);
         _transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "frame rate limit exceeded; slow down", Req = req }));
-        if (_floods.Record()) Close(CloseCodes.RateLimited, "flooding past the frame rate limit");
+        if (AbuseCounter.Of(ref _floods, _time).Record()) Close(CloseCodes.RateLimited, "flooding past the frame rate limit");
         return false;
     }
 
@@ -211,7 +211,7 @@ public sealed partial class DeviceSession
     // Bad frames, and frames refused as forbidden or not_found (probing what exists), count toward the abuse limit.
     private void CountAbuse(string code)
     {
-        if (code is ErrorCodes.BadFrame or ErrorCodes.Forbidden or ErrorCodes.NotFound && _badFrames.Record())
+        if (code is ErrorCodes.BadFrame or ErrorCodes.Forbidden or ErrorCodes.NotFound && AbuseCounter.Of(ref _badFrames, _time).Record())
             Close(CloseCodes.Protocol, "more than 10 refused frames within 10 s");
     }
 

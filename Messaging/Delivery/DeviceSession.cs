@@ -33,9 +33,10 @@ public sealed partial class DeviceSession
     private readonly ILogger _logger;
     private readonly SendAdmission _sends;
     private readonly Operations.ReadableMessages _messages;
-    private readonly AbuseCounter _badFrames;
     private readonly TokenBucket _frames;
-    private readonly AbuseCounter _floods;
+    // Made on the first refusal (AbuseCounter.Of).
+    private AbuseCounter? _badFrames;
+    private AbuseCounter? _floods;
     private int _state = (int)DeviceSessionState.AwaitingHello;
     private Closing? _closeReason;
     private InboxHandover? _handover;
@@ -55,9 +56,7 @@ public sealed partial class DeviceSession
         (_transport, _tokens, _registry, _claims, _groupSync, _reads, _typingRelay, _presence, _limits, _time, _logger) =
             (transport, tokens, registry, claims, groups, reads, typing, presence, limits.Value, time, logger);
         _sends = new SendAdmission(transport, sends, _limits, time, code => CountAbuse(code));
-        _badFrames = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
         _frames = new TokenBucket(_limits.FramesPerSecond, _limits.FrameBurst, time);
-        _floods = new AbuseCounter(10, TimeSpan.FromSeconds(10), time);
     }
 
     public DeviceSessionState State => (DeviceSessionState)Volatile.Read(ref _state);
@@ -224,8 +223,14 @@ public sealed partial class DeviceSession
         await _sends.Drained.ConfigureAwait(false);
     }
 
-    // A live entry carries its message's trace: its push is a span of that trace (DeliveryTraces).
-    private void Write(InboxEntry entry) => _traces!.Push(entry, _transport, static (transport, e) => transport.TryWrite(InboxFrames.Of(e)));
+    // A live entry carries its message's trace: its push is a span of that trace (DeliveryTraces). This device's own send,
+    // answered by an ack that carried its seq, is not written again: the device holds it from that ack, and the hand-over
+    // has claimed it like any push, so it is re-pushed only if the device does not acknowledge it (docs/protocol.md §8.2).
+    private void Write(InboxEntry entry)
+    {
+        if (entry.AckedTo is { } answer && ReferenceEquals(answer, _sends)) return;
+        _traces!.Push(entry, _transport, static (transport, e) => transport.TryWrite(InboxFrames.Of(e)));
+    }
 
     private static FrameException Unauthorized(string message) => new(ErrorCodes.Unauthorized, message);
 

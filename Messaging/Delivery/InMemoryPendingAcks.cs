@@ -7,8 +7,13 @@ public sealed class InMemoryPendingAcks : IPendingAcks
 {
     private sealed class DeviceState
     {
+        private SortedDictionary<long, (long Deadline, int Attempt)>? _pending;
         public long Claimed;
-        public readonly SortedDictionary<long, (long Deadline, int Attempt)> Pending = [];
+
+        // Made with the first claim: an idle device holds no tree.
+        public SortedDictionary<long, (long Deadline, int Attempt)> Pending => _pending ??= [];
+
+        public int PendingCount => _pending?.Count ?? 0;
     }
 
     private readonly ConcurrentDictionary<(string User, string Device), DeviceState> _devices = new();
@@ -25,7 +30,7 @@ public sealed class InMemoryPendingAcks : IPendingAcks
         var state = new DeviceState { Claimed = cursor };
         _devices.AddOrUpdate((user, device), state, (_, old) =>
         {
-            lock (old) Interlocked.Add(ref _count, -old.Pending.Count);
+            lock (old) Interlocked.Add(ref _count, -old.PendingCount);
             return state;
         });
         return ValueTask.CompletedTask;
@@ -35,7 +40,7 @@ public sealed class InMemoryPendingAcks : IPendingAcks
     {
         if (_devices.TryRemove((user, device), out var old))
         {
-            lock (old) Interlocked.Add(ref _count, -old.Pending.Count);
+            lock (old) Interlocked.Add(ref _count, -old.PendingCount);
         }
         return ValueTask.CompletedTask;
     }
@@ -45,7 +50,7 @@ public sealed class InMemoryPendingAcks : IPendingAcks
         if (!_devices.TryGetValue((user, device), out var state)) return ValueTask.FromResult(false);
         lock (state)
         {
-            if (seq != state.Claimed + 1 || state.Pending.Count >= window) return ValueTask.FromResult(false);
+            if (seq != state.Claimed + 1 || state.PendingCount >= window) return ValueTask.FromResult(false);
             state.Claimed = seq;
             AddPending(state, user, device, seq, deadline, 0);
         }
@@ -57,7 +62,7 @@ public sealed class InMemoryPendingAcks : IPendingAcks
         if (!_devices.TryGetValue((user, device), out var state)) return ValueTask.FromResult<(long, long)?>(null);
         lock (state)
         {
-            var room = window - state.Pending.Count;
+            var room = window - state.PendingCount;
             if (room <= 0 || state.Claimed >= head) return ValueTask.FromResult<(long, long)?>(null);
             var from = state.Claimed + 1;
             var to = Math.Min(head, state.Claimed + room);
@@ -72,7 +77,7 @@ public sealed class InMemoryPendingAcks : IPendingAcks
         if (!_devices.TryGetValue((user, device), out var state)) return ValueTask.CompletedTask;
         lock (state)
         {
-            while (state.Pending.Count > 0)
+            while (state.PendingCount > 0)
             {
                 var first = state.Pending.First().Key;
                 if (first > seq) break;

@@ -14,6 +14,8 @@ namespace AspireChat.Messaging.Delivery;
 /// <item>a new entry below the next seq was already written (by a backlog read that overtook its live copy): dropped;</item>
 /// <item>a re-push below the next seq is written again: the device has not acknowledged it.</item>
 /// </list>
+/// The device's own send whose <c>ack</c> carried its <c>seq</c> (embedded composition) is claimed like any live entry;
+/// the session's write leaves it out, since that ack was its push.
 /// </summary>
 public sealed class InboxHandover
 {

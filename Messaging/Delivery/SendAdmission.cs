@@ -14,14 +14,17 @@ namespace AspireChat.Messaging.Delivery;
 internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue, Pipeline.LimitsOptions limits, TimeProvider time, Action<string> refused) : IAcceptReply
 {
     private readonly TokenBucket _rate = new(limits.SendsPerSecond, limits.SendBurst, time);
-    private readonly AbuseCounter _floods = new(10, TimeSpan.FromSeconds(10), time);
     private readonly SendOrder _order = new();
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Made when first needed: a refusal, a close.
+    private AbuseCounter? _floods;
+    private TaskCompletionSource? _drained;
     private int _unanswered;
     private int _closing;
 
     /// <summary>Completes once the session is closing and every send taken has been answered.</summary>
-    public Task Drained => _drained.Task;
+    public Task Drained => DrainedSource.Task;
+
+    private TaskCompletionSource DrainedSource => LazyInitializer.EnsureInitialized(ref _drained, static () => new(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>
     /// Takes a validated send into stage 0's queue, or refuses it past the rate limit. False when the refusal was flooding:
@@ -33,7 +36,7 @@ internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue,
         {
             NotTaken(send.Req);
             transport.TryWrite(FrameCodec.Write(new ErrorFrame { Code = ErrorCodes.RateLimited, Message = "send rate limit exceeded; retry later with the same req", Req = send.Req }));
-            return !_floods.Record();
+            return !AbuseCounter.Of(ref _floods, time).Record();
         }
         Interlocked.Increment(ref _unanswered);
         try
@@ -58,7 +61,7 @@ internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue,
     public void Close()
     {
         Volatile.Write(ref _closing, 1);
-        if (Volatile.Read(ref _unanswered) == 0) _drained.TrySetResult();
+        if (Volatile.Read(ref _unanswered) == 0) DrainedSource.TrySetResult();
     }
 
     void IAcceptReply.Accepted(long req, SendRecord record, long? cseq, long? seq)
@@ -81,6 +84,6 @@ internal sealed class SendAdmission(IDeviceTransport transport, SendQueue queue,
 
     private void Answered()
     {
-        if (Interlocked.Decrement(ref _unanswered) == 0 && Volatile.Read(ref _closing) == 1) _drained.TrySetResult();
+        if (Interlocked.Decrement(ref _unanswered) == 0 && Volatile.Read(ref _closing) == 1) DrainedSource.TrySetResult();
     }
 }

@@ -232,4 +232,42 @@ public sealed class DeliveryCheckerTests
         Assert.True(report.Passed, string.Join("\n", report.Violations));
         Assert.Equal(1, report.Counts.SystemMessages);
     }
+    [Fact]
+    public void The_senders_copy_held_from_its_ack_counts_once_even_ahead_of_pushes_of_lower_seqs()
+    {
+        // Alice's inbox: bob's message at seq 1 (pushed), her own m1 at seq 2 (held from the send's ack, which came first).
+        var checker = new DeliveryChecker();
+        var sends = checker.Sender(Alice.User, Alice.Device);
+        sends.Sent(1, [Bob, Alice]);
+        sends.Acked(1, "m1");
+        var bobs = checker.Sender(Bob.User, Bob.Device);
+        bobs.Sent(1, [Alice, Bob]);
+        bobs.Acked(1, "b1");
+        var phone = checker.Device(Alice.User, Alice.Device, firstSeq: 1);
+        phone.HeldFromAck(2, "m1", Conv, 2, Alice.User);
+        phone.Delivered(1, "b1", Conv, 1, Bob.User);
+        Assert.False(phone.Delivered(2, "m1", Conv, 2, Alice.User)); // a re-push of what the ack held: a retransmission
+        var laptop = checker.Device(Bob.User, Bob.Device, firstSeq: 1);
+        laptop.HeldFromAck(1, "b1", Conv, 1, Bob.User);
+        laptop.Delivered(2, "m1", Conv, 2, Alice.User);
+
+        var report = checker.Finish();
+
+        Assert.True(report.Passed, string.Join("\n", report.Violations));
+        Assert.Equal(4, report.Counts.DeliveredAsExpected);
+    }
+
+    [Fact]
+    public void A_push_past_a_seq_neither_pushed_nor_held_from_an_ack_is_a_gap()
+    {
+        var checker = SendAndAck(3, Alice);
+        var phone = checker.Device(Alice.User, Alice.Device, firstSeq: 1);
+        phone.HeldFromAck(2, "m2", Conv, 2, Alice.User);
+        phone.Delivered(3, "m3", Conv, 3, Alice.User); // seq 1 is due before it
+
+        var report = checker.Finish();
+
+        Assert.Contains(report.Violations, v => v.Kind == ViolationKind.SeqGap);
+        Assert.Contains(report.Violations, v => v.Kind == ViolationKind.Lost && v.Detail.Contains("m1"));
+    }
 }

@@ -223,6 +223,60 @@ public sealed class WebClientReliabilityTests(Chromium chromium, ITestOutputHelp
         Assert.Empty(bob.Errors);
     }
 
+    [Fact]
+    public async Task The_sender_holds_its_own_messages_from_their_acks_without_a_push_or_a_sync()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        // Between alice's page and the server: log the frames each way.
+        var fromPage = new List<JsonElement>();
+        var fromServer = new List<JsonElement>();
+        await using var alice = await ChatPage.OpenAsync(_browser, server.Address, prepare: context =>
+            context.RouteWebSocketAsync(new Regex("/ws$"), page =>
+            {
+                var upstream = page.ConnectToServer();
+                page.OnMessage(frame =>
+                {
+                    lock (fromPage) fromPage.Add(JsonDocument.Parse(frame.Text!).RootElement.Clone());
+                    upstream.Send(frame.Text!);
+                });
+                upstream.OnMessage(frame =>
+                {
+                    lock (fromServer) fromServer.Add(JsonDocument.Parse(frame.Text!).RootElement.Clone());
+                    page.Send(frame.Text!);
+                });
+            }));
+        await alice.SignInAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+
+        await alice.OpenChatWithAsync("bob");
+        await alice.SendAsync("one");
+        await alice.SendAsync("two");
+        await bob.ExpectPushAsync();
+        await bob.ExpectPushAsync();
+        // bob's reply is alice's inbox seq 3: surfaced only once seqs 1 and 2 are held, which came with the acks.
+        await bob.SendChatAsync(1, "alice", "three");
+        await Expect(alice.Texts).ToHaveTextAsync(["one", "two", "three"]);
+        await Wait.UntilAsync(() => Acks(fromPage).LastOrDefault() == 3, "alice acknowledges seq 3", TimeSpan.FromSeconds(20));
+
+        List<JsonElement> received, sent;
+        lock (fromServer) received = [.. fromServer];
+        lock (fromPage) sent = [.. fromPage];
+        Assert.Equal([1L, 2L], received.Where(f => f.GetProperty("t").GetString() == "ack").Select(f => f.GetProperty("seq").GetInt64()));
+        Assert.Equal([3L], received.Where(f => f.GetProperty("t").GetString() == "msg").Select(f => f.GetProperty("seq").GetInt64()));
+        // Nothing was missing to the client: it asked no sync.
+        Assert.DoesNotContain(sent, f => f.GetProperty("t").GetString() == "sync");
+
+        // The device's cursor covers its own messages: after a reload it says hello from 3 and shows the conversation.
+        await alice.Page.ReloadAsync();
+        await alice.ExpectOnlineAsync();
+        JsonElement hello;
+        lock (fromPage) hello = fromPage.Last(f => f.GetProperty("t").GetString() == "hello");
+        Assert.Equal(3, hello.GetProperty("cursor").GetInt64());
+        await alice.OpenConversationAsync("bob");
+        await Expect(alice.Texts).ToHaveTextAsync(["one", "two", "three"]);
+        Assert.Empty(alice.Errors);
+    }
+
     private static List<long> Acks(List<JsonElement> frames)
     {
         lock (frames)

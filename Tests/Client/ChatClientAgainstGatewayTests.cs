@@ -178,6 +178,30 @@ public sealed class ChatClientAgainstGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_sending_client_surfaces_its_own_message_from_the_ack_once_and_acknowledges_it()
+    {
+        var server = await StartServerAsync();
+        var alice = await ConnectAsync(server, "alice");
+        var bob = await ConnectAsync(server, "bob");
+        const string conv = "s:alice:bob";
+
+        var receipt = await alice.Send("bob", "mine").Acked.WaitAsync(Wait.Deadline);
+        await alice.SurfacedAsync(conv, "mine");
+        var own = Assert.Single(alice.In(conv));
+        Assert.Equal((receipt.Id, "alice", "bob", 1L), (own.Id, own.From, own.To, own.Cseq));
+        // The client acknowledged the entry its ack held: the server records the device's cursor there.
+        var cursors = server.Services.GetRequiredService<AspireChat.Messaging.Delivery.CursorRecorder>();
+        await Wait.UntilAsync(async () => await cursors.GetAsync("alice", "phone") == own.Seq, "alice's phone acknowledged its own entry");
+
+        // The server did not push it back: bob's reply is the next entry of alice's inbox and arrives after anything before
+        // it, and nothing was dropped as a duplicate on the way.
+        bob.Send("alice", "reply");
+        await alice.SurfacedAsync(conv, "reply");
+        Assert.Equal([own.Seq, own.Seq + 1], alice.In(conv).Select(m => m.Seq));
+        Assert.Equal(0, alice.Client.DuplicatesDropped);
+    }
+
+    [Fact]
     public async Task Pushes_repeated_after_the_servers_ack_timeout_are_surfaced_once()
     {
         var server = await StartServerAsync(new() { ["Delivery:AckTimeout"] = "00:00:00.100" });

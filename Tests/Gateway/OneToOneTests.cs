@@ -9,6 +9,9 @@ public abstract class OneToOneTests
     /// <summary>The settings that choose the composition.</summary>
     protected abstract IDictionary<string, string?> Composition { get; }
 
+    /// <summary>Whether a send's ack carries the sender's own inbox seq — and the sending device is then not pushed its message.</summary>
+    protected abstract bool AckCarriesOwnSeq { get; }
+
     private Task<GatewayServer> StartServerAsync(IDictionary<string, string?>? settings = null)
     {
         var all = new Dictionary<string, string?>(Composition);
@@ -187,6 +190,46 @@ public abstract class OneToOneTests
     }
 
     [Fact]
+    public async Task The_sending_device_gets_its_own_message_once_and_its_other_device_by_msg()
+    {
+        await using var server = await StartServerAsync();
+        await using var phone = await server.ConnectAsync("alice", "phone");
+        await using var laptop = await server.ConnectAsync("alice", "laptop");
+        await using var bob = await server.ConnectAsync("bob");
+
+        await phone.SendChatAsync(1, "bob", "mine");
+        var ack = await phone.ExpectAsync("ack");
+        var onLaptop = await laptop.ExpectPushAsync();
+        var seq = onLaptop.GetProperty("seq").GetInt64();
+        Assert.Equal(ack.GetProperty("id").GetString(), onLaptop.GetProperty("id").GetString());
+        await bob.ExpectPushAsync();
+
+        // bob's reply is the next entry of alice's inbox, and a device is pushed its inbox in seq order: had the phone been
+        // pushed its own message, that msg would come before the reply.
+        await bob.SendChatAsync(1, "alice", "reply");
+        if (AckCarriesOwnSeq)
+        {
+            Assert.Equal((seq, onLaptop.GetProperty("cseq").GetInt64()), (ack.GetProperty("seq").GetInt64(), ack.GetProperty("cseq").GetInt64()));
+            var next = await phone.ExpectPushAsync();
+            Assert.Equal((seq + 1, "reply"), (next.GetProperty("seq").GetInt64(), next.GetProperty("body").GetProperty("text").GetString()));
+        }
+        else
+        {
+            Assert.False(ack.TryGetProperty("seq", out _), "the distributed composition acknowledges before the inbox entry exists");
+            var echo = await phone.ExpectPushAsync();
+            Assert.Equal((seq, ack.GetProperty("id").GetString()), (echo.GetProperty("seq").GetInt64(), echo.GetProperty("id").GetString()));
+            Assert.Equal(seq + 1, (await phone.ExpectPushAsync()).GetProperty("seq").GetInt64());
+        }
+
+        // Either way the entry is in the inbox: sync returns it.
+        await phone.SendAsync(new { t = "sync", after = seq - 1, limit = 10 });
+        var page = await phone.ExpectAsync("sync");
+        var first = page.GetProperty("items")[0];
+        Assert.Equal((seq, ack.GetProperty("id").GetString(), "mine"),
+            (first.GetProperty("seq").GetInt64(), first.GetProperty("id").GetString(), first.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    [Fact]
     public async Task Pipelined_burst_of_1000_sends_arrives_complete_in_send_order_with_contiguous_sequences()
     {
         await using var server = await StartServerAsync();
@@ -226,10 +269,101 @@ public abstract class OneToOneTests
 public sealed class EmbeddedOneToOneTests : OneToOneTests
 {
     protected override IDictionary<string, string?> Composition => new Dictionary<string, string?>();
+
+    protected override bool AckCarriesOwnSeq => true;
+
+    [Fact]
+    public async Task A_device_that_acknowledges_the_seq_of_its_send_is_not_pushed_that_entry_after_a_reconnect()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using var bob = await server.ConnectAsync("bob");
+        long seq;
+        await using (var phone = await server.ConnectAsync("alice", "phone"))
+        {
+            // An entry pushed before the send, so the cumulative ack covers a msg and the ack's own entry.
+            await bob.SendChatAsync(1, "alice", "hello alice");
+            var pushed = await phone.ExpectPushAsync();
+            await phone.SendChatAsync(1, "bob", "hi bob");
+            seq = (await phone.ExpectAsync("ack")).GetProperty("seq").GetInt64();
+            Assert.Equal(pushed.GetProperty("seq").GetInt64() + 1, seq);
+            await phone.SendAsync(new { t = "ack", seq });
+            await phone.SendAsync(new { t = "ping" });
+            await phone.ExpectBeforeAsync("pong", "msg");
+        }
+
+        // Without a cursor the server resumes after the one the phone's ack recorded: nothing of its inbox comes again,
+        // the next msg is the next message.
+        await using var again = await server.ConnectAsync("alice", "phone");
+        await bob.SendChatAsync(2, "alice", "still there?");
+        var next = await again.ExpectPushAsync();
+        Assert.Equal((seq + 1, "still there?"), (next.GetProperty("seq").GetInt64(), next.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task A_device_that_ignores_the_seq_of_its_ack_gets_that_entry_with_its_next_hello()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        string id;
+        long seq;
+        await using (var phone = await server.ConnectAsync("alice", "phone"))
+        {
+            await phone.SendChatAsync(1, "bob", "hi bob");
+            var ack = await phone.ExpectAsync("ack");
+            (id, seq) = (ack.GetProperty("id").GetString()!, ack.GetProperty("seq").GetInt64());
+            // No ack of it: to this client the entry is not held. Its cursor on the server stays before it.
+            await phone.SendAsync(new { t = "ping" });
+            await phone.ExpectBeforeAsync("pong", "msg");
+        }
+
+        await using (var again = await server.ConnectAsync("alice", "phone"))
+        {
+            var backlog = await again.ExpectPushAsync();
+            Assert.Equal((seq, id), (backlog.GetProperty("seq").GetInt64(), backlog.GetProperty("id").GetString()));
+        }
+        // The same with the cursor the client keeps itself.
+        await using var withCursor = await server.ConnectAsync("alice", "phone", cursor: seq - 1);
+        var resent = await withCursor.ExpectPushAsync();
+        Assert.Equal((seq, id), (resent.GetProperty("seq").GetInt64(), resent.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task A_device_that_ignores_the_seq_of_its_ack_is_pushed_that_entry_after_the_ack_timeout()
+    {
+        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Delivery:AckTimeout"] = "00:00:00.300",
+            ["Delivery:RetryInterval"] = "00:00:00.050",
+        });
+        await using var phone = await server.ConnectAsync("alice", "phone");
+        await phone.SendChatAsync(1, "bob", "hi bob");
+        var ack = await phone.ExpectAsync("ack");
+        // The ack stood for the push: the entry is pending like a pushed one, and pushed as a msg once its deadline passes.
+        var repushed = await phone.ExpectPushAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((ack.GetProperty("seq").GetInt64(), ack.GetProperty("id").GetString()),
+            (repushed.GetProperty("seq").GetInt64(), repushed.GetProperty("id").GetString()));
+        Assert.Equal("hi bob", repushed.GetProperty("body").GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task A_retransmitted_send_is_answered_with_the_same_seq_and_pushes_nothing_to_its_device()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        await using var phone = await server.ConnectAsync("alice", "phone");
+        await phone.SendChatAsync(7, "bob", "once");
+        var first = await phone.ExpectAsync("ack");
+        await phone.SendChatAsync(7, "bob", "once");
+        var second = await phone.ExpectAsync("ack");
+        Assert.Equal((first.GetProperty("id").GetString(), first.GetProperty("seq").GetInt64()),
+            (second.GetProperty("id").GetString(), second.GetProperty("seq").GetInt64()));
+        await phone.SendAsync(new { t = "ping" });
+        await phone.ExpectBeforeAsync("pong", "msg");
+    }
 }
 
 /// <summary>Stage 0 to the log, stages 1 and 2 as its consumers — the distributed composition's code, over the in-process log.</summary>
 public sealed class DistributedOneToOneTests : OneToOneTests
 {
     protected override IDictionary<string, string?> Composition => new Dictionary<string, string?> { ["Pipeline:Composition"] = "Distributed" };
+
+    protected override bool AckCarriesOwnSeq => false;
 }

@@ -7,15 +7,27 @@ using AspireChat.Protocol;
 
 namespace AspireChat.Tests.Support;
 
-/// <summary>A raw protocol v1 client for tests: sends any text, reads frames as JSON with timeouts.</summary>
+/// <summary>
+/// A raw protocol v1 client for tests: sends any text, reads frames as JSON with timeouts. Like every client it takes a
+/// send's <c>ack</c> that carries <c>seq</c> (embedded mode) as its own inbox entry of the message (docs/protocol.md §8.2):
+/// right after such an ack, it queues the <c>msg</c> that entry stands for — the send it answers, with the ack's
+/// <c>seq</c>, <c>id</c>, <c>conv</c>, <c>cseq</c> and <c>ts</c> — marked <c>"heldFromAck": true</c>, since the server
+/// does not push it. A test that is about the wire tells the two apart by that mark.
+/// </summary>
 public sealed class TestSocket : IAsyncDisposable
 {
+    /// <summary>The property that marks a <c>msg</c> this socket made from a send's <c>ack</c> (it did not come off the wire).</summary>
+    public const string HeldFromAck = "heldFromAck";
+
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
     private readonly ClientWebSocket _socket = new();
     private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
     private readonly TaskCompletionSource<(int? Code, string? Reason)> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _reader;
+    // The sends this socket wrote, by req: what an ack with seq stands for.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, JsonElement> _sent = new();
+    private string? _user;
 
     public static async Task<TestSocket> OpenAsync(Uri uri)
     {
@@ -40,8 +52,51 @@ public sealed class TestSocket : IAsyncDisposable
 
     public Task SendAsync(object frame) => SendTextAsync(JsonSerializer.Serialize(frame));
 
-    public async Task SendTextAsync(string text) =>
+    public async Task SendTextAsync(string text)
+    {
+        RememberSend(text);
         await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
+    }
+
+    private void RememberSend(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            var frame = document.RootElement;
+            if (frame.ValueKind == JsonValueKind.Object && frame.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String
+                && t.GetString() == "send" && frame.TryGetProperty("req", out var req) && req.TryGetInt64(out var r))
+                _sent[r] = frame.Clone();
+        }
+        catch (JsonException)
+        {
+            // Not JSON: a test of bad input.
+        }
+    }
+
+    // The msg an ack with seq stands for: the send it answers, placed where the ack says.
+    private JsonElement? OwnEntryOf(JsonElement ack)
+    {
+        if (!ack.TryGetProperty("seq", out var seq) || !ack.TryGetProperty("req", out var req) || !_sent.TryGetValue(req.GetInt64(), out var send))
+            return null;
+        var msg = new System.Text.Json.Nodes.JsonObject
+        {
+            ["t"] = "msg",
+            ["seq"] = seq.GetInt64(),
+            ["id"] = ack.GetProperty("id").GetString(),
+            ["conv"] = ack.GetProperty("conv").GetString(),
+            ["cseq"] = ack.TryGetProperty("cseq", out var cseq) ? cseq.GetInt64() : 0,
+            ["ope"] = send.GetProperty("ope").GetInt32(),
+            ["from"] = _user,
+            ["to"] = send.GetProperty("to").GetString(),
+            ["type"] = send.GetProperty("type").GetInt32(),
+            ["body"] = System.Text.Json.Nodes.JsonNode.Parse(send.GetProperty("body").GetRawText()),
+            ["ts"] = ack.GetProperty("ts").GetInt64(),
+            [HeldFromAck] = true,
+        };
+        if (send.TryGetProperty("ex", out var ex) && ex.ValueKind == JsonValueKind.Object) msg["ex"] = System.Text.Json.Nodes.JsonNode.Parse(ex.GetRawText());
+        return JsonSerializer.SerializeToElement(msg);
+    }
 
     public Task SendChatAsync(long req, string to, string text, int ope = 0) =>
         SendAsync(new { t = "send", req, ope, to, type = 1, body = new { text } });
@@ -76,6 +131,21 @@ public sealed class TestSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>The next <c>msg</c> the server pushed (not one this socket made from an ack); other frames before it are skipped.</summary>
+    public async Task<JsonElement> ExpectPushAsync(TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var limit = timeout ?? DefaultTimeout;
+        while (true)
+        {
+            var frame = await ExpectAsync("msg", Left(limit, clock));
+            if (!IsHeldFromAck(frame)) return frame;
+        }
+    }
+
+    /// <summary>True for a <c>msg</c> this socket made from a send's <c>ack</c> that carried its <c>seq</c>.</summary>
+    public static bool IsHeldFromAck(JsonElement frame) => frame.TryGetProperty(HeldFromAck, out var held) && held.ValueKind == JsonValueKind.True;
+
     /// <summary>Collects <paramref name="count"/> frames of type <paramref name="t"/>, skipping others.</summary>
     public async Task<List<JsonElement>> ExpectManyAsync(string t, int count, TimeSpan? timeout = null)
     {
@@ -91,7 +161,8 @@ public sealed class TestSocket : IAsyncDisposable
     /// <paramref name="mustNotPrecede"/> arrives before it. This is how a test proves that something did not happen:
     /// <paramref name="expected"/> is an event that must come after it, had it happened — the <c>pong</c> to a
     /// <c>ping</c> for this socket's own effects (a connection's frames are answered in order), a later <c>msg</c>
-    /// of the same inbox (it is ordered by <c>seq</c>), a later relayed frame on the same path.
+    /// of the same inbox (it is ordered by <c>seq</c>), a later relayed frame on the same path. What the server sent is
+    /// what counts: a <c>msg</c> this socket made from an ack is not one that arrived.
     /// </summary>
     public async Task<JsonElement> ExpectBeforeAsync(string expected, params string[] mustNotPrecede)
     {
@@ -101,7 +172,7 @@ public sealed class TestSocket : IAsyncDisposable
             var frame = await ReceiveAsync(Left(DefaultTimeout, clock));
             var t = frame.GetProperty("t").GetString();
             if (t == expected) return frame;
-            if (mustNotPrecede.Contains(t)) Assert.Fail($"a '{t}' frame arrived before the '{expected}' that must come first: {frame.GetRawText()}");
+            if (mustNotPrecede.Contains(t) && !IsHeldFromAck(frame)) Assert.Fail($"a '{t}' frame arrived before the '{expected}' that must come first: {frame.GetRawText()}");
         }
     }
 
@@ -140,7 +211,11 @@ public sealed class TestSocket : IAsyncDisposable
                     return;
                 }
                 using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
-                await _frames.Writer.WriteAsync(document.RootElement.Clone());
+                var frame = document.RootElement.Clone();
+                await _frames.Writer.WriteAsync(frame);
+                var t = frame.TryGetProperty("t", out var type) ? type.GetString() : null;
+                if (t == "welcome") _user = frame.GetProperty("user").GetString();
+                else if (t == "ack" && OwnEntryOf(frame) is { } own) await _frames.Writer.WriteAsync(own);
             }
         }
         catch (Exception)

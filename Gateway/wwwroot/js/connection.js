@@ -1,6 +1,7 @@
 // Protocol v1 (docs/protocol.md §3–§9) over one WebSocket at a time — the client half, as the .NET SDK does it:
 // sends with a timeout and retransmission under the SAME req; inbox messages surfaced exactly once in seq order,
-// with gap-filling `sync` and batched cumulative acks; large-group messages (no seq) deduplicated by (conv, cseq)
+// with gap-filling `sync` and batched cumulative acks (a send's ack that carries `seq` is this device's copy of its own
+// message: the server does not push it back); large-group messages (no seq) deduplicated by (conv, cseq)
 // and caught up with `gsync`; heartbeats; reconnection with backoff and `hello {cursor}`; unacknowledged sends
 // retransmitted in req order after every welcome.
 //
@@ -177,7 +178,7 @@ export class ChatConnection extends EventTarget {
     if (!Number.isSafeInteger(req) || req < 1) throw new RangeError('req must be an integer 1 … 2^53−1');
     if (this.#outbox.has(req)) return;
     const entry = {
-      req, frame: JSON.stringify(frame), attempts: 0, connId: 0, dueAt: Infinity,
+      req, send: frame, frame: JSON.stringify(frame), attempts: 0, connId: 0, dueAt: Infinity,
       queuedAt: queuedAt ?? Date.now(), late: false,
     };
     this.#outbox.set(req, entry);
@@ -410,6 +411,18 @@ export class ChatConnection extends EventTarget {
     if (entry) this.#scheduleSends();
     // Also for a send already given up on: the server has it, so it is sent.
     this.#emitSend(ack.req, SendStatus.Sent, { ack: { req: ack.req, id: String(ack.id), conv: ack.conv, ts: ack.ts } });
+    // Embedded mode: the ack carries this device's own inbox entry of the message, which the server does not push back
+    // (docs/protocol.md §8.2): it goes through the inbox from here, in seq order, as the pushed msg would have.
+    // An operation's entry is written by the server (docs/protocol.md §13.2): it is not rebuilt here; the seq it leaves
+    // open is filled by a sync, as for any client that ignores ack.seq.
+    if (entry && entry.send.t === 'send' && this.#welcome && Number.isSafeInteger(ack.seq) && Number.isSafeInteger(ack.cseq)) {
+      const { ope, to, type, body, ex } = entry.send;
+      const own = { t: 'msg', seq: ack.seq, id: String(ack.id), conv: ack.conv, cseq: ack.cseq, ope, from: this.#welcome.user, to, type, body, ts: ack.ts };
+      if (ex !== undefined && ex !== null) own.ex = ex;
+      if (entry.send.reply) own.reply = entry.send.reply;
+      if (entry.send.mentions) own.mentions = entry.send.mentions;
+      this.#deliver([own], false);
+    }
   }
 
   #onError(error) {
