@@ -80,6 +80,14 @@ public sealed class DashboardTraceTests(Chromium chromium)
             {
             }
         }
+        // The recipient's ack is the last span, exported by bob's gateway after the others: the detail page shows the
+        // spans it had when it opened, so it is reloaded until the ack has arrived too.
+        var ack = page.GetByText(new System.Text.RegularExpressions.Regex("\\back\\b")).First;
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); !await ack.IsVisibleAsync() && waited.Elapsed < TimeSpan.FromSeconds(60);)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), timeout.Token);
+            await page.ReloadAsync(new PageReloadOptions { WaitUntil = WaitUntilState.NetworkIdle });
+        }
         // The distributed topology: the gateway receives and accepts, a DeliveryWorker sequences, fills the inbox and
         // routes, the recipient's gateway pushes; the recipient's ack closes it.
         foreach (var hop in new[] { "receive", "accept", "sequence", "inbox", "route", "push", "ack" })

@@ -67,7 +67,9 @@ public sealed class KafkaFaultTests
         options.ConsumerRestarts = 1;
         var time = new FakeTimeProvider();
         using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance, time);
-        cluster.PushRequestErrors(KafkaApi.JoinGroup, ErrorCode.FencedInstanceId, ErrorCode.FencedInstanceId);
+        // More errors than the two faults need: a member may send JoinGroup more than once before its fault (a retry
+        // under load), and the next member must still meet one — otherwise it joins and the test waits for nothing.
+        cluster.PushRequestErrors(KafkaApi.JoinGroup, Enumerable.Repeat(ErrorCode.FencedInstanceId, 6).ToArray());
 
         var consuming = log.ConsumeAsync(Topic(name), "gives-up", (_, _) => ValueTask.CompletedTask, CancellationToken.None);
         await Wait.UntilAsync(() => log.Members.Any(m => m.Phase == KafkaMemberPhase.Faulted), "the consumer faults once", TimeSpan.FromSeconds(30));
