@@ -330,7 +330,13 @@ public sealed class ChatClientAgainstGatewayTests : IAsyncLifetime
     [Fact]
     public async Task An_offline_device_catches_up_more_than_a_window_complete_in_order_and_once()
     {
-        var server = await StartServerAsync(new() { ["Limits:SendsPerSecond"] = "100000", ["Limits:SendBurst"] = "100000" });
+        // Rate limits out of the way, the frame budget too (2,500 sends in a burst are past its 2,000): a send refused
+        // rate_limited is retransmitted after the ones behind it were taken, so it lands later in the conversation.
+        var server = await StartServerAsync(new()
+        {
+            ["Limits:SendsPerSecond"] = "100000", ["Limits:SendBurst"] = "100000",
+            ["Limits:FramesPerSecond"] = "100000", ["Limits:FrameBurst"] = "100000",
+        });
         var alice = await ConnectAsync(server, "alice");
         var store = new InMemoryCursorStore();
         const string conv = "s:alice:bob";
