@@ -76,6 +76,8 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
             // Embedded mode: the ack is the sending device's copy of its own message (the server does not push it back).
             if (ack.Seq is { } seq) Inbox(socket).HeldFromAck(seq, ack.Id, ack.Conv, ack.Cseq, socket.User);
             sink.Acked(index, ack.Req);
+            // Counted like the pushed copy it replaces, so the phase drains once every expected copy is held.
+            if (ack.Seq is not null && ack.IsNew) sink.Delivered(index, ack.Req, index);
         }
 
         public void OnError(BenchSocket socket, long? req, string code, string message)
