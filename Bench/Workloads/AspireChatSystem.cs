@@ -77,7 +77,7 @@ public sealed class AspireChatSystem(ChatTarget target, DeliveryChecker checker,
             if (ack.Seq is { } seq) Inbox(socket).HeldFromAck(seq, ack.Id, ack.Conv, ack.Cseq, socket.User);
             sink.Acked(index, ack.Req);
             // Counted like the pushed copy it replaces, so the phase drains once every expected copy is held.
-            if (ack.Seq is not null && ack.IsNew) sink.Delivered(index, ack.Req, index);
+            if (ack.Seq is not null && ack.IsNew) sink.HeldOwnCopy(index, ack.Req);
         }
 
         public void OnError(BenchSocket socket, long? req, string code, string message)

@@ -48,6 +48,12 @@ public interface ILoadSink
     /// <summary>A first arrival at client <paramref name="recipient"/> of message <paramref name="req"/> of sender <paramref name="sender"/> (the index its body carries).</summary>
     void Delivered(int sender, long req, int recipient);
 
+    /// <summary>
+    /// Client <paramref name="client"/> holds its own copy of its send <paramref name="req"/> from the send's ack (embedded
+    /// mode: the server does not push it back) — one of the copies the run expects.
+    /// </summary>
+    void HeldOwnCopy(int client, long req);
+
     /// <summary>A client lost its connection while the run went on.</summary>
     void Disconnected(int client, Exception? error);
 }

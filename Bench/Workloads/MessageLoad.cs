@@ -197,6 +197,11 @@ public sealed class MessageLoad : ILoadSink
         _windows[sender]?.Release();
     }
 
+    public void HeldOwnCopy(int client, long req)
+    {
+        if (SenderOf(client) is not null) Interlocked.Increment(ref _allDeliveries);
+    }
+
     public void Delivered(int sender, long req, int recipient)
     {
         var now = Stopwatch.GetTimestamp();

@@ -151,6 +151,7 @@ public static class MessagePhase
         public void Acked(int client, long req) => Target?.Acked(client, req);
         public void Failed(int client, long req, string code) => Target?.Failed(client, req, code);
         public void Delivered(int sender, long req, int recipient) => Target?.Delivered(sender, req, recipient);
+        public void HeldOwnCopy(int client, long req) => Target?.HeldOwnCopy(client, req);
         public void Disconnected(int client, Exception? error) => Target?.Disconnected(client, error);
     }
 }
