@@ -70,7 +70,7 @@ public static class Extensions
                     .AddHttpClientInstrumentation();
                 // Spans nobody receives are not worth making: a host with no OTLP endpoint samples no trace unless a
                 // sampler is chosen (OTEL_TRACES_SAMPLER, e.g. always_on with an exporter of one's own). Recorded and
-                // dropped, the message traces cost the embedded gateway about 40 % of its throughput (decision 0019).
+                // dropped, the message traces cost the embedded gateway about 40 % of its throughput (decision 0021).
                 if (!HasOtlpEndpoint(builder) && string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
                     tracing.SetSampler(new AlwaysOffSampler());
             });

@@ -24,7 +24,7 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Take plain <c>GET /ws</c> upgrades at the connection, before Kestrel's HTTP/1.1 layer (<see cref="SocketUpgrade"/>,
-    /// decision 0018); false serves every upgrade through the HTTP pipeline.
+    /// decision 0020); false serves every upgrade through the HTTP pipeline.
     /// </summary>
     public bool DirectUpgrade { get; set; } = true;
 

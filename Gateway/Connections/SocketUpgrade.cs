@@ -12,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace AspireChat.Gateway.Connections;
 
 /// <summary>
-/// Takes a plain <c>GET /ws</c> WebSocket upgrade at the connection, before Kestrel's HTTP/1.1 layer (decision 0018): the
+/// Takes a plain <c>GET /ws</c> WebSocket upgrade at the connection, before Kestrel's HTTP/1.1 layer (decision 0020): the
 /// handshake is answered here and the WebSocket runs on the connection's own pipes, so an idle socket holds none of the
 /// upgraded request's HTTP objects (connection state, header collections, request and response streams, the hosting
 /// context and its activity and log scopes) for its whole life, and its frames reach the transport through one stream.

@@ -11,7 +11,7 @@ namespace AspireChat.Messaging.Pipeline;
 /// inbox into one atomic write of the store — dedup records, messages with their <c>cseq</c>, inbox entries with
 /// their <c>seq</c> — and only after that write are the senders acknowledged (with <c>cseq</c> and their own
 /// <c>seq</c>) and the recipients' devices written to. The ack stands for the sender's own inbox entry on the device
-/// that sent it, which is not pushed that entry (decision 0017). One durable write and one hand-off per batch; the stage
+/// that sent it, which is not pushed that entry (decision 0019). One durable write and one hand-off per batch; the stage
 /// rules are the ones the log consumers of the distributed composition run.
 /// Answering and routing leave the loop: each committed batch is handed to one delivery task, which answers and routes
 /// the batches in commit order while the loop accepts, sequences and commits the next — so a batch's cycle is its

@@ -330,8 +330,8 @@ public sealed class ChatClientAgainstGatewayTests : IAsyncLifetime
     [Fact]
     public async Task An_offline_device_catches_up_more_than_a_window_complete_in_order_and_once()
     {
-        // Rate limits out of the way, the frame budget too (2,500 sends in a burst are past its 2,000): a send refused
-        // rate_limited is retransmitted after the ones behind it were taken, so it lands later in the conversation.
+        // About catching up past the window, not the budgets: the send and frame rate limits out of the way (2,500 sends
+        // in one burst are past the frame budget's 2,000).
         var server = await StartServerAsync(new()
         {
             ["Limits:SendsPerSecond"] = "100000", ["Limits:SendBurst"] = "100000",

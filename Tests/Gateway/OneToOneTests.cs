@@ -360,7 +360,7 @@ public sealed class EmbeddedOneToOneTests : OneToOneTests
     }
 }
 
-/// <summary>The embedded composition with every upgrade served through Kestrel's HTTP pipeline (<c>Gateway:DirectUpgrade</c> off, decision 0018).</summary>
+/// <summary>The embedded composition with every upgrade served through Kestrel's HTTP pipeline (<c>Gateway:DirectUpgrade</c> off, decision 0020).</summary>
 public sealed class EmbeddedOneToOneThroughKestrelTests : OneToOneTests
 {
     protected override IDictionary<string, string?> Composition => new Dictionary<string, string?> { ["Gateway:DirectUpgrade"] = "false" };

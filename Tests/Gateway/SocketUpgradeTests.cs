@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AspireChat.Tests.Gateway;
 
 /// <summary>
-/// <c>GET /ws</c> upgrades taken at the connection (decision 0018): a plain, allowed upgrade is answered there; anything
+/// <c>GET /ws</c> upgrades taken at the connection (decision 0020): a plain, allowed upgrade is answered there; anything
 /// else reaches Kestrel's HTTP pipeline byte for byte, which serves or refuses it as before.
 /// </summary>
 public sealed class SocketUpgradeTests

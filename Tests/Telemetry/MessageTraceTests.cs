@@ -73,7 +73,7 @@ public abstract class MessageTraceTests
     private async Task<(SpanList Spans, ActivityTraceId Trace, string Id, string Alice, string Bob)> SendOneMessageAsync()
     {
         var spans = new SpanList();
-        // With no OTLP endpoint nothing is sampled unless a sampler is chosen (decision 0019): this exporter is ours.
+        // With no OTLP endpoint nothing is sampled unless a sampler is chosen (decision 0021): this exporter is ours.
         var settings = new Dictionary<string, string?>(Composition) { ["OTEL_TRACES_SAMPLER"] = "always_on" };
         await using var server = await GatewayServer.StartAsync(settings, configure: builder =>
         {
