@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using AspireChat.Messaging.Storage;
 using AspireChat.Protocol;
 using Microsoft.Extensions.Logging;
@@ -13,51 +12,12 @@ namespace AspireChat.Messaging.Pipeline;
 /// <c>seq</c>) and the recipients' devices written to. The ack stands for the sender's own inbox entry on the device
 /// that sent it, which is not pushed that entry (decision 0019). One durable write and one hand-off per batch; the stage
 /// rules are the ones the log consumers of the distributed composition run.
-/// Answering and routing leave the loop: each committed batch is handed to one delivery task, which answers and routes
-/// the batches in commit order while the loop accepts, sequences and commits the next — so a batch's cycle is its
-/// stages and its write, and its senders are still answered only after that write.
 /// </summary>
 public sealed partial class EmbeddedComposition(
     SendQueue queue, IChatStore store, AcceptStage accept, SequenceStage sequence, InboxStage inbox, ILogger<EmbeddedComposition> logger)
     : IPipelineComposition
 {
-    // Committed batches on their way to being answered and routed; a few at most, so a slow delivery holds the loop back.
-    private readonly Channel<CommittedBatch> _committed = Channel.CreateBounded<CommittedBatch>(new BoundedChannelOptions(4)
-    {
-        SingleReader = true,
-        SingleWriter = true,
-        FullMode = BoundedChannelFullMode.Wait,
-    });
-
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        var delivering = Task.Run(() => DeliverAsync(cancellationToken), CancellationToken.None);
-        try
-        {
-            await queue.ConsumeAsync(CommitAsync, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Every committed batch is answered before the composition ends.
-            _committed.Writer.TryComplete();
-            await delivering.ConfigureAwait(false);
-        }
-    }
-
-    private async Task DeliverAsync(CancellationToken cancellationToken)
-    {
-        await foreach (var batch in _committed.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-        {
-            try
-            {
-                await AnswerAndRouteAsync(batch.Accepted, batch.Sequenced, batch.Entries, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // The host is stopping: the batch was answered all the same (AnswerAndRouteAsync); routing stops here.
-            }
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => queue.ConsumeAsync(CommitAsync, cancellationToken);
 
     private async ValueTask CommitAsync(List<AcceptRequest> batch, CancellationToken cancellationToken)
     {
@@ -102,11 +62,8 @@ public sealed partial class EmbeddedComposition(
             throw;
         }
 
-        // Not cancellable: a committed batch is always handed on (the delivery task reads until the loop has ended).
-        await _committed.Writer.WriteAsync(new CommittedBatch(verdict.Accepted, sequenced, entries), CancellationToken.None).ConfigureAwait(false);
+        await AnswerAndRouteAsync(verdict.Accepted, sequenced, entries, cancellationToken).ConfigureAwait(false);
     }
-
-    private sealed record CommittedBatch(IReadOnlyList<AcceptedRequest> Accepted, Sequenced Sequenced, IReadOnlyList<InboxEntry> Entries);
 
     // Answers the senders and routes the entries, both after the commit. A send's ack carries the sender's own inbox seq,
     // and that entry is tagged with the ack's answer so the sending session does not push it back (docs/protocol.md §8.2).
