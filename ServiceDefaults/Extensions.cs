@@ -68,6 +68,11 @@ public static class Extensions
                             !context.Request.Path.StartsWithSegments(HealthEndpointPath)
                             && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
                     .AddHttpClientInstrumentation();
+                // Spans nobody receives are not worth making: a host with no OTLP endpoint samples no trace unless a
+                // sampler is chosen (OTEL_TRACES_SAMPLER, e.g. always_on with an exporter of one's own). Recorded and
+                // dropped, the message traces cost the embedded gateway about 40 % of its throughput (decision 0021).
+                if (!HasOtlpEndpoint(builder) && string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
+                    tracing.SetSampler(new AlwaysOffSampler());
             });
 
         builder.AddOpenTelemetryExporters();
@@ -75,10 +80,12 @@ public static class Extensions
         return builder;
     }
 
+    private static bool HasOtlpEndpoint(IHostApplicationBuilder builder) => !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
     private static TBuilder AddOpenTelemetryExporters<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         // Aspire sets the endpoint for every resource it runs; a host started on its own exports nothing.
-        var useOtlpExporter = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var useOtlpExporter = HasOtlpEndpoint(builder);
 
         if (useOtlpExporter)
         {

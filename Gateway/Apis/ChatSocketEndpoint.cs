@@ -23,7 +23,7 @@ public static class ChatSocketEndpoint
         var socket = app.New();
         // Frames waiting in a connection's output go out with one flush per drain (CorkedStream).
         socket.Use(CorkingUpgradeFeature.Install);
-        socket.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(90) });
+        socket.UseWebSockets(new WebSocketOptions { KeepAliveInterval = KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });
         socket.Run(context => AcceptAsync(context, services));
         var branch = socket.Build();
         app.Use(next => context => context.Request.Path.StartsWithSegments(Path) ? branch(context) : next(context));
@@ -31,6 +31,12 @@ public static class ChatSocketEndpoint
     }
 
     private static readonly PathString Path = new("/ws");
+
+    /// <summary>How often the server pings an idle socket at the WebSocket level.</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>A socket that does not answer a ping within this is aborted (a dead peer that never said goodbye).</summary>
+    public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(90);
 
     private static async Task AcceptAsync(HttpContext context, IServiceProvider services)
     {
@@ -45,14 +51,20 @@ public static class ChatSocketEndpoint
             await Results.Problem("GET /ws expects a WebSocket upgrade", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
             return;
         }
-        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var connection = new ChatConnection(socket, CorkingUpgradeFeature.Of(context), services.GetRequiredService<DeviceSessions>(),
+        await RunAsync(socket, CorkingUpgradeFeature.Of(context), services, context.RequestAborted);
+    }
+
+    /// <summary>Runs an accepted WebSocket (either path: this endpoint, or <see cref="SocketUpgrade"/>) as a chat connection until it ends.</summary>
+    public static async Task RunAsync(System.Net.WebSockets.WebSocket socket, CorkedStream? cork, IServiceProvider services, CancellationToken aborted)
+    {
+        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
+        var connection = new ChatConnection(socket, cork, services.GetRequiredService<DeviceSessions>(),
             services.GetRequiredService<IOptions<LimitsOptions>>().Value, services.GetRequiredService<IOptions<GatewayOptions>>().Value,
             services.GetRequiredService<TimeProvider>());
         // A stopping node says goodbye (1001, after the answers it owes) so clients reconnect at once, rather than
         // holding every socket open until the host's shutdown timeout aborts it.
         using var stopping = lifetime.ApplicationStopping.Register(static c => ((ChatConnection)c!).Close(CloseCodes.ServerStopping, "server stopping"), connection);
-        await connection.RunAsync(context.RequestAborted);
+        await connection.RunAsync(aborted);
     }
 }

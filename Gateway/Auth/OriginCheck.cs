@@ -14,13 +14,15 @@ public sealed class OriginCheck(IOptions<OriginOptions> options)
         .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>True when the request's <c>Origin</c> may use the gateway.</summary>
-    public bool IsAllowed(HttpRequest request)
+    public bool IsAllowed(HttpRequest request) => IsAllowed(request.Headers.Origin.ToString(), request.Scheme, request.Host.Value ?? "");
+
+    /// <summary>True when <paramref name="origin"/> may use the gateway reached at <paramref name="scheme"/>://<paramref name="host"/>.</summary>
+    public bool IsAllowed(string? origin, string scheme, string host)
     {
-        var origin = request.Headers.Origin.ToString();
         if (string.IsNullOrEmpty(origin)) return true;
         if (Normalize(origin) is not { } normalized) return false;
         return _allowed.Contains(normalized)
-            || string.Equals(normalized, Normalize($"{request.Scheme}://{request.Host.Value}"), StringComparison.OrdinalIgnoreCase);
+            || string.Equals(normalized, Normalize($"{scheme}://{host}"), StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>True when <paramref name="origin"/> is one of <c>Gateway:AllowedOrigins</c> (for CORS answers).</summary>

@@ -22,6 +22,12 @@ public sealed class GatewayOptions
     /// </summary>
     public long MaxQueuedBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Take plain <c>GET /ws</c> upgrades at the connection, before Kestrel's HTTP/1.1 layer (<see cref="SocketUpgrade"/>,
+    /// decision 0020); false serves every upgrade through the HTTP pipeline.
+    /// </summary>
+    public bool DirectUpgrade { get; set; } = true;
+
     /// <summary>The smallest <see cref="MaxQueuedBytes"/> accepted: one frame of the largest size.</summary>
     public const long MinQueuedBytes = 64 * 1024;
 }

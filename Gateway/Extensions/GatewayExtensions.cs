@@ -98,6 +98,10 @@ public static class GatewayExtensions
             var previous = o.Filter;
             o.Filter = context => !context.Request.Path.StartsWithSegments("/ws") && (previous?.Invoke(context) ?? true);
         });
+        // Plain /ws upgrades are taken at the connection, before Kestrel's HTTP/1.1 layer (decision 0020).
+        services.AddSingleton<SocketUpgrade>();
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
+            listen.Use(next => connection => listen.ApplicationServices.GetRequiredService<SocketUpgrade>().OnConnectionAsync(connection, next))));
         services.AddSingleton<TokenService>();
         services.AddSingleton<PresenceVisibility>();
         services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<TokenService>());

@@ -17,6 +17,8 @@ public static class DeviceSessionExtensions
     {
         services.TryAddSingleton(sp => new DeviceRegistry(node(sp)));
         services.TryAddSingleton<InboxClaims>();
+        // The inbox heads this process committed, when it writes inboxes (embedded); empty otherwise (InboxClaims reads storage).
+        services.TryAddSingleton<Storage.SequenceHeads>();
         services.TryAddSingleton<SessionGroups>();
         services.TryAddSingleton<DeviceSessions>();
         services.AddHostedService<SinkRegistration>();

@@ -9,7 +9,8 @@ namespace AspireChat.Messaging.Delivery;
 /// writes it (<see cref="InboxHandover"/>), so its device gets its inbox in <c>seq</c> order within the window.
 /// </summary>
 public sealed class InboxClaims(
-    IInboxStore inbox, ICursorStore cursorStore, IPendingAcks pending, CursorRecorder cursors, IOptions<DeliveryOptions> options, TimeProvider time)
+    IInboxStore inbox, ICursorStore cursorStore, IPendingAcks pending, CursorRecorder cursors, SequenceHeads heads, IOptions<DeliveryOptions> options,
+    TimeProvider time)
 {
     private readonly DeliveryOptions _options = options.Value;
 
@@ -57,7 +58,9 @@ public sealed class InboxClaims(
     /// </summary>
     public async ValueTask<(long Acked, long Head)> AcknowledgeAsync(string user, string device, long seq, CancellationToken cancellationToken = default)
     {
-        var head = await inbox.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+        // Where this process writes the inbox (embedded), its cached head is what it committed: no store read per ack. A
+        // cached head is never above the stored one, so at worst an ack is clamped low and its entries are pushed again.
+        var head = heads.Inboxes.TryGet(user, out var cached) ? cached : await inbox.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
         seq = Math.Min(seq, head);
         await pending.AckAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
         if (seq > 0) cursors.Record(user, device, seq);

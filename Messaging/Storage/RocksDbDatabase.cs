@@ -56,21 +56,26 @@ public sealed class RocksDbDatabase : IDisposable
     public byte[]? Get(ReadOnlySpan<byte> key) => Db.Get(key);
 
     /// <summary>Records whose key starts with <paramref name="prefix"/>, ascending (or descending), from <paramref name="from"/> when given.</summary>
+    /// <remarks>
+    /// The iterator reads with the default read options and the prefix is checked here: RocksDbSharp's <c>ReadOptions</c>
+    /// has no <c>Dispose</c>, so options made per scan (to set iterate bounds) were each left to the finalizer thread —
+    /// about 5 % of the embedded server's CPU at its maximum, one per ack (docs/benchmarks.md, 2026-12-07).
+    /// </remarks>
     public IEnumerable<(byte[] Key, byte[] Value)> Scan(byte[] prefix, byte[]? from = null, bool reverse = false)
     {
-        var upper = KeyBuilder.UpperBound(prefix);
-        var read = new ReadOptions().SetIterateLowerBound(prefix).SetIterateUpperBound(upper);
-        using var iterator = Db.NewIterator(null, read);
+        using var iterator = Db.NewIterator();
         if (reverse)
         {
-            if (from is null) iterator.SeekToLast();
-            else iterator.SeekForPrev(from);
+            var upper = from ?? KeyBuilder.UpperBound(prefix);
+            iterator.SeekForPrev(upper);
+            // SeekForPrev stops at a key equal to the bound too: the bound itself is past the prefix.
+            if (from is null && iterator.Valid() && iterator.GetKeySpan().SequenceEqual(upper)) iterator.Prev();
         }
         else
         {
             iterator.Seek(from ?? prefix);
         }
-        for (; iterator.Valid(); _ = reverse ? iterator.Prev() : iterator.Next())
+        for (; iterator.Valid() && iterator.GetKeySpan().StartsWith(prefix); _ = reverse ? iterator.Prev() : iterator.Next())
         {
             yield return (iterator.Key(), iterator.Value());
         }

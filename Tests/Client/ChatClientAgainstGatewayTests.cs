@@ -330,7 +330,13 @@ public sealed class ChatClientAgainstGatewayTests : IAsyncLifetime
     [Fact]
     public async Task An_offline_device_catches_up_more_than_a_window_complete_in_order_and_once()
     {
-        var server = await StartServerAsync(new() { ["Limits:SendsPerSecond"] = "100000", ["Limits:SendBurst"] = "100000" });
+        // About catching up past the window, not the budgets: the send and frame rate limits out of the way (2,500 sends
+        // in one burst are past the frame budget's 2,000).
+        var server = await StartServerAsync(new()
+        {
+            ["Limits:SendsPerSecond"] = "100000", ["Limits:SendBurst"] = "100000",
+            ["Limits:FramesPerSecond"] = "100000", ["Limits:FrameBurst"] = "100000",
+        });
         var alice = await ConnectAsync(server, "alice");
         var store = new InMemoryCursorStore();
         const string conv = "s:alice:bob";

@@ -360,6 +360,14 @@ public sealed class EmbeddedOneToOneTests : OneToOneTests
     }
 }
 
+/// <summary>The embedded composition with every upgrade served through Kestrel's HTTP pipeline (<c>Gateway:DirectUpgrade</c> off, decision 0020).</summary>
+public sealed class EmbeddedOneToOneThroughKestrelTests : OneToOneTests
+{
+    protected override IDictionary<string, string?> Composition => new Dictionary<string, string?> { ["Gateway:DirectUpgrade"] = "false" };
+
+    protected override bool AckCarriesOwnSeq => true;
+}
+
 /// <summary>Stage 0 to the log, stages 1 and 2 as its consumers — the distributed composition's code, over the in-process log.</summary>
 public sealed class DistributedOneToOneTests : OneToOneTests
 {

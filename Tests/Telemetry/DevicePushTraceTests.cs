@@ -11,7 +11,7 @@ public sealed class DevicePushTraceTests
     public async Task A_message_s_trace_goes_on_to_the_push_to_each_device_and_the_recipient_s_ack_a_child_of_its_push()
     {
         var spans = new SpanList();
-        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?>(), configure: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        await using var server = await GatewayServer.StartAsync(new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = "always_on" }, configure: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
         var (alice, bob) = ($"alice-{Guid.NewGuid():n}"[..16], $"bob-{Guid.NewGuid():n}"[..16]);
         await using var a = await server.ConnectAsync(alice);
         await using var tablet = await server.ConnectAsync(alice, "tablet");

@@ -73,7 +73,9 @@ public abstract class MessageTraceTests
     private async Task<(SpanList Spans, ActivityTraceId Trace, string Id, string Alice, string Bob)> SendOneMessageAsync()
     {
         var spans = new SpanList();
-        await using var server = await GatewayServer.StartAsync(Composition, configure: builder =>
+        // With no OTLP endpoint nothing is sampled unless a sampler is chosen (decision 0021): this exporter is ours.
+        var settings = new Dictionary<string, string?>(Composition) { ["OTEL_TRACES_SAMPLER"] = "always_on" };
+        await using var server = await GatewayServer.StartAsync(settings, configure: builder =>
         {
             Configure(builder);
             builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));

@@ -47,4 +47,22 @@ public sealed class SamplingTests
             else Assert.Empty(ofMessage);
         }
     }
+    [Fact]
+    public async Task Without_an_otlp_endpoint_or_a_chosen_sampler_no_message_is_traced()
+    {
+        var spans = new SpanList();
+        await using var server = await GatewayServer.StartAsync(
+            configure: builder => builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans)));
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        await alice.SendChatAsync(1, "bob", "untraced");
+        await alice.ExpectAsync("ack");
+        var msg = await bob.ExpectAsync("msg");
+        await bob.SendAsync(new { t = "ack", seq = msg.GetProperty("seq").GetInt64() });
+        await bob.SendAsync(new { t = "ping" });
+        await bob.ExpectAsync("pong");
+
+        // Every hop of the message, its ack included, has run by now; a sampled one would have ended (and been exported) first.
+        Assert.Empty(spans.Where(s => s.Source.Name == AspireChat.Messaging.ChatTelemetry.Name));
+    }
 }
