@@ -7,6 +7,9 @@ using AspireChat.Gateway.Apis;
 using AspireChat.Gateway.Auth;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace AspireChat.Gateway.Connections;
@@ -19,15 +22,27 @@ namespace AspireChat.Gateway.Connections;
 /// Only an upgrade that is plainly valid and allowed takes this path: anything else — another request, another target, a
 /// request that is incomplete within <see cref="HandshakeTimeout"/> or longer than <see cref="MaxRequestBytes"/>, a body,
 /// a subprotocol, an <c>Origin</c> this path cannot vouch for, TLS bytes — goes on to Kestrel untouched, where
-/// <c>/ws</c> is served (or refused) as before (<see cref="ChatSocketEndpoint"/>).
+/// <c>/ws</c> is served (or refused) as before (<see cref="ChatSocketEndpoint"/>). So are all upgrades when the gateway
+/// runs behind a proxy that forwards headers, restricts hosts (<c>AllowedHosts</c>) or caps upgraded connections
+/// (<c>Kestrel:Limits:MaxConcurrentUpgradedConnections</c>): Kestrel's pipeline applies those, this path does not.
 /// </summary>
-public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins, IOptions<GatewayOptions> options)
+public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins, IOptions<GatewayOptions> options,
+    IOptions<HostFilteringOptions> hosts, IOptions<KestrelServerOptions> kestrel, IConfiguration configuration)
 {
     /// <summary>The longest upgrade request this path reads; a longer one goes to Kestrel.</summary>
     public const int MaxRequestBytes = 8 * 1024;
 
-    /// <summary>How long this path waits for a whole upgrade request before handing the connection to Kestrel.</summary>
-    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>The most header lines this path reads (Kestrel's default <c>MaxRequestHeaderCount</c>); more go to Kestrel.</summary>
+    public const int MaxHeaders = 100;
+
+    /// <summary>
+    /// How long this path waits for a whole upgrade request before handing the connection to Kestrel (whose own
+    /// request-headers timeout then starts): a client sends its upgrade in one write, so this is short.
+    /// </summary>
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(3);
+
+    // The token characters of RFC 9110 §5.6.2: what a header name may hold.
+    private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
     private static readonly byte[] RequestLine = "GET /ws HTTP/1.1\r\n"u8.ToArray();
     private long _taken;
@@ -45,17 +60,22 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
             return;
         }
         var input = connection.Transport.Input;
-        var scheme = connection.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
-        string? key;
+        string? key = null;
+        if (KestrelAppliesMore())
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
         using (var timeout = new CancellationTokenSource(HandshakeTimeout))
         {
             try
             {
-                key = await ReadUpgradeAsync(input, scheme, timeout.Token).ConfigureAwait(false);
+                key = await ReadUpgradeAsync(input, timeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException or IOException)
             {
-                // Incomplete in time: Kestrel applies its own limits to what arrived.
+                // Incomplete in time, or the connection failed (a reset): Kestrel reads what is left and applies its own
+                // limits and logging to it, as it does to any connection.
                 key = null;
             }
         }
@@ -66,23 +86,52 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
         }
 
         Interlocked.Increment(ref _taken);
+        // Counted as an upgraded connection from here, not as one of Kestrel:Limits:MaxConcurrentConnections (as Kestrel
+        // does for the upgrades it serves): open WebSockets do not starve the HTTP API.
+        connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IDecrementConcurrentConnectionCountFeature>()?.ReleaseConnection();
         var output = connection.Transport.Output;
-        output.Write(SwitchingProtocols(key));
-        if ((await output.FlushAsync(connection.ConnectionClosed).ConfigureAwait(false)).IsCompleted) return;
-        var cork = new CorkedStream(new TransportStream(connection.Transport));
-        using var socket = WebSocket.CreateFromStream(cork, new WebSocketCreationOptions
+        WebSocket? socket = null;
+        try
         {
-            IsServer = true,
-            KeepAliveInterval = ChatSocketEndpoint.KeepAliveInterval,
-            KeepAliveTimeout = ChatSocketEndpoint.KeepAliveTimeout,
-        });
-        await ChatSocketEndpoint.RunAsync(socket, cork, services, connection.ConnectionClosed).ConfigureAwait(false);
+            output.Write(SwitchingProtocols(key));
+            var flushed = await output.FlushAsync(connection.ConnectionClosed).ConfigureAwait(false);
+            if (flushed.IsCompleted || flushed.IsCanceled) return;
+            var cork = new CorkedStream(new TransportStream(connection.Transport));
+            socket = WebSocket.CreateFromStream(cork, new WebSocketCreationOptions
+            {
+                IsServer = true,
+                KeepAliveInterval = ChatSocketEndpoint.KeepAliveInterval,
+                KeepAliveTimeout = ChatSocketEndpoint.KeepAliveTimeout,
+            });
+            await ChatSocketEndpoint.RunAsync(socket, cork, services, connection.ConnectionClosed).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // The peer went away during the handshake or the session: nothing to answer.
+        }
+        finally
+        {
+            // A WebSocket that ended aborted (a slow reader, a keep-alive or close timeout) leaves no output for Kestrel
+            // to drain to a peer that does not read: the connection is aborted, not completed.
+            if (socket is null || socket.State == WebSocketState.Aborted) connection.Abort(new ConnectionAbortedException("the WebSocket ended aborted"));
+            socket?.Dispose();
+        }
     }
+
+    // Host filtering (AllowedHosts other than *), forwarded headers, a cap on upgraded connections: applied by
+    // Kestrel's pipeline, not by this path, so with any of them every upgrade goes there.
+    private bool KestrelAppliesMore() =>
+        hosts.Value.AllowedHosts is { Count: > 0 } allowed && !allowed.Contains("*")
+        || kestrel.Value.Limits.MaxConcurrentUpgradedConnections is not null
+        // ASPNETCORE_FORWARDEDHEADERS_ENABLED, as ASP.NET Core's own forwarded-headers filter reads it.
+        || string.Equals(configuration["FORWARDEDHEADERS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase);
 
     // The upgrade's Sec-WebSocket-Key, consumed from the input; null when this path does not take the connection (then
     // nothing is consumed: the next ReadAsync sees every byte again).
-    private async Task<string?> ReadUpgradeAsync(PipeReader input, string scheme, CancellationToken cancellationToken)
+    private async Task<string?> ReadUpgradeAsync(PipeReader input, CancellationToken cancellationToken)
     {
+        // Bytes already checked: each read looks at what is new (and the three before it, for a CRLFCRLF across reads).
+        long scanned = 0;
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -92,15 +141,19 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
                 input.AdvanceTo(buffer.Start);
                 return null;
             }
-            var end = IndexOf(buffer, HeaderEnd, MaxRequestBytes);
-            if (end >= 0)
+            var within = buffer.Slice(0, Math.Min(buffer.Length, MaxRequestBytes));
+            var (end, plain) = ScanHead(within, Math.Max(0, scanned - 3));
+            scanned = within.Length;
+            if (end >= 0 && plain)
             {
                 var length = end + HeaderEnd.Length;
-                var key = Parse(buffer.Slice(0, length), scheme);
+                var key = Parse(buffer.Slice(0, length));
                 input.AdvanceTo(key is null ? buffer.Start : buffer.GetPosition(length));
                 return key;
             }
-            if (result.IsCompleted || buffer.Length >= MaxRequestBytes)
+            // A bare LF or a byte no header holds (Kestrel reads some of those differently), the end of the input, or more
+            // than this path reads: Kestrel's, at once.
+            if (!plain || result.IsCompleted || buffer.Length >= MaxRequestBytes)
             {
                 input.AdvanceTo(buffer.Start);
                 return null;
@@ -108,6 +161,26 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
             // Part of an upgrade so far: wait for the rest without consuming anything.
             input.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
+
+    // From byte `from` of the head: where CRLFCRLF starts (or -1), and whether every byte checked is one a plain request
+    // head holds — visible ASCII, space, tab, CR, and LF only after CR. Starts three bytes early, for an end across reads.
+    private static (long End, bool Plain) ScanHead(ReadOnlySequence<byte> head, long from)
+    {
+        var start = Math.Max(0, from - 3);
+        var reader = new SequenceReader<byte>(head);
+        reader.Advance(start);
+        uint last4 = 0;
+        byte previous = 0;
+        for (var position = start; reader.TryRead(out var b); position++)
+        {
+            if (position >= from && (b == (byte)'\n' ? previous != (byte)'\r' : b is not ((>= 0x20 and <= 0x7E) or (byte)'\t' or (byte)'\r')))
+                return (-1, false);
+            last4 = (last4 << 8) | b;
+            if (last4 == 0x0D0A0D0A) return (position - 3, true);
+            previous = b;
+        }
+        return (-1, true);
     }
 
     private static bool StartsLikeUpgrade(ReadOnlySequence<byte> buffer)
@@ -118,26 +191,20 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
         return start[..length].SequenceEqual(RequestLine.AsSpan(0, length));
     }
 
-    private static long IndexOf(ReadOnlySequence<byte> buffer, byte[] value, int within)
-    {
-        var reader = new SequenceReader<byte>(buffer.Length > within ? buffer.Slice(0, within) : buffer);
-        return reader.TryReadTo(out ReadOnlySequence<byte> before, value, advancePastDelimiter: false) ? before.Length : -1;
-    }
-
     /// <summary>
     /// The Sec-WebSocket-Key of <paramref name="request"/> (the request line and headers, up to and with the blank line)
     /// when it is a plain, valid and allowed <c>GET /ws</c> upgrade; else null.
     /// </summary>
-    private string? Parse(ReadOnlySequence<byte> request, string scheme)
+    private string? Parse(ReadOnlySequence<byte> request)
     {
         var bytes = request.ToArray();
         if (!bytes.AsSpan().StartsWith(RequestLine)) return null;
         string? host = null, upgrade = null, connectionHeader = null, key = null, version = null, origin = null;
         var rest = bytes.AsSpan(RequestLine.Length, bytes.Length - RequestLine.Length - 2); // without the last CRLF
-        while (rest.Length > 0)
+        for (var lines = 1; rest.Length > 0; lines++)
         {
             var lineEnd = rest.IndexOf("\r\n"u8);
-            if (lineEnd <= 0) return null;
+            if (lineEnd <= 0 || lines > MaxHeaders) return null;
             var line = rest[..lineEnd];
             rest = rest[(lineEnd + 2)..];
             var colon = line.IndexOf((byte)':');
@@ -148,10 +215,7 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
                 if (b is not ((>= 0x20 and <= 0x7E) or (byte)'\t')) return null;
             }
             var name = line[..colon];
-            foreach (var b in name)
-            {
-                if (b is (byte)' ' or (byte)'\t') return null;
-            }
+            if (name.ContainsAnyExcept(TokenBytes)) return null;
             var value = Encoding.ASCII.GetString(line[(colon + 1)..].Trim(" \t"u8));
             var acceptable = Encoding.ASCII.GetString(name).ToLowerInvariant() switch
             {
@@ -167,11 +231,13 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
             };
             if (!acceptable) return null;
         }
-        if (host is null or { Length: 0 } || version != "13" || !HasToken(upgrade, "websocket") || !HasToken(connectionHeader, "upgrade")) return null;
+        if (host is null || !IsPlainHost(host) || version != "13" || !HasToken(upgrade, "websocket") || !HasToken(connectionHeader, "upgrade")) return null;
         if (key is null || !IsValidKey(key)) return null;
         // An Origin is checked as ChatSocketEndpoint checks it; one this path cannot vouch for goes to Kestrel, which
-        // answers it (403, or the upgrade behind a proxy that says the scheme).
-        if (origin is not null && !origins.IsAllowed(origin, scheme, host)) return null;
+        // answers it (403). The scheme is http: this middleware runs before any TLS of the endpoint (it sees a TLS
+        // connection's handshake bytes, which are no upgrade, and hands them on), and behind a proxy that forwards the
+        // scheme every upgrade goes to Kestrel (KestrelAppliesMore).
+        if (origin is not null && !origins.IsAllowed(origin, "http", host)) return null;
         return key;
     }
 
@@ -182,6 +248,27 @@ public sealed class SocketUpgrade(IServiceProvider services, OriginCheck origins
         slot = value;
         return true;
     }
+
+    // A host name or IPv4 address, or an [IPv6] literal, with an optional port: what Kestrel accepts as Host without
+    // a 400 (anything else — userinfo, spaces, a path — is Kestrel's to refuse).
+    private static bool IsPlainHost(string host)
+    {
+        var (name, port) = host.StartsWith('[') && host.IndexOf(']') is > 1 and var close
+            ? (host[1..close], host[(close + 1)..])
+            : host.LastIndexOf(':') is >= 0 and var colon ? (host[..colon], host[colon..]) : (host, "");
+        if (name.Length == 0) return false;
+        if (host.StartsWith('['))
+        {
+            if (!System.Net.IPAddress.TryParse(name, out var address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return false;
+        }
+        else if (name.AsSpan().ContainsAnyExcept(HostBytes))
+        {
+            return false;
+        }
+        return port.Length == 0 || port.Length is > 1 and <= 6 && port[0] == ':' && port.AsSpan(1).ContainsAnyExceptInRange('0', '9') is false;
+    }
+
+    private static readonly SearchValues<char> HostBytes = SearchValues.Create("-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
     private static bool HasToken(string? header, string token)
     {

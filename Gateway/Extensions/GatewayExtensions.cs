@@ -100,8 +100,11 @@ public static class GatewayExtensions
         });
         // Plain /ws upgrades are taken at the connection, before Kestrel's HTTP/1.1 layer (decision 0020).
         services.AddSingleton<SocketUpgrade>();
+        // An endpoint without HTTP/1.1 (h2c only) is left alone: it takes no upgrade.
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
-            listen.Use(next => connection => listen.ApplicationServices.GetRequiredService<SocketUpgrade>().OnConnectionAsync(connection, next))));
+            listen.Use(next => connection => (listen.Protocols & Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1) == 0
+                ? next(connection)
+                : listen.ApplicationServices.GetRequiredService<SocketUpgrade>().OnConnectionAsync(connection, next))));
         services.AddSingleton<TokenService>();
         services.AddSingleton<PresenceVisibility>();
         services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<TokenService>());

@@ -24,6 +24,11 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
     private readonly Dictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
     private readonly List<InboxAppend> _indexMoves = [];
     private readonly Dictionary<(string Conv, long Id), long?> _pins = [];
+    // Ids this batch found absent from the database and writes for the first time: a message whose send was reserved
+    // here cannot have been sequenced before, and one sequenced here cannot be in an inbox yet, so the batch does not
+    // ask the database (a point read that misses costs a memtable search and a bloom probe per file — about a sixth
+    // of the embedded server's CPU at its maximum, three of them per message; docs/benchmarks.md, 2026-12-08).
+    private readonly HashSet<long> _reservedHere = [], _sequencedHere = [];
     private RocksDbDatabase Database => database;
 
     // A (user, conv) row of the index as this batch leaves it; StoredTs is the time its by-time key has in the database.
@@ -64,6 +69,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
                 Encoding.UTF8.GetBytes(c.Conv, value.AsSpan(16));
                 _batch.Put(key, value);
                 _batch.Put((byte[])[SendTime, .. KeyBuilder.Int64(c.Ts), .. key.AsSpan(1)], Array.Empty<byte>());
+                _reservedHere.Add(c.Id);
             }
             _sends[(c.From, c.Device, c.Req)] = held;
             results[i] = held;
@@ -80,7 +86,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
             if (!_messages.TryGetValue(m.Id, out var cseq))
             {
                 var idKey = new KeyBuilder(MessageId, 9).Number(m.Id).ToArray();
-                if (Database.Get(idKey) is { } stored)
+                if (!_reservedHere.Contains(m.Id) && Database.Get(idKey) is { } stored)
                 {
                     cseq = BinaryPrimitives.ReadInt64BigEndian(stored);
                 }
@@ -92,6 +98,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
                     var message = ChatMessage.Sequenced(m, cseq);
                     _batch.Put(ConversationKey(m.Conv, cseq), RocksDbMessageCodec.Encode(message));
                     _batch.Put(idKey, (byte[])[.. KeyBuilder.Int64(cseq), .. Encoding.UTF8.GetBytes(m.Conv)]);
+                    _sequencedHere.Add(m.Id);
                 }
                 _messages[m.Id] = cseq;
             }
@@ -112,7 +119,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
                 continue;
             }
             var idKey = new KeyBuilder(InboxMessage).Text(user).Number(message.Id).ToArray();
-            if (Database.Get(idKey) is { } stored)
+            if (!_sequencedHere.Contains(message.Id) && Database.Get(idKey) is { } stored)
             {
                 seq = BinaryPrimitives.ReadInt64BigEndian(stored);
                 result[i] = new InboxEntry(user, seq, message, IsNew: false);

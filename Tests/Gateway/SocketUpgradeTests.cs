@@ -4,6 +4,7 @@ using System.Text;
 using AspireChat.Gateway.Connections;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AspireChat.Tests.Gateway;
 
@@ -110,6 +111,108 @@ public sealed class SocketUpgradeTests
         await alice.SendAsync(new { t = "ping" });
         await alice.ExpectAsync("pong");
         Assert.Equal(0, server.Services.GetRequiredService<SocketUpgrade>().Taken);
+    }
+
+    [Theory]
+    [InlineData("Host: a b", true)]               // not a host: Kestrel's 400
+    [InlineData("Host: gw@evil.example", true)]   // userinfo: Kestrel's 400
+    [InlineData("X(y): z", false)]                // a name that is no token: Kestrel decides
+    public async Task A_head_this_path_does_not_read_as_plain_goes_to_kestrel(string header, bool refused)
+    {
+        await using var server = await GatewayServer.StartAsync();
+        using var tcp = await ConnectAsync(server);
+        var request = Encoding.ASCII.GetString(Upgrade(header + "\r\n"));
+        if (header.StartsWith("Host:", StringComparison.Ordinal)) request = request.Replace("Host: localhost\r\n", "");
+        await WriteAsync(tcp, Encoding.ASCII.GetBytes(request));
+        var head = await ReadHeadAsync(tcp);
+        Assert.Contains("\r\nDate: ", head);
+        if (refused) Assert.StartsWith("HTTP/1.1 400 ", head);
+        Assert.Equal(0, server.Services.GetRequiredService<SocketUpgrade>().Taken);
+    }
+
+    [Fact]
+    public async Task More_header_lines_than_kestrel_allows_are_kestrels_431()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        using var tcp = await ConnectAsync(server);
+        await WriteAsync(tcp, Upgrade(string.Concat(Enumerable.Range(0, SocketUpgrade.MaxHeaders).Select(i => $"X-{i}: a\r\n"))));
+        Assert.StartsWith("HTTP/1.1 431 ", await ReadHeadAsync(tcp));
+        Assert.Equal(0, server.Services.GetRequiredService<SocketUpgrade>().Taken);
+    }
+
+    [Theory]
+    [InlineData("\n")]   // bare LF line ends throughout: Kestrel reads them as line ends
+    [InlineData("\r\n\n")]
+    public async Task A_head_with_bare_line_feeds_goes_to_kestrel_at_once(string ending)
+    {
+        await using var server = await GatewayServer.StartAsync();
+        using var tcp = await ConnectAsync(server);
+        var request = ending == "\n"
+            ? Encoding.ASCII.GetString(Upgrade()).Replace("\r\n", "\n")
+            : Encoding.ASCII.GetString(Upgrade())[..^2] + "\n";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await WriteAsync(tcp, Encoding.ASCII.GetBytes(request));
+        var head = await ReadHeadAsync(tcp);
+        // Kestrel answers it (with its Date header) without this path waiting out its handshake timeout first.
+        Assert.Contains("Date: ", head);
+        Assert.True(clock.Elapsed < SocketUpgrade.HandshakeTimeout, $"answered after {clock.Elapsed}");
+        Assert.Equal(0, server.Services.GetRequiredService<SocketUpgrade>().Taken);
+    }
+
+    [Fact]
+    public async Task An_upgrade_that_stalls_past_the_timeout_reaches_kestrel_with_every_byte()
+    {
+        await using var server = await GatewayServer.StartAsync();
+        using var tcp = await ConnectAsync(server);
+        var request = Upgrade();
+        await WriteAsync(tcp, request[..30]);
+        await Task.Delay(SocketUpgrade.HandshakeTimeout + TimeSpan.FromSeconds(1));
+        await WriteAsync(tcp, request[30..]);
+        // Kestrel upgrades it: the first 30 bytes were handed over, not lost.
+        var head = await ReadHeadAsync(tcp);
+        Assert.StartsWith("HTTP/1.1 101 ", head);
+        Assert.Contains("Date: ", head);
+        Assert.Equal(0, server.Services.GetRequiredService<SocketUpgrade>().Taken);
+    }
+
+    [Theory]
+    [InlineData("AllowedHosts")]
+    [InlineData("MaxConcurrentUpgradedConnections")]
+    [InlineData("FORWARDEDHEADERS_ENABLED")]
+    public async Task With_host_filtering_forwarded_headers_or_an_upgrade_cap_every_upgrade_goes_through_kestrel(string setting)
+    {
+        await using var server = await GatewayServer.StartAsync(
+            setting == "MaxConcurrentUpgradedConnections" ? null : new Dictionary<string, string?> { [setting] = setting == "AllowedHosts" ? "gateway.test" : "true" },
+            configure: builder =>
+            {
+                if (setting == "MaxConcurrentUpgradedConnections") builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxConcurrentUpgradedConnections = 100);
+            });
+        using var tcp = await ConnectAsync(server);
+        await WriteAsync(tcp, Upgrade(host: setting == "AllowedHosts" ? "gateway.test" : "localhost"));
+        var head = await ReadHeadAsync(tcp);
+        Assert.StartsWith("HTTP/1.1 101 ", head);
+        Assert.Contains("\r\nDate: ", head);
+        Assert.Equal(0, server.Services.GetRequiredService<SocketUpgrade>().Taken);
+    }
+
+    [Fact]
+    public async Task A_connection_reset_during_the_handshake_logs_no_error_and_leaves_the_path_working()
+    {
+        var logs = new CapturedLogs();
+        await using var server = await GatewayServer.StartAsync(configure: builder => builder.Logging.AddProvider(logs));
+        for (var i = 0; i < 3; i++)
+        {
+            using var tcp = await ConnectAsync(server);
+            await WriteAsync(tcp, Upgrade()[..20]);
+            await Task.Delay(100);
+            tcp.Client.LingerState = new LingerOption(true, 0); // close with a reset
+            tcp.Client.Close();
+        }
+        using var good = await ConnectAsync(server);
+        await WriteAsync(good, Upgrade());
+        Assert.StartsWith("HTTP/1.1 101 ", await ReadHeadAsync(good));
+        await Task.Delay(500);
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal));
     }
 
     private static byte[] Upgrade(string extra = "", string host = "localhost") => Encoding.ASCII.GetBytes(
