@@ -39,7 +39,12 @@ public sealed class ReadPositions(
     public async ValueTask DeliveredAsync(string user, long after, long through, CancellationToken cancellationToken = default)
     {
         if (through <= after) return;
-        var positions = await inbox.ReadInboxPositionsAsync(user, after, through, cancellationToken).ConfigureAwait(false);
+        Delivered(user, await inbox.ReadInboxPositionsAsync(user, after, through, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The same for an ack whose entries' positions the caller knows (those it handed the device).</summary>
+    public void Delivered(string user, IReadOnlyList<ConversationPosition> positions)
+    {
         foreach (var position in positions) receipts.Delivered(user, position.Conv, position.Cseq);
     }
 

@@ -143,12 +143,14 @@ public sealed partial class DeviceSession
         var span = _traces!.StartAck(seq);
         try
         {
-            var acked = await _handover!.AcknowledgeAsync(seq, cancellationToken).ConfigureAwait(false);
+            var (acked, positions) = await _handover!.AcknowledgeAsync(seq, _acked, cancellationToken).ConfigureAwait(false);
             if (acked > _acked)
             {
                 var after = _acked;
                 _acked = acked;
-                await _reads.DeliveredAsync(User, after, acked, cancellationToken).ConfigureAwait(false);
+                // The conversations the ack covers: known from what the hand-over wrote, else read from the inbox.
+                if (positions is not null) _reads.Delivered(User, positions);
+                else await _reads.DeliveredAsync(User, after, acked, cancellationToken).ConfigureAwait(false);
             }
         }
         finally

@@ -29,6 +29,10 @@ public sealed class InboxHandover
     private ConcurrentQueue<(IReadOnlyList<InboxEntry> Entries, bool Redelivery)>? _waiting;
     // The next seq to hand over: every entry below it was claimed (or acknowledged) and written.
     private long _next;
+    // The entries handed over and not yet acknowledged, in seq order (at most the window and the device's own sends):
+    // an ack learns the conversations it covers from here instead of reading the inbox again.
+    private readonly Queue<Conversations.ConversationPosition> _unacked = new();
+    private long _unackedFrom, _unackedTo;
 
     /// <param name="write">Writes one entry to the device's connection.</param>
     /// <param name="failed">Told when a live turn failed (a backing service): the entries it could not claim reach the
@@ -75,19 +79,25 @@ public sealed class InboxHandover
     }
 
     /// <summary>
-    /// A cumulative ack (or sync) up to <paramref name="seq"/>: clears what is pending, then hands over what the freed
-    /// window lets through. Returns the acknowledged seq (never past the inbox head).
+    /// A cumulative ack (or sync) up to <paramref name="seq"/> of a device that had acknowledged up to
+    /// <paramref name="previous"/>: clears what is pending, then hands over what the freed window lets through. Returns
+    /// the acknowledged seq (never past the inbox head) and, when this hand-over wrote every entry after
+    /// <paramref name="previous"/> up to it, their conversation positions (else null: the caller reads them).
     /// </summary>
-    public async ValueTask<long> AcknowledgeAsync(long seq, CancellationToken cancellationToken = default)
+    public async ValueTask<(long Acked, IReadOnlyList<Conversations.ConversationPosition>? Positions)> AcknowledgeAsync(long seq, long previous,
+        CancellationToken cancellationToken = default)
     {
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var (acked, head) = await _claims.AcknowledgeAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false);
+            var positions = TakeAcknowledged(previous, acked);
             if (acked + 1 > _next) _next = acked + 1;
-            Write(await _claims.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
+            // Everything up to the head handed over already (the usual case: live entries were claimed as they came):
+            // nothing to claim, and no round trip to the pending acks to learn it.
+            if (head >= _next) Write(await _claims.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
             await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
-            return acked;
+            return (acked, positions);
         }
         finally
         {
@@ -138,18 +148,43 @@ public sealed class InboxHandover
                 continue;
             }
             if (!await _claims.ClaimLiveAsync(_user, _device, entry.Seq, cancellationToken).ConfigureAwait(false)) return;
-            _write(entry);
-            _next = entry.Seq + 1;
+            Handed(entry);
         }
     }
 
     private void Write(IReadOnlyList<InboxEntry> entries)
     {
-        foreach (var entry in entries)
+        foreach (var entry in entries) Handed(entry);
+    }
+
+    private void Handed(InboxEntry entry)
+    {
+        _write(entry);
+        _next = entry.Seq + 1;
+        // Kept only as a run of consecutive seqs; a break (an ack past what was written) starts it again.
+        if (_unacked.Count == 0 || entry.Seq != _unackedTo + 1)
         {
-            _write(entry);
-            _next = entry.Seq + 1;
+            _unacked.Clear();
+            _unackedFrom = entry.Seq;
         }
+        _unackedTo = entry.Seq;
+        _unacked.Enqueue(new Conversations.ConversationPosition(entry.Message.Conv, entry.Message.Cseq));
+    }
+
+    // The positions of the entries after `previous` through `acked` when all of them are in the run, dropping every
+    // entry up to `acked`; null when some were not written here (the caller reads them from the inbox).
+    private List<Conversations.ConversationPosition>? TakeAcknowledged(long previous, long acked)
+    {
+        if (acked <= previous) return [];
+        var complete = _unacked.Count > 0 && _unackedFrom <= previous + 1 && _unackedTo >= acked;
+        var positions = complete ? new List<Conversations.ConversationPosition>((int)(acked - previous)) : null;
+        while (_unacked.Count > 0 && _unackedFrom <= acked)
+        {
+            var position = _unacked.Dequeue();
+            if (complete && _unackedFrom > previous) positions!.Add(position);
+            _unackedFrom++;
+        }
+        return positions;
     }
 
     private void EndTurn()

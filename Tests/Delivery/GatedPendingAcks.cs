@@ -14,8 +14,14 @@ internal sealed class GatedPendingAcks(IPendingAcks inner) : IPendingAcks
     /// <summary>Holds the next <see cref="ClaimRangeAsync"/> until the returned source is completed.</summary>
     public TaskCompletionSource HoldNextRangeClaim() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private int _rangeClaims;
+
+    /// <summary>How many range claims were asked for.</summary>
+    public int RangeClaims => Volatile.Read(ref _rangeClaims);
+
     public async ValueTask<(long From, long To)?> ClaimRangeAsync(string user, string device, long head, int window, long deadline, CancellationToken cancellationToken = default)
     {
+        Interlocked.Increment(ref _rangeClaims);
         if (Interlocked.Exchange(ref _gate, null) is { } gate)
         {
             _held.TrySetResult();

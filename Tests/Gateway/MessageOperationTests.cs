@@ -250,6 +250,10 @@ public abstract class MessageOperationTests
 
         for (var i = 0; i < 19; i++)
             Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 10 + i, conv, target, emoji = $"e{i}", on = true })));
+        // The rule is checked at acceptance against the message's stored state, which the distributed composition's
+        // stage 1 applies after the acks: once bob's twenty show, a twenty-first is refused.
+        await Wait.UntilAsync(async () => ById(await HistoryAsync(server, "alice", conv), target).GetProperty("reactions").EnumerateObject()
+            .Count(p => p.Value.EnumerateArray().Any(u => u.GetString() == "bob")) == AspireChat.Protocol.OperationTypes.MaxReactionsPerUser, "bob's twenty emoji applied");
         Assert.Equal("forbidden", Code(await OperateAsync(bob, new { t = "react", req = 40, conv, target, emoji = "one-too-many", on = true })));
         Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 41, conv, target, emoji = "👍", on = true })));
     }
