@@ -50,6 +50,8 @@ echo "Bench: one-to-one at $rate msg/s against $url; measuring $window s once it
    --duration "$((window + 12))s" --warmup 3s --peers none --no-live --no-markdown --out /tmp/profile-topology) > /tmp/profile-topology.log 2>&1 &
 bench=$!
 sleep 12
+# Backends and pool connections open with the load: processes are listed again now.
+for p in $(pgrep -x postgres || true); do name[$p]=postgres; done
 declare -A c0 s0
 for p in "${!name[@]}"; do c0[$p]=$(cpu "$p"); done
 while read -r port n; do s0[$port]=$n; done < <(segments)
@@ -67,12 +69,11 @@ declare -A byname
 for p in "${!name[@]}"; do
   d=$(( ${c1[$p]:-0} - ${c0[$p]:-0} )); byname[${name[$p]}]=$(( ${byname[${name[$p]}]:-0} + d ))
 done
-total=0
-for n in "${!byname[@]}"; do
-  d=${byname[$n]}; total=$((total + d))
-  awk -v n="$n" -v d="$d" -v t="$tick" -v w="$window" -v m="$messages" 'BEGIN { printf "| %s | %.2f | %.3f |\n", n, d / t / w, d / t * 1000 / m }'
-done | sort -t'|' -k3 -rn
-awk -v d="$total" -v t="$tick" -v w="$window" -v m="$messages" 'BEGIN { printf "| **all** | %.2f | %.3f |\n", d / t / w, d / t * 1000 / m }'
+rows=$(for n in "${!byname[@]}"; do
+  awk -v n="$n" -v d="${byname[$n]}" -v t="$tick" -v w="$window" -v m="$messages" 'BEGIN { printf "| %s | %.2f | %.3f |\n", n, d / t / w, d / t * 1000 / m }'
+done | sort -t'|' -k4 -rn)
+echo "$rows"
+echo "$rows" | awk -F'|' '{ c += $3; ms += $4 } END { printf "| **all** | %.2f | %.3f |\n", c, ms }'
 echo
 echo "| backing service (port) | requests (TCP data segments) per message |"
 echo "|---|---:|"

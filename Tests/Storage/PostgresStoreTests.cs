@@ -112,4 +112,20 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         Assert.Empty(await new PostgresTimelineStore(database.DataSource).ReadConversationAsync(conv, null, null, 10));
         Assert.Equal([1L], (await store.AppendMessagesAsync([new MessageAccepted(Random.Shared.NextInt64(1L << 50), conv, 0, "a", "d", 2, "b", 1, body, null, 2)])).Select(m => m.Cseq));
     }
+
+    [Fact]
+    public void Statements_are_prepared_and_pooled_connections_not_reset_unless_the_connection_string_says_otherwise()
+    {
+        var defaults = new Npgsql.NpgsqlDataSourceBuilder("Host=db;Username=chat");
+        PostgresStoreExtensions.ConfigureConnections(defaults);
+        Assert.Equal(64, defaults.ConnectionStringBuilder.MaxAutoPrepare);
+        Assert.Equal(2, defaults.ConnectionStringBuilder.AutoPrepareMinUsages);
+        Assert.True(defaults.ConnectionStringBuilder.NoResetOnClose);
+
+        var chosen = new Npgsql.NpgsqlDataSourceBuilder("Host=db;Username=chat;Max Auto Prepare=0;No Reset On Close=false;Auto Prepare Min Usages=5");
+        PostgresStoreExtensions.ConfigureConnections(chosen);
+        Assert.Equal(0, chosen.ConnectionStringBuilder.MaxAutoPrepare);
+        Assert.Equal(5, chosen.ConnectionStringBuilder.AutoPrepareMinUsages);
+        Assert.False(chosen.ConnectionStringBuilder.NoResetOnClose);
+    }
 }

@@ -17,7 +17,11 @@ public sealed class PostgresDatabase : IAsyncLifetime
     {
         var server = await PostgresServer.GetAsync();
         ConnectionString = await server.CreateDatabaseAsync("aspirechat_test");
-        DataSource = NpgsqlDataSource.Create(ConnectionString);
+        // With the connection settings a store process gets (prepared statements, no reset): the contract suites run
+        // the store's statements as production does.
+        var builder = new NpgsqlDataSourceBuilder(ConnectionString);
+        PostgresStoreExtensions.ConfigureConnections(builder);
+        DataSource = builder.Build();
     }
 
     public async Task DisposeAsync() => await DataSource.DisposeAsync();
