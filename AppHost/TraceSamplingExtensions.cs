@@ -10,12 +10,14 @@ internal static class TraceSamplingExtensions
     /// F5 traces every message to the dashboard (the SDK's default, <c>parentbased_always_on</c>). A published manifest
     /// samples instead: <c>OTEL_TRACES_SAMPLER=parentbased_traceidratio</c> at <c>Telemetry:TraceSampleRatio</c>
     /// (default 1 %), so a deployment does not pay a trace per message; an unsampled message costs no span work at any hop,
-    /// since every later span follows its root's decision.
+    /// since every later span follows its root's decision. Under F5 the ratio applies only when given
+    /// (<c>--Telemetry:TraceSampleRatio=0</c> runs the topology without traces, as Bench's "tracing off" figures do).
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithTraceSampling(this IResourceBuilder<ProjectResource> service)
     {
-        if (!service.ApplicationBuilder.ExecutionContext.IsPublishMode) return service;
-        var ratio = service.ApplicationBuilder.Configuration["Telemetry:TraceSampleRatio"] ?? DefaultDeployedRatio;
+        var given = service.ApplicationBuilder.Configuration["Telemetry:TraceSampleRatio"];
+        if (!service.ApplicationBuilder.ExecutionContext.IsPublishMode && given is null) return service;
+        var ratio = given ?? DefaultDeployedRatio;
         return service
             .WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
             .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", ratio);

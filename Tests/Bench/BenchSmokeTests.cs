@@ -64,7 +64,7 @@ public sealed class BenchSmokeTests
         var result = await OneToOneWorkload.RunAsync(context, options, CancellationToken.None);
 
         var phase = Assert.Single(result.Phases);
-        Assert.True(phase.Check!.Passed, string.Join("\n", phase.Check.First));
+        Assert.True(phase.Check!.Passed, string.Join("\n", phase.Check.First.Concat(phase.Notes)));
         // Operations went out, and each of their entries was delivered and checked like a message.
         Assert.Contains(phase.Notes, n => n.Contains("were message operations", StringComparison.Ordinal));
         Assert.True(phase.Check.Counts.DeliveredAsExpected >= phase.Acked, $"{phase.Check.Counts.DeliveredAsExpected} expected deliveries for {phase.Acked} acks");
