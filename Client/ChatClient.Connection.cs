@@ -36,9 +36,10 @@ public sealed partial class ChatClient
 
             if (disconnect.IsUnauthorized)
             {
+                // The state first: whoever awaited ConnectAsync sees Unauthorized when its failure reaches it.
+                SetState(ChatClientState.Unauthorized, disconnect);
                 _firstWelcome.TrySetException(new ChatException(ErrorCodes.Unauthorized, disconnect.Meaning));
                 _ = _firstWelcome.Task.Exception;
-                SetState(ChatClientState.Unauthorized, disconnect);
                 return;
             }
 
