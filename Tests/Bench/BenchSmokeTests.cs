@@ -13,7 +13,11 @@ namespace AspireChat.Tests.Bench;
 /// <summary>
 /// The Bench tool itself, briefly, against the embedded server in this process and the peers Bench hosts: a smoke
 /// test of correctness (the checker finds nothing, every system delivered), never of speed — no timing is asserted.
+/// They run alone: their clients and server share this process's thread pool, and at the maximum rate they starve the
+/// tests beside them and are starved by them (a run where a client's connection dropped under the whole suite's load was
+/// seen twice; see issue 26's note).
 /// </summary>
+[Collection(nameof(BenchRunsAlone))]
 public sealed class BenchSmokeTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
@@ -149,3 +153,7 @@ public sealed class BenchSmokeTests
         return [.. document.RootElement.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
     }
 }
+
+/// <summary>Bench runs at the maximum rate: not beside other tests.</summary>
+[CollectionDefinition(nameof(BenchRunsAlone), DisableParallelization = true)]
+public sealed class BenchRunsAlone;
