@@ -61,7 +61,7 @@ public static class ChatSocketEndpoint
         var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         var connection = new ChatConnection(socket, cork, services.GetRequiredService<DeviceSessions>(),
             services.GetRequiredService<IOptions<LimitsOptions>>().Value, services.GetRequiredService<IOptions<GatewayOptions>>().Value,
-            services.GetRequiredService<TimeProvider>());
+            services.GetRequiredService<TimeProvider>(), services.GetService<Microsoft.Extensions.Logging.ILogger<ChatConnection>>());
         // A stopping node says goodbye (1001, after the answers it owes) so clients reconnect at once, rather than
         // holding every socket open until the host's shutdown timeout aborts it.
         using var stopping = lifetime.ApplicationStopping.Register(static c => ((ChatConnection)c!).Close(CloseCodes.ServerStopping, "server stopping"), connection);

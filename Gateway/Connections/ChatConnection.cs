@@ -3,6 +3,8 @@ using System.Net.WebSockets;
 using AspireChat.Messaging.Delivery;
 using AspireChat.Messaging.Pipeline;
 using AspireChat.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AspireChat.Gateway.Connections;
 
@@ -14,7 +16,7 @@ namespace AspireChat.Gateway.Connections;
 /// socket that says no hello in time; the close handshake lets the client read the close frame. Everything the frames
 /// mean — hello, sends, acks, sync, delivery — is the session's.
 /// </summary>
-public sealed class ChatConnection : IDeviceTransport, IFrameOutputOwner
+public sealed partial class ChatConnection : IDeviceTransport, IFrameOutputOwner
 {
     private readonly WebSocket _socket;
     private readonly CorkedStream? _cork;
@@ -28,11 +30,15 @@ public sealed class ChatConnection : IDeviceTransport, IFrameOutputOwner
     private ITimer? _helloTimer;
 
     /// <param name="cork">The stream under <paramref name="socket"/>, corked for each drain of the output; null writes and flushes each frame on its own.</param>
-    public ChatConnection(WebSocket socket, CorkedStream? cork, DeviceSessions sessions, LimitsOptions limits, GatewayOptions gateway, TimeProvider time)
+    public ChatConnection(WebSocket socket, CorkedStream? cork, DeviceSessions sessions, LimitsOptions limits, GatewayOptions gateway, TimeProvider time,
+        ILogger<ChatConnection>? logger = null)
     {
         (_socket, _cork, _limits, _gateway, _time) = (socket, cork, limits, gateway, time);
+        _logger = logger ?? NullLogger<ChatConnection>.Instance;
         _session = sessions.Create(this);
     }
+
+    private readonly ILogger _logger;
 
     public async Task RunAsync(CancellationToken aborted)
     {
@@ -48,6 +54,8 @@ public sealed class ChatConnection : IDeviceTransport, IFrameOutputOwner
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
+            // The peer went away without a close, or the socket was aborted: routine, but named for whoever looks.
+            LogReadEnded(_logger, e, _session.User, _session.Device, e.Message);
         }
         finally
         {
@@ -139,4 +147,7 @@ public sealed class ChatConnection : IDeviceTransport, IFrameOutputOwner
         _output.TryWrite(FrameCodec.Write(new ErrorFrame { Code = ErrorCodes.TooLarge, Message = $"a frame is at most {_limits.MaxFrameBytes} bytes" }));
         _session.Close(CloseCodes.TooLarge, "frame too large");
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The connection of {User}/{Device} ended without a close handshake: {Reason}")]
+    private static partial void LogReadEnded(ILogger logger, Exception exception, string user, string device, string reason);
 }

@@ -25,13 +25,14 @@ internal sealed class SessionNode : IAsyncDisposable
 
     private SessionNode(ServiceProvider services, string folder) => (_services, _folder) = (services, folder);
 
-    public static async Task<SessionNode> StartAsync(int window = 1000, Func<IPendingAcks, IPendingAcks>? pending = null)
+    public static async Task<SessionNode> StartAsync(int window = 1000, Func<IPendingAcks, IPendingAcks>? pending = null, TimeProvider? time = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var folder = Path.Combine(Path.GetTempPath(), "aspirechat-session-" + Guid.NewGuid().ToString("n"));
         builder.Configuration["Storage:Path"] = folder;
         builder.Configuration["Delivery:Window"] = window.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Services.AddLogging();
+        if (time is not null) builder.Services.AddSingleton(time);
         if (pending is not null) builder.Services.AddSingleton<IPendingAcks>(pending(new InMemoryPendingAcks()));
         builder.AddEmbeddedChat();
         builder.Services.AddSingleton<ITokenValidator, UserNameTokens>();
