@@ -108,7 +108,12 @@ public sealed class InboxHandover
             if (acked + 1 > _next) _next = acked + 1;
             // Everything up to the head handed over already (the usual case: live entries were claimed as they came):
             // nothing to claim, and no round trip to the pending acks to learn it.
-            if (head >= _next) WriteBacklog(await _claims.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
+            if (head >= _next)
+            {
+                WriteBacklog(await _claims.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
+                // The window had no room for all of it (or none): the next ack must look again.
+                if (head >= _next) _mayHaveMore = true;
+            }
             await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
             return (acked, positions);
         }

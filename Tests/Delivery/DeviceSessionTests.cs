@@ -150,6 +150,21 @@ public sealed class DeviceSessionTests
     }
 
     [Fact]
+    public async Task An_ack_that_frees_no_room_leaves_the_next_ack_to_claim_what_is_behind()
+    {
+        await using var node = await SessionNode.StartAsync(window: 2);
+        var (session, transport) = await node.WelcomeAsync("bob");
+        await node.AppendAsync("bob", 4); // no live push: only an ack's look at the head finds them
+
+        await session.HandleAsync(Frame(new { t = "ack", seq = 0 }));
+        Assert.Equal([1L, 2L], transport.Seqs);
+        // The window is full: this ack can claim nothing, and must leave the next one to look again.
+        await session.HandleAsync(Frame(new { t = "ack", seq = 0 }));
+        await session.HandleAsync(Frame(new { t = "ack", seq = 2 }));
+        Assert.Equal([1L, 2L, 3L, 4L], transport.Seqs);
+    }
+
+    [Fact]
     public async Task Live_entries_that_arrive_while_an_ack_refill_waits_for_pending_acks_follow_it_in_seq_order_without_duplicates()
     {
         var gated = default(GatedPendingAcks);
