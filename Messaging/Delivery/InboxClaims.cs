@@ -14,9 +14,6 @@ public sealed class InboxClaims(
 {
     private readonly DeliveryOptions _options = options.Value;
 
-    /// <summary>The clock of the pending acks' deadlines (and of a hand-over's head checks).</summary>
-    public TimeProvider Time => time;
-
     /// <summary>The cursor recorded for the device (from its acks); null for a device never seen.</summary>
     public ValueTask<long?> CursorAsync(string user, string device, CancellationToken cancellationToken = default) => cursors.GetAsync(user, device, cancellationToken);
 
@@ -59,20 +56,11 @@ public sealed class InboxClaims(
     /// A device's cumulative ack: clears its pending entries and moves its recorded cursor forward, never past the inbox
     /// head. Returns the acknowledged seq (clamped to the head) and the head.
     /// </summary>
-    public async ValueTask<(long Acked, long Head)> AcknowledgeAsync(string user, string device, long seq, CancellationToken cancellationToken = default) =>
-        await AcknowledgeAsync(user, device, seq, null, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>
-    /// The same, with a head the caller knows to be stored (<paramref name="knownHead"/>: entries it handed the device
-    /// exist) used instead of a read when the ack does not go past it.
-    /// </summary>
-    public async ValueTask<(long Acked, long Head)> AcknowledgeAsync(string user, string device, long seq, long? knownHead, CancellationToken cancellationToken)
+    public async ValueTask<(long Acked, long Head)> AcknowledgeAsync(string user, string device, long seq, CancellationToken cancellationToken = default)
     {
         // Where this process writes the inbox (embedded), its cached head is what it committed: no store read per ack. A
         // cached head is never above the stored one, so at worst an ack is clamped low and its entries are pushed again.
-        var head = knownHead is { } known && seq <= known ? known
-            : heads.Inboxes.TryGet(user, out var cached) ? cached
-            : await inbox.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
+        var head = heads.Inboxes.TryGet(user, out var cached) ? cached : await inbox.GetInboxHeadAsync(user, cancellationToken).ConfigureAwait(false);
         seq = Math.Min(seq, head);
         await pending.AckAsync(user, device, seq, cancellationToken).ConfigureAwait(false);
         if (seq > 0) cursors.Record(user, device, seq);

@@ -33,12 +33,6 @@ public sealed class InboxHandover
     // an ack learns the conversations it covers from here instead of reading the inbox again.
     private readonly Queue<Conversations.ConversationPosition> _unacked = new();
     private long _unackedFrom, _unackedTo;
-    // Whether the inbox may hold entries after the ones handed over that no live push will bring (the window was full, a
-    // backlog read stopped at it): then an ack reads the head and claims them. Otherwise an ack of what was handed needs
-    // neither the head nor a claim — except once per HeadCheckInterval, so an entry whose live route was lost is still
-    // found by the next ack.
-    private bool _mayHaveMore = true;
-    private long _headCheckedAt;
 
     /// <param name="write">Writes one entry to the device's connection.</param>
     /// <param name="failed">Told when a live turn failed (a backing service): the entries it could not claim reach the
@@ -47,9 +41,6 @@ public sealed class InboxHandover
     {
         (_user, _device, _claims, _write, _failed) = (user, device, claims, write, failed);
     }
-
-    /// <summary>How often an ack of what was handed over still reads the inbox head (see the field above).</summary>
-    public static readonly TimeSpan HeadCheckInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>The next seq the device is to be handed (for tests and diagnostics).</summary>
     public long Next => Volatile.Read(ref _next);
@@ -63,7 +54,7 @@ public sealed class InboxHandover
         try
         {
             _next = cursor + 1;
-            WriteBacklog(await _claims.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
+            Write(await _claims.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
             await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -99,21 +90,12 @@ public sealed class InboxHandover
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var time = _claims.Time;
-            var check = _mayHaveMore || seq >= _next || time.GetElapsedTime(_headCheckedAt) >= HeadCheckInterval;
-            // An ack of entries handed over needs no head to be clamped to: they are stored.
-            var (acked, head) = await _claims.AcknowledgeAsync(_user, _device, seq, check ? null : _next - 1, cancellationToken).ConfigureAwait(false);
-            if (check) (_headCheckedAt, _mayHaveMore) = (time.GetTimestamp(), false);
+            var (acked, head) = await _claims.AcknowledgeAsync(_user, _device, seq, cancellationToken).ConfigureAwait(false);
             var positions = TakeAcknowledged(previous, acked);
             if (acked + 1 > _next) _next = acked + 1;
             // Everything up to the head handed over already (the usual case: live entries were claimed as they came):
             // nothing to claim, and no round trip to the pending acks to learn it.
-            if (head >= _next)
-            {
-                WriteBacklog(await _claims.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
-                // The window had no room for all of it (or none): the next ack must look again.
-                if (head >= _next) _mayHaveMore = true;
-            }
+            if (head >= _next) Write(await _claims.ClaimBacklogAsync(_user, _device, head, cancellationToken).ConfigureAwait(false));
             await HandWaitingAsync(cancellationToken).ConfigureAwait(false);
             return (acked, positions);
         }
@@ -160,30 +142,19 @@ public sealed class InboxHandover
             }
             if (entry.Seq > _next)
             {
-                WriteBacklog(await _claims.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
+                Write(await _claims.ClaimBacklogAsync(_user, _device, cancellationToken: cancellationToken).ConfigureAwait(false));
                 // The backlog reached past this entry, or the window is full: either way the rest comes with it or after.
-                if (entry.Seq >= _next)
-                {
-                    _mayHaveMore = true;
-                    return;
-                }
+                if (entry.Seq >= _next) return;
                 continue;
             }
-            if (!await _claims.ClaimLiveAsync(_user, _device, entry.Seq, cancellationToken).ConfigureAwait(false))
-            {
-                // The window is full: this entry and what follows wait for an ack, which must look for them.
-                _mayHaveMore = true;
-                return;
-            }
+            if (!await _claims.ClaimLiveAsync(_user, _device, entry.Seq, cancellationToken).ConfigureAwait(false)) return;
             Handed(entry);
         }
     }
 
-    // A backlog read stops at the window or the head: after one that wrote anything, the next ack looks for more.
-    private void WriteBacklog(IReadOnlyList<InboxEntry> entries)
+    private void Write(IReadOnlyList<InboxEntry> entries)
     {
         foreach (var entry in entries) Handed(entry);
-        if (entries.Count > 0) _mayHaveMore = true;
     }
 
     private void Handed(InboxEntry entry)
