@@ -155,7 +155,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
 
     // Each row as the stored one moved by this batch's messages, in their order; each changed row written once, however
     // many messages moved it: one by-time key per row, never a stale one. The caller holds the index lock.
-    private void WriteRows()
+    private (Dictionary<(string User, string Conv), IndexRow> Rows, Dictionary<string, long> Activity) WriteRows()
     {
         var rows = new Dictionary<(string User, string Conv), IndexRow>();
         var activity = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -164,11 +164,9 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
             if (!rows.TryGetValue((user, message.Conv), out var row))
             {
                 row = new IndexRow();
-                if (Database.Get(PositionKey(ConversationRow, user, message.Conv)) is { } stored)
+                if (StoredRow(user, message.Conv) is { } stored)
                 {
-                    row.Last = BinaryPrimitives.ReadInt64BigEndian(stored);
-                    row.Ts = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(8));
-                    row.Others = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(16));
+                    (row.Last, row.Ts, row.Others) = stored;
                     row.StoredTs = row.Ts;
                 }
                 rows[(user, message.Conv)] = row;
@@ -187,6 +185,27 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
             _batch.Put(new KeyBuilder(ConversationByTime).Text(user).Number(row.Ts).Text(conv).ToArray(), Array.Empty<byte>());
             _batch.Put(PositionKey(ConversationRow, user, conv), (byte[])[.. KeyBuilder.Int64(row.Last), .. KeyBuilder.Int64(row.Ts), .. KeyBuilder.Int64(row.Others)]);
         }
+        return (rows, activity);
+    }
+
+    // What the batch wrote becomes what the cache holds (the caller holds the index lock, after the write returned).
+    private void CacheRows(Dictionary<(string User, string Conv), IndexRow> rows, Dictionary<string, long> activity)
+    {
+        var cache = Database.IndexRowCache;
+        foreach (var ((user, conv), row) in rows)
+            if (row.Changed) cache.SetRow(user, conv, new(row.Last, row.Ts, row.Others));
+        foreach (var (user, latest) in activity) cache.SetActivity(user, latest);
+    }
+
+    // The stored (user, conv) row: from the cache of what earlier batches stored, else read (and cached: it is stored).
+    private (long Last, long Ts, long Others)? StoredRow(string user, string conv)
+    {
+        var cache = Database.IndexRowCache;
+        if (cache.TryGetRow(user, conv, out var cached)) return (cached.Last, cached.Ts, cached.Others);
+        if (Database.Get(PositionKey(ConversationRow, user, conv)) is not { } stored) return null;
+        var row = new RocksDbIndexRowCache.Row(BinaryPrimitives.ReadInt64BigEndian(stored), BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(8)), BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(16)));
+        cache.SetRow(user, conv, row);
+        return (row.Last, row.Ts, row.Others);
     }
 
     public ValueTask PutMessageStatesAsync(IReadOnlyList<Operations.MessageState> states, CancellationToken cancellationToken = default)
@@ -214,12 +233,18 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
         return ValueTask.CompletedTask;
     }
 
-    // The user's highest stored activity: the top of the user's by-time keys (one seek).
+    // The user's highest stored activity: the top of the user's by-time keys (one seek), unless the cache holds it.
     private long StoredActivity(string user)
     {
+        if (Database.IndexRowCache.TryGetActivity(user, out var cached)) return cached;
+        var latest = 0L;
         foreach (var (key, _) in Database.Scan(new KeyBuilder(ConversationByTime).Text(user).ToArray(), reverse: true))
-            return BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(Encoding.UTF8.GetByteCount(user) + 2));
-        return 0;
+        {
+            latest = BinaryPrimitives.ReadInt64BigEndian(key.AsSpan(Encoding.UTF8.GetByteCount(user) + 2));
+            break;
+        }
+        Database.IndexRowCache.SetActivity(user, latest);
+        return latest;
     }
 
     public ValueTask CommitAsync(CancellationToken cancellationToken = default)
@@ -230,8 +255,17 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
             {
                 lock (Database.IndexRows)
                 {
-                    WriteRows();
-                    Database.Write(_batch);
+                    var (rows, activity) = WriteRows();
+                    try
+                    {
+                        Database.Write(_batch);
+                    }
+                    catch
+                    {
+                        Database.IndexRowCache.Clear();
+                        throw;
+                    }
+                    CacheRows(rows, activity);
                 }
             }
             else if (_batch.Count() > 0)

@@ -43,6 +43,9 @@ public sealed class RocksDbDatabase : IDisposable
     /// </summary>
     internal Lock IndexRows { get; } = new();
 
+    /// <summary>The index rows and users' activity as stored, for writers holding <see cref="IndexRows"/>.</summary>
+    internal RocksDbIndexRowCache IndexRowCache { get; set; } = new();
+
     /// <summary>Applies <paramref name="batch"/> atomically and durably (see the class summary).</summary>
     public void Write(WriteBatch batch) => Db.Write(batch, _write);
 
