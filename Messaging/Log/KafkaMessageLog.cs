@@ -376,13 +376,11 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             RequirePartitions(existing);
             return;
         }
-        var replication = ReplicationFactorFor(metadata.Brokers.Count);
-        var configs = new Dictionary<string, string> { ["retention.ms"] = ((long)_options.Retention.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
-        if (replication >= 3) configs["min.insync.replicas"] = "2";
+        var specification = TopicSpecificationFor(name, metadata.Brokers.Count);
+        var replication = specification.ReplicationFactor;
         try
         {
-            await _admin.Value.CreateTopicsAsync(
-                [new TopicSpecification { Name = name, NumPartitions = _options.Partitions, ReplicationFactor = replication, Configs = configs }],
+            await _admin.Value.CreateTopicsAsync([specification],
                 new CreateTopicsOptions { RequestTimeout = _options.MessageTimeout, OperationTimeout = _options.MessageTimeout }).ConfigureAwait(false);
             LogTopicCreated(_logger, name, _options.Partitions, replication);
         }
@@ -421,6 +419,20 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             $"Kafka topic {topic.Topic} has {topic.Partitions.Count} partition(s), but Kafka:Partitions is {_options.Partitions}: the log refuses it, " +
             $"because the partition a key lands in (and with it each stage's order and parallelism) depends on the count. Set Kafka:Partitions to " +
             $"{topic.Partitions.Count} if that count is intended, or recreate the topic with {_options.Partitions} partitions.");
+    }
+
+    /// <summary>
+    /// The topic the log creates on a cluster of <paramref name="brokers"/>: <see cref="KafkaLogOptions.Partitions"/>
+    /// partitions, <see cref="ReplicationFactorFor"/> replicas, <c>min.insync.replicas=2</c> at three replicas or more (an
+    /// <c>acks=all</c> append is then on two brokers, and one broker may fail without stopping appends), and
+    /// <c>retention.ms</c> from <see cref="KafkaLogOptions.Retention"/>.
+    /// </summary>
+    internal TopicSpecification TopicSpecificationFor(string name, int brokers)
+    {
+        var replication = ReplicationFactorFor(brokers);
+        var configs = new Dictionary<string, string> { ["retention.ms"] = ((long)_options.Retention.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
+        if (replication >= 3) configs["min.insync.replicas"] = "2";
+        return new TopicSpecification { Name = name, NumPartitions = _options.Partitions, ReplicationFactor = replication, Configs = configs };
     }
 
     /// <summary><see cref="KafkaLogOptions.ReplicationFactor"/>, or min(3, <paramref name="brokers"/>) when it is unset.</summary>

@@ -2,7 +2,10 @@ using System.Collections.Concurrent;
 using AspireChat.Messaging.Log;
 using AspireChat.Tests.Support;
 using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -154,6 +157,38 @@ public sealed class KafkaFaultTests
         Assert.Equal(2, given.ReplicationFactorFor(5));
     }
 
+    [Theory]
+    [InlineData(1, 1, null)]
+    [InlineData(2, 2, null)]
+    [InlineData(3, 3, "2")]
+    [InlineData(5, 3, "2")]
+    public void A_created_topic_has_the_logs_partitions_min_3_brokers_replicas_two_in_sync_at_three_and_the_configured_retention(
+        int brokers, short replicas, string? minInsync)
+    {
+        using var host = Registered(new() { ["Kafka:Partitions"] = "6", ["Kafka:Retention"] = "1.12:00:00" });
+
+        var topic = host.Services.GetRequiredService<KafkaMessageLog>().TopicSpecificationFor("chat.accepted", brokers);
+
+        Assert.Equal(("chat.accepted", 6, replicas), (topic.Name, topic.NumPartitions, topic.ReplicationFactor));
+        Assert.Equal((36 * 3_600_000L).ToString(System.Globalization.CultureInfo.InvariantCulture), topic.Configs["retention.ms"]);
+        Assert.Equal(minInsync, topic.Configs.GetValueOrDefault("min.insync.replicas"));
+    }
+
+    [Fact]
+    public void A_replication_factor_set_below_three_or_to_the_brokers_default_asks_no_minimum_in_sync()
+    {
+        using var two = Registered(new() { ["Kafka:ReplicationFactor"] = "2" });
+        var topic = two.Services.GetRequiredService<KafkaMessageLog>().TopicSpecificationFor("chat.inbox", brokers: 5);
+        Assert.Equal(2, topic.ReplicationFactor);
+        Assert.False(topic.Configs.ContainsKey("min.insync.replicas"));
+        Assert.Equal(((long)TimeSpan.FromDays(7).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture), topic.Configs["retention.ms"]);
+
+        using var brokerDefault = Registered(new() { ["Kafka:ReplicationFactor"] = "-1" });
+        topic = brokerDefault.Services.GetRequiredService<KafkaMessageLog>().TopicSpecificationFor("chat.inbox", brokers: 5);
+        Assert.Equal(-1, topic.ReplicationFactor);
+        Assert.False(topic.Configs.ContainsKey("min.insync.replicas"));
+    }
+
     [Fact]
     public void Consumers_use_the_classic_group_protocol_and_no_client_auto_creates_topics()
     {
@@ -166,6 +201,16 @@ public sealed class KafkaFaultTests
         var producer = log.ProducerConfig();
         Assert.False(producer.AllowAutoCreateTopics);
         Assert.Equal((true, Acks.All), (producer.EnableIdempotence, producer.Acks));
+    }
+
+    // A host with the log as AddKafkaMessageLog builds it from configuration (the Kafka section); nothing connects until it is used.
+    private static IHost Registered(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings) { ["ConnectionStrings:kafka"] = "127.0.0.1:1" });
+        builder.Services.AddLogging();
+        builder.AddKafkaMessageLog("kafka");
+        return builder.Build();
     }
 
     private static Task<HealthCheckResult> HealthAsync(KafkaMessageLog log) =>
