@@ -317,7 +317,7 @@ internal sealed partial class KafkaGroupMember<T>
                     activity?.SetStatus(ActivityStatusCode.Error, e.Message);
                     LogHandlerFailed(_logger, e, _topic.Name, work.Partition.Partition.Value, batch[0].Offset.Value, attempt);
                     // The health check reports a partition whose handler keeps failing (degraded: the batch is retried).
-                    if (!failing) _status.HandlerFailing();
+                    if (!failing) _status.HandlerFailing(work.Partition.Partition.Value);
                     failing = true;
                 }
                 await Task.Delay(backoff, token).ConfigureAwait(false);
@@ -326,7 +326,7 @@ internal sealed partial class KafkaGroupMember<T>
         }
         finally
         {
-            if (failing) _status.HandlerRecovered();
+            if (failing) _status.HandlerRecovered(work.Partition.Partition.Value);
         }
     }
 

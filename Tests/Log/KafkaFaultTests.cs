@@ -114,6 +114,45 @@ public sealed class KafkaFaultTests
     }
 
     [Fact]
+    public async Task A_handler_that_keeps_failing_on_a_batch_degrades_health_naming_its_partition_until_the_batch_passes()
+    {
+        var name = $"test.failing-handler.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: [name]);
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2);
+        options.MaxRetryBackoff = TimeSpan.FromMilliseconds(200);
+        using var log = new KafkaMessageLog(options, NullLogger<KafkaMessageLog>.Instance);
+        await log.AppendAsync(Topic(name), Records(20));
+
+        var handled = new ConcurrentDictionary<int, byte>();
+        var refusing = 1;
+        using var stop = new CancellationTokenSource();
+        var consuming = log.ConsumeAsync(Topic(name), "degraded", (batch, _) =>
+        {
+            // As a store that refuses one record: its batch fails on every attempt until the store takes it again.
+            if (Volatile.Read(ref refusing) == 1 && batch.Any(r => r.N == 3)) throw new InvalidOperationException("record 3 refused");
+            foreach (var record in batch) handled.TryAdd(record.N, 0);
+            return ValueTask.CompletedTask;
+        }, stop.Token);
+
+        await Wait.UntilAsync(async () => (await HealthAsync(log)).Status == HealthStatus.Degraded, "health degrades", TimeSpan.FromSeconds(30));
+        var partition = Assert.Single(Assert.Single(log.Members).FailingPartitions);
+        var report = await HealthAsync(log);
+        Assert.Equal(HealthStatus.Degraded, report.Status);
+        Assert.Contains($"the handler of {name}/degraded keeps failing on partition(s) {partition}", report.Description);
+        Assert.Equal($"2 partition(s), handler failing on partition(s) {partition}", report.Data[$"member {name}/degraded"]);
+        Assert.False(handled.ContainsKey(3));
+
+        // The store takes it again: the retried batch passes, and health is back.
+        Volatile.Write(ref refusing, 0);
+        await Wait.UntilAsync(() => handled.Count == 20, "every record is handled", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(async () => (await HealthAsync(log)).Status == HealthStatus.Healthy, "health is back", TimeSpan.FromSeconds(30));
+        Assert.Empty(Assert.Single(log.Members).FailingPartitions);
+
+        await stop.CancelAsync();
+        await Wait.ForAsync(consuming, "the consumer stops");
+    }
+
+    [Fact]
     public async Task An_existing_topic_with_another_partition_count_is_refused_by_appends_and_consumers_naming_both_counts()
     {
         var name = $"test.one-partition.{Guid.NewGuid():n}";
