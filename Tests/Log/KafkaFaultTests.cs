@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -111,6 +112,41 @@ public sealed class KafkaFaultTests
         await log.AppendAsync(topic, [new LogTestRecord("k", 3)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(new KafkaProducerState(null, 1), log.Producer);
         Assert.Equal(HealthStatus.Healthy, (await HealthAsync(log)).Status);
+    }
+
+    [Fact]
+    public async Task A_fatal_producer_that_cannot_be_rebuilt_stops_the_host_after_its_attempts_saying_why()
+    {
+        var name = $"test.not-rebuilt.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: [name]);
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2);
+        options.ProducerRebuildAttempts = 3;
+        var time = new FakeTimeProvider();
+        var lifetime = new RecordingLifetime();
+        var logs = new CapturedLogs();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var builds = 0;
+        // The first producer is built; every new one fails, as a producer whose configuration no longer holds would.
+        using var log = new KafkaMessageLog(options, loggers.CreateLogger<KafkaMessageLog>(), time, lifetime,
+            builder => Interlocked.Increment(ref builds) == 1 ? builder.Build() : throw new InvalidOperationException("no producer handle"));
+        var topic = Topic(name);
+        await log.AppendAsync(topic, [new LogTestRecord("k", 0)]);
+        cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.OutOfOrderSequenceNumber);
+        await Assert.ThrowsAsync<MessageLogException>(() => log.AppendAsync(topic, [new LogTestRecord("k", 1)]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        await Wait.UntilAsync(() => log.Producer.Fatal is not null, "the producer reports its fatal error", TimeSpan.FromSeconds(30));
+
+        // Each backoff passes (doubling); each new producer fails to build; after the third failure the host is stopped.
+        await Wait.UntilAsync(() =>
+        {
+            time.Advance(options.MaxRetryBackoff);
+            return lifetime.Stopped;
+        }, "the log stops the host", TimeSpan.FromSeconds(30));
+        Assert.Equal(1 + 3, Volatile.Read(ref builds));
+        Assert.Equal(2, logs.AtLeast(LogLevel.Error).Count(m => m.StartsWith("A new Kafka producer could not be built", StringComparison.Ordinal)));
+        var critical = Assert.Single(logs.AtLeast(LogLevel.Critical), m => m.StartsWith("The Kafka producer", StringComparison.Ordinal));
+        Assert.Contains("3 new producers in a row could not be built; stopping the host", critical);
+        Assert.NotNull(log.Producer.Fatal);
+        Assert.Equal(HealthStatus.Unhealthy, (await HealthAsync(log)).Status);
     }
 
     [Fact]
@@ -250,6 +286,19 @@ public sealed class KafkaFaultTests
         builder.Services.AddLogging();
         builder.AddKafkaMessageLog("kafka");
         return builder.Build();
+    }
+
+    /// <summary>A host's lifetime that records being told to stop.</summary>
+    private sealed class RecordingLifetime : IHostApplicationLifetime
+    {
+        private volatile bool _stopped;
+
+        public bool Stopped => _stopped;
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication() => _stopped = true;
     }
 
     private static Task<HealthCheckResult> HealthAsync(KafkaMessageLog log) =>
