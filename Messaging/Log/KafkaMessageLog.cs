@@ -311,7 +311,8 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
         }
         catch (MessageLogException e) when (e.InnerException is KafkaException)
         {
-            // A consumer can wait for the broker (and the topic) to appear; an append cannot. A topic found wrong is refused.
+            // A consumer can wait for the broker (and the topic) to appear; an append cannot. A topic found wrong is refused,
+            // here or, when it could not be checked here, at the member's first assignment (KafkaGroupMember.CheckTopic).
             LogTopicNotChecked(_logger, e, topic.Name);
         }
         var status = new KafkaMemberStatus(topic.Name, group);
@@ -330,7 +331,8 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     /// Runs a group member until <paramref name="cancellationToken"/> is cancelled; a member whose consumer faults (a fatal
     /// client error, an exception out of its loop) is replaced by a new one after a backoff. Past
     /// <see cref="KafkaLogOptions.ConsumerRestarts"/> faults in a row (a member that got partitions starts the count again)
-    /// this fails, so that the host stops rather than run without its consumer.
+    /// this fails, so that the host stops rather than run without its consumer. A member that found its topic with another
+    /// partition count fails at once: a new consumer would find the same topic.
     /// </summary>
     private async Task SuperviseAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released, KafkaMemberStatus status,
         CancellationToken cancellationToken)
@@ -346,7 +348,7 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
                 await member.RunAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && member.TopicRefused is null)
             {
                 faults = status.WasAssigned ? 1 : faults + 1;
                 if (faults > _options.ConsumerRestarts)
@@ -371,6 +373,9 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             }
         }
     }
+
+    /// <summary>Whether <paramref name="name"/> was found (or created) with <see cref="KafkaLogOptions.Partitions"/> partitions.</summary>
+    internal bool IsTopicChecked(string name) => _topics.TryGetValue(name, out var ensure) && ensure.IsValueCreated && ensure.Value.IsCompletedSuccessfully;
 
     /// <summary>The cluster's metadata (brokers and topics), asked with <paramref name="timeout"/>; blocks the calling thread.</summary>
     public Metadata GetMetadata(TimeSpan timeout) => _admin.Value.GetMetadata(timeout);
@@ -550,6 +555,6 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     [LoggerMessage(Level = LogLevel.Critical, Message = "Kafka {Topic}/{Group}: the consumer faulted {Faults} times in a row; giving up")]
     private static partial void LogConsumerGaveUp(ILogger logger, Exception exception, string topic, string group, int faults);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka topic {Topic} could not be checked; the consumer subscribes and waits for it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka topic {Topic} could not be checked; the consumer subscribes, waits for it, and checks it when the group assigns its partitions")]
     private static partial void LogTopicNotChecked(ILogger logger, Exception exception, string topic);
 }

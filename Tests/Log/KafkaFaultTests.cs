@@ -205,6 +205,72 @@ public sealed class KafkaFaultTests
     }
 
     [Fact]
+    public async Task A_consumer_that_could_not_check_its_topic_at_start_refuses_it_at_assignment_when_it_has_another_partition_count()
+    {
+        var name = $"test.late-wrong.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: []);
+        using var log = new KafkaMessageLog(LateTopicOptions(cluster), NullLogger<KafkaMessageLog>.Instance);
+
+        // The topic is missing and the mock cluster cannot create it: the consumer subscribes unchecked and waits.
+        var handled = 0;
+        var consuming = log.ConsumeAsync(Topic(name), "late-wrong", (batch, _) =>
+        {
+            Interlocked.Add(ref handled, batch.Count);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        await Wait.UntilAsync(() => log.Members.Count == 1, "the consumer subscribes", TimeSpan.FromSeconds(30));
+
+        // It appears with one partition, as a producer's auto-creation would have left it, and records are written to it.
+        cluster.CreateTopic(name, partitions: 1);
+        using (var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            for (var n = 0; n < 5; n++)
+                await producer.ProduceAsync(name, new Message<Null, byte[]> { Value = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new LogTestRecord("k", n), LogTestJson.Default.LogTestRecord) });
+        }
+
+        var refused = await Assert.ThrowsAsync<MessageLogException>(() => consuming.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"Kafka topic {name} has 1 partition(s), but Kafka:Partitions is 2", refused.Message);
+        Assert.Equal(0, Volatile.Read(ref handled));
+        Assert.Empty(log.Members);
+    }
+
+    [Fact]
+    public async Task A_consumer_that_could_not_check_its_topic_at_start_checks_it_at_assignment_and_consumes_it_when_it_is_right()
+    {
+        var name = $"test.late-right.{Guid.NewGuid():n}";
+        using var cluster = new KafkaMockCluster(partitions: 2, topics: []);
+        using var log = new KafkaMessageLog(LateTopicOptions(cluster), NullLogger<KafkaMessageLog>.Instance);
+        var handled = new ConcurrentDictionary<int, byte>();
+        using var stop = new CancellationTokenSource();
+        var consuming = log.ConsumeAsync(Topic(name), "late-right", (batch, _) =>
+        {
+            foreach (var record in batch) handled.TryAdd(record.N, 0);
+            return ValueTask.CompletedTask;
+        }, stop.Token);
+        await Wait.UntilAsync(() => log.Members.Count == 1, "the consumer subscribes", TimeSpan.FromSeconds(30));
+        Assert.False(log.IsTopicChecked(name));
+
+        cluster.CreateTopic(name);
+        await Wait.UntilAsync(() => log.Members.Single().Phase == KafkaMemberPhase.Assigned, "the consumer is assigned the topic's partitions", TimeSpan.FromSeconds(60));
+        Assert.True(log.IsTopicChecked(name));
+        await log.AppendAsync(Topic(name), Records(10));
+        await Wait.UntilAsync(() => handled.Count == 10, "the consumer handles every record", TimeSpan.FromSeconds(30));
+
+        await stop.CancelAsync();
+        await Wait.ForAsync(consuming, "the consumer stops");
+    }
+
+    // A topic missing at start: the mock cluster's admin API answers no creation, so the startup check fails within the
+    // message timeout; the subscribed consumer looks for the topic twice a second (librdkafka's default is five minutes).
+    private static KafkaLogOptions LateTopicOptions(KafkaMockCluster cluster)
+    {
+        var options = KafkaMessageLogContract.TestOptions(cluster.BootstrapServers, partitions: 2);
+        options.MessageTimeout = TimeSpan.FromSeconds(2);
+        options.Settings["topic.metadata.refresh.interval.ms"] = "500";
+        return options;
+    }
+
+    [Fact]
     public async Task A_topic_the_cluster_did_not_create_is_not_remembered_and_is_never_auto_created_by_a_produce()
     {
         var name = $"test.missing.{Guid.NewGuid():n}";
