@@ -89,25 +89,51 @@ public sealed class MongoGroupStore(IMongoDatabase database) : IGroupStore, IUse
         return [.. docs.Select(d => d["gid"].AsString)];
     }
 
+    /// <summary>
+    /// A fixed number of round trips per run of changes of one kind (an event is one run: members added, or a member
+    /// removed), however many members it names: a removal ends the open periods in one update and deletes the members in
+    /// one delete; an addition reads who is a member already in one find, then inserts the periods in one unordered bulk
+    /// write and the members in another.
+    /// </summary>
     public async ValueTask ApplyMembershipAsync(string gid, long cseq, IReadOnlyList<MembershipChange> changes, CancellationToken cancellationToken = default)
     {
-        foreach (var change in changes)
+        // In the order of the changes: a user removed and added again by one call ends one period and opens the next.
+        foreach (var run in Runs(changes))
         {
-            var member = Filter.Eq("gid", gid) & Filter.Eq("user", change.User);
-            if (change.Removes)
+            var members = Filter.Eq("gid", gid) & Filter.In("user", run.Select(c => c.User).ToList());
+            if (run[0].Removes)
             {
-                // Only a period that began before this event ends here; a replay finds none open.
-                await _memberships.UpdateManyAsync(member & Filter.Eq("left", BsonNull.Value) & Filter.Lte("joined", cseq),
+                // Only a period that began at or before this event ends here; a replay finds none open.
+                await _memberships.UpdateManyAsync(members & Filter.Eq("left", BsonNull.Value) & Filter.Lte("joined", cseq),
                     Builders<BsonDocument>.Update.Set("left", cseq), cancellationToken: cancellationToken).ConfigureAwait(false);
-                await _members.DeleteOneAsync(member & Filter.Lte("joined", cseq), cancellationToken).ConfigureAwait(false);
+                await _members.DeleteManyAsync(members & Filter.Lte("joined", cseq), cancellationToken).ConfigureAwait(false);
                 continue;
             }
-            var current = await _members.Find(member).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-            if (current is not null && current["joined"].ToInt64() < cseq) continue; // already a member: keeps its join point
-            // The period first, then the member: a crash between them replays into the same state.
-            await InsertIgnoringDuplicateAsync(_memberships, new BsonDocument { { "gid", gid }, { "user", change.User }, { "joined", cseq }, { "left", BsonNull.Value } }, cancellationToken).ConfigureAwait(false);
-            await InsertIgnoringDuplicateAsync(_members, new BsonDocument { { "gid", gid }, { "user", change.User }, { "role", change.Role! }, { "joined", cseq } }, cancellationToken).ConfigureAwait(false);
+            // A member since before this event keeps its join point; anyone else joins at this cseq (a replay of the event
+            // finds its own rows, and their unique keys make writing them again a duplicate that is ignored).
+            var already = (await _members.Find(members & Filter.Lt("joined", cseq)).Project(new BsonDocument { { "_id", 0 }, { "user", 1 } })
+                .ToListAsync(cancellationToken).ConfigureAwait(false)).Select(d => d["user"].AsString).ToHashSet(StringComparer.Ordinal);
+            var joining = run.Where(c => !already.Contains(c.User)).ToList();
+            if (joining.Count == 0) continue;
+            // The periods first, then the members: a crash between them replays into the same state (the members are
+            // missing, so they join again at this cseq, and their periods are there already).
+            await InsertIgnoringDuplicatesAsync(_memberships,
+                [.. joining.Select(c => new BsonDocument { { "gid", gid }, { "user", c.User }, { "joined", cseq }, { "left", BsonNull.Value } })], cancellationToken).ConfigureAwait(false);
+            await InsertIgnoringDuplicatesAsync(_members,
+                [.. joining.Select(c => new BsonDocument { { "gid", gid }, { "user", c.User }, { "role", c.Role! }, { "joined", cseq } })], cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    // Consecutive changes of one kind, each user once per run: within a run no change depends on another's write.
+    private static List<List<MembershipChange>> Runs(IReadOnlyList<MembershipChange> changes)
+    {
+        var runs = new List<List<MembershipChange>>();
+        foreach (var change in changes)
+        {
+            if (runs.Count == 0 || runs[^1][0].Removes != change.Removes || runs[^1].Any(c => c.User == change.User)) runs.Add([]);
+            runs[^1].Add(change);
+        }
+        return runs;
     }
 
     public async ValueTask SetFanoutAsync(string gid, GroupFanout fanout, long since, CancellationToken cancellationToken = default) =>
@@ -132,13 +158,14 @@ public sealed class MongoGroupStore(IMongoDatabase database) : IGroupStore, IUse
         await _cursors.UpdateOneAsync(Filter.Eq("user", user) & Filter.Eq("device", device) & Filter.Eq("gid", gid),
             Builders<BsonDocument>.Update.Max("cseq", cseq), new UpdateOptions { IsUpsert = true }, cancellationToken).ConfigureAwait(false);
 
-    private static async Task InsertIgnoringDuplicateAsync(IMongoCollection<BsonDocument> collection, BsonDocument document, CancellationToken cancellationToken)
+    // Unordered: every document is tried; one already stored (a replay) is a duplicate key and changes nothing.
+    private static async Task InsertIgnoringDuplicatesAsync(IMongoCollection<BsonDocument> collection, List<BsonDocument> documents, CancellationToken cancellationToken)
     {
         try
         {
-            await collection.InsertOneAsync(document, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await collection.InsertManyAsync(documents, new InsertManyOptions { IsOrdered = false }, cancellationToken).ConfigureAwait(false);
         }
-        catch (MongoWriteException e) when (e.WriteError.Code == DuplicateKey)
+        catch (MongoBulkWriteException<BsonDocument> e) when (Storage.MongoChatDocuments.OnlyDuplicateKeys(e))
         {
         }
     }

@@ -15,7 +15,7 @@ namespace AspireChat.Messaging.Hosting;
 /// </summary>
 public sealed partial class PipelineHost(
     IChatStore store, Groups.IGroupStore groups, IPipelineComposition composition, CursorRecorder cursors, ReceiptNotifier receipts,
-    TimeProvider time, ILogger<PipelineHost> logger) : BackgroundService
+    TimeProvider time, IHostApplicationLifetime lifetime, ILogger<PipelineHost> logger) : BackgroundService
 {
     /// <summary>How often acknowledged cursors are written (see <see cref="CursorRecorder"/>).</summary>
     public static readonly TimeSpan CursorFlushInterval = TimeSpan.FromMilliseconds(500);
@@ -28,10 +28,16 @@ public sealed partial class PipelineHost(
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
-        Task.Run(() => composition.RunAsync(stoppingToken), CancellationToken.None),
-        CursorFlushLoopAsync(stoppingToken),
-        ReceiptLoopAsync(stoppingToken));
+    /// <summary>
+    /// The loops run until the host stops; one that ends before — stage 0 failing leaves every send unanswered — stops the
+    /// host (<see cref="StageLoops"/>).
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => StageLoops.WatchAsync(
+    [
+        ("stage 0 (accept)", Task.Run(() => composition.RunAsync(stoppingToken), CancellationToken.None)),
+        ("cursor flush", CursorFlushLoopAsync(stoppingToken)),
+        ("receipt", ReceiptLoopAsync(stoppingToken)),
+    ], lifetime, logger, stoppingToken);
 
     private async Task CursorFlushLoopAsync(CancellationToken stoppingToken)
     {

@@ -30,6 +30,9 @@ internal sealed partial class KafkaGroupMember<T>
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: {Code}: {Reason}")]
     private static partial void LogConsumeError(ILogger logger, string topic, string group, ErrorCode code, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: the topic could not be checked at its assignment either; handling its partitions, checking again at the next assignment")]
+    private static partial void LogTopicStillNotChecked(ILogger logger, Exception exception, string topic, string group);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka {Topic}/{Group}: leaving the group failed")]
     private static partial void LogCloseFailed(ILogger logger, Exception exception, string topic, string group);
 }

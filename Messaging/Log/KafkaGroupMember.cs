@@ -24,6 +24,7 @@ internal sealed partial class KafkaGroupMember<T>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LagInterval = TimeSpan.FromSeconds(1);
 
+    private readonly KafkaMessageLog _log;
     private readonly LogTopic<T> _topic;
     private readonly string _group;
     private readonly LogBatchHandler<T> _handler;
@@ -42,7 +43,7 @@ internal sealed partial class KafkaGroupMember<T>
     public KafkaGroupMember(KafkaMessageLog log, LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released,
         KafkaMemberStatus status, ILogger logger)
     {
-        (_topic, _group, _handler, _released, _status, _options, _logger) = (topic, group, handler, released, status, log.Options, logger);
+        (_log, _topic, _group, _handler, _released, _status, _options, _logger) = (log, topic, group, handler, released, status, log.Options, logger);
         var config = log.ConsumerConfig(group);
         _consumer = new ConsumerBuilder<Ignore, byte[]>(config)
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
@@ -52,6 +53,12 @@ internal sealed partial class KafkaGroupMember<T>
             .Build();
         _lag = KafkaLogMetrics.Register(topic.Name, group);
     }
+
+    /// <summary>
+    /// Set when the topic, checked at this member's first assignment, has another partition count than the log's: the
+    /// consumer hands nothing of it out and its loop fails with this reason, which no restart can cure.
+    /// </summary>
+    public MessageLogException? TopicRefused { get; private set; }
 
     /// <summary>Consumes until <paramref name="cancellationToken"/> is cancelled, on a thread of its own; faults on a fatal consumer error.</summary>
     public Task RunAsync(CancellationToken cancellationToken)
@@ -86,6 +93,7 @@ internal sealed partial class KafkaGroupMember<T>
             var lagAt = Stopwatch.GetTimestamp();
             while (!_stopping.IsCancellationRequested)
             {
+                if (TopicRefused is { } refused) throw refused;
                 CommitHandled(revoking: null);
                 ResumeDrained();
                 if (Stopwatch.GetElapsedTime(lagAt) >= LagInterval)
@@ -160,6 +168,7 @@ internal sealed partial class KafkaGroupMember<T>
     private void OnAssigned(List<TopicPartition> partitions)
     {
         LogAssigned(_logger, _topic.Name, _group, string.Join(",", partitions.Select(p => p.Partition.Value)));
+        if (!_log.IsTopicChecked(_topic.Name) && !CheckTopic()) return;
         foreach (var partition in partitions)
         {
             if (_partitions.Remove(partition, out var stale)) Release([stale], lost: true);
@@ -168,6 +177,36 @@ internal sealed partial class KafkaGroupMember<T>
             work.Worker = Task.Run(() => WorkAsync(work), CancellationToken.None);
         }
         _status.Holding(_partitions.Count);
+    }
+
+    /// <summary>
+    /// The topic was not checked when the consumer subscribed (the broker did not answer, or the topic did not exist yet
+    /// and could not be created): now that the group assigns its partitions it exists, and its partition count is checked
+    /// before any of its records is handed out. False when nothing may be handed out: the topic is refused, or the member stops.
+    /// </summary>
+    private bool CheckTopic()
+    {
+        try
+        {
+            // Blocks the consume thread, inside the rebalance, for one metadata request at most; once per topic and process.
+            _log.EnsureTopicAsync(_topic.Name, _stopping).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (MessageLogException e) when (e.InnerException is KafkaException)
+        {
+            // The broker did not answer this time either: the partitions are handled, and the next assignment checks again.
+            LogTopicStillNotChecked(_logger, e, _topic.Name, _group);
+            return true;
+        }
+        catch (MessageLogException e)
+        {
+            TopicRefused = e;
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private void OnRevoked(List<TopicPartitionOffset> partitions, bool lost)
@@ -317,7 +356,7 @@ internal sealed partial class KafkaGroupMember<T>
                     activity?.SetStatus(ActivityStatusCode.Error, e.Message);
                     LogHandlerFailed(_logger, e, _topic.Name, work.Partition.Partition.Value, batch[0].Offset.Value, attempt);
                     // The health check reports a partition whose handler keeps failing (degraded: the batch is retried).
-                    if (!failing) _status.HandlerFailing();
+                    if (!failing) _status.HandlerFailing(work.Partition.Partition.Value);
                     failing = true;
                 }
                 await Task.Delay(backoff, token).ConfigureAwait(false);
@@ -326,7 +365,7 @@ internal sealed partial class KafkaGroupMember<T>
         }
         finally
         {
-            if (failing) _status.HandlerRecovered();
+            if (failing) _status.HandlerRecovered(work.Partition.Partition.Value);
         }
     }
 

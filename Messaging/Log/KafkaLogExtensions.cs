@@ -34,7 +34,7 @@ public static class KafkaLogExtensions
         services.Configure<KafkaLogOptions>(builder.Configuration.GetSection(Section));
         services.PostConfigure<KafkaLogOptions>(o => o.BootstrapServers = bootstrap);
         services.TryAddSingleton(sp => new KafkaMessageLog(sp.GetRequiredService<IOptions<KafkaLogOptions>>().Value, sp.GetRequiredService<ILogger<KafkaMessageLog>>(),
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(), sp.GetService<IHostApplicationLifetime>()));
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<KafkaMessageLog>());
         services.AddHealthChecks().Add(new HealthCheckRegistration(connectionName,
             sp => new KafkaLogHealthCheck(sp.GetRequiredService<KafkaMessageLog>()), failureStatus: null, tags: null, timeout: TimeSpan.FromSeconds(5)));

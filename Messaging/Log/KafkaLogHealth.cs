@@ -18,9 +18,9 @@ public enum KafkaMemberPhase
 
 /// <summary>A consumer-group member of the Kafka log as its health check reports it.</summary>
 /// <param name="Restarts">How often its consumer was rebuilt after a fault.</param>
-/// <param name="FailingPartitions">Partitions whose current batch the handler failed at least once and is retrying.</param>
+/// <param name="FailingPartitions">The partitions (ascending) whose current batch the handler failed at least once and is retrying.</param>
 /// <param name="Fault">The last fault, while <see cref="Phase"/> is <see cref="KafkaMemberPhase.Faulted"/>.</param>
-public sealed record KafkaMemberState(string Topic, string Group, KafkaMemberPhase Phase, int Partitions, int Restarts, int FailingPartitions, string? Fault);
+public sealed record KafkaMemberState(string Topic, string Group, KafkaMemberPhase Phase, int Partitions, int Restarts, IReadOnlyList<int> FailingPartitions, string? Fault);
 
 /// <summary>The Kafka log's producer as its health check reports it.</summary>
 /// <param name="Fatal">The fatal error the producer hit, until the rebuilt producer replaces it; null while it works.</param>
@@ -32,7 +32,9 @@ internal sealed class KafkaMemberStatus(string topic, string group)
 {
     private readonly Lock _gate = new();
     private KafkaMemberPhase _phase = KafkaMemberPhase.Joining;
-    private int _partitions, _restarts, _failing;
+    private int _partitions, _restarts;
+    // One worker per partition at a time: a partition is failing from its handler's first failure until the batch passes.
+    private readonly SortedSet<int> _failing = [];
     private string? _fault;
 
     /// <summary>Whether the current consumer got partitions since it started (a fault after that starts the restart count again).</summary>
@@ -58,13 +60,19 @@ internal sealed class KafkaMemberStatus(string topic, string group)
         lock (_gate) (_phase, _partitions, _fault, _restarts) = (KafkaMemberPhase.Faulted, 0, fault.Message, _restarts + 1);
     }
 
-    public void HandlerFailing() => Interlocked.Increment(ref _failing);
+    public void HandlerFailing(int partition)
+    {
+        lock (_gate) _failing.Add(partition);
+    }
 
-    public void HandlerRecovered() => Interlocked.Decrement(ref _failing);
+    public void HandlerRecovered(int partition)
+    {
+        lock (_gate) _failing.Remove(partition);
+    }
 
     public KafkaMemberState Snapshot()
     {
-        lock (_gate) return new KafkaMemberState(topic, group, _phase, _partitions, _restarts, Volatile.Read(ref _failing), _fault);
+        lock (_gate) return new KafkaMemberState(topic, group, _phase, _partitions, _restarts, [.. _failing], _fault);
     }
 }
 
@@ -91,7 +99,7 @@ internal sealed class KafkaLogHealthCheck(KafkaMessageLog log) : IHealthCheck
             data[$"member {m.Topic}/{m.Group}"] = m.Phase switch
             {
                 KafkaMemberPhase.Faulted => $"faulted ({m.Restarts} restart(s)): {m.Fault}",
-                KafkaMemberPhase.Assigned => $"{m.Partitions} partition(s)" + (m.FailingPartitions > 0 ? $", handler failing on {m.FailingPartitions}" : ""),
+                KafkaMemberPhase.Assigned => $"{m.Partitions} partition(s)" + (m.FailingPartitions.Count > 0 ? $", handler failing on partition(s) {string.Join(", ", m.FailingPartitions)}" : ""),
                 _ => "joining",
             };
         }
@@ -111,8 +119,9 @@ internal sealed class KafkaLogHealthCheck(KafkaMessageLog log) : IHealthCheck
             return new HealthCheckResult(context.Registration.FailureStatus, $"the Kafka producer hit a fatal error and is being rebuilt: {producer.Fatal}", data: data);
         if (members.FirstOrDefault(m => m.Phase == KafkaMemberPhase.Faulted) is { } faulted)
             return new HealthCheckResult(context.Registration.FailureStatus, $"the Kafka consumer of {faulted.Topic}/{faulted.Group} faulted and is being rebuilt: {faulted.Fault}", data: data);
-        if (members.FirstOrDefault(m => m.FailingPartitions > 0) is { } failing)
-            return HealthCheckResult.Degraded($"the handler of {failing.Topic}/{failing.Group} keeps failing on {failing.FailingPartitions} partition(s); the batches are retried", data: data);
+        if (members.FirstOrDefault(m => m.FailingPartitions.Count > 0) is { } failing)
+            return HealthCheckResult.Degraded(
+                $"the handler of {failing.Topic}/{failing.Group} keeps failing on partition(s) {string.Join(", ", failing.FailingPartitions)}; the batches are retried", data: data);
         return HealthCheckResult.Healthy($"{metadata.Brokers.Count} broker(s), {metadata.Topics.Count} topic(s), {members.Count} consumer(s)", data);
     }
 }

@@ -72,6 +72,12 @@ public sealed class KafkaLogOptions
     /// </summary>
     public int ConsumerRestarts { get; set; } = 5;
 
+    /// <summary>
+    /// Times in a row a new producer is built after a fatal producer error (after <see cref="RetryBackoff"/>, doubling)
+    /// when building one fails, before the log gives up and stops the host: appends cannot succeed without a producer.
+    /// </summary>
+    public int ProducerRebuildAttempts { get; set; } = 5;
+
     /// <summary>Further librdkafka properties for producer, consumers and admin client alike (security, client.id …); they win over the settings above.</summary>
     public Dictionary<string, string> Settings { get; set; } = [];
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Context.Propagation;
@@ -17,11 +18,11 @@ namespace AspireChat.Messaging.Log;
 /// batch's offsets only after its handler returned. Records carry the W3C trace context in a <c>traceparent</c> header.
 /// </summary>
 /// <remarks>
-/// Nothing here fails silently (decision 0018): a producer that hits a fatal error is rebuilt; a consumer whose loop
-/// faults is rebuilt, and after <see cref="KafkaLogOptions.ConsumerRestarts"/> faults in a row <c>ConsumeAsync</c> fails so
-/// its host stops; a topic is used only once it exists with <see cref="KafkaLogOptions.Partitions"/> partitions, and a
-/// failed check is never remembered. <see cref="Producer"/> and <see cref="Members"/> say where each client stands; the
-/// health check reports them.
+/// Nothing here fails silently (decision 0018): a producer that hits a fatal error is rebuilt, and the host stopped when
+/// no new one can be built; a consumer whose loop faults is rebuilt, and after <see cref="KafkaLogOptions.ConsumerRestarts"/>
+/// faults in a row <c>ConsumeAsync</c> fails so its host stops; a topic is used only once it exists with
+/// <see cref="KafkaLogOptions.Partitions"/> partitions, and a failed check is never remembered. <see cref="Producer"/> and
+/// <see cref="Members"/> say where each client stands; the health check reports them.
 /// </remarks>
 public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
 {
@@ -31,6 +32,8 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     private readonly KafkaLogOptions _options;
     private readonly ILogger<KafkaMessageLog> _logger;
     private readonly TimeProvider _time;
+    private readonly IHostApplicationLifetime? _lifetime;
+    private readonly Func<ProducerBuilder<byte[], byte[]>, IProducer<byte[], byte[]>> _buildProducer;
     private readonly Lock _producerGate = new();
     private IProducer<byte[], byte[]> _producer;
     private string? _producerFatal;
@@ -41,13 +44,23 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     private readonly CancellationTokenSource _disposing = new();
     private int _disposed;
 
+    /// <param name="options">The log's settings.</param>
+    /// <param name="logger">Where the log and librdkafka report.</param>
     /// <param name="time">The clock of the backoffs before a faulted consumer or producer is rebuilt.</param>
-    public KafkaMessageLog(KafkaLogOptions options, ILogger<KafkaMessageLog> logger, TimeProvider? time = null)
+    /// <param name="lifetime">The host to stop when a producer that hit a fatal error cannot be rebuilt; none: only logged.</param>
+    public KafkaMessageLog(KafkaLogOptions options, ILogger<KafkaMessageLog> logger, TimeProvider? time = null, IHostApplicationLifetime? lifetime = null)
+        : this(options, logger, time, lifetime, static builder => builder.Build())
+    {
+    }
+
+    /// <param name="buildProducer">Builds each producer from its builder: tests make a rebuild fail here.</param>
+    internal KafkaMessageLog(KafkaLogOptions options, ILogger<KafkaMessageLog> logger, TimeProvider? time, IHostApplicationLifetime? lifetime,
+        Func<ProducerBuilder<byte[], byte[]>, IProducer<byte[], byte[]>> buildProducer)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(options.BootstrapServers);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Partitions, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatch, 1);
-        (_options, _logger, _time) = (options, logger, time ?? TimeProvider.System);
+        (_options, _logger, _time, _lifetime, _buildProducer) = (options, logger, time ?? TimeProvider.System, lifetime, buildProducer);
         _producer = BuildProducer();
         // A client of its own, not the producer's handle: the producer may be rebuilt under it.
         _admin = new Lazy<IAdminClient>(() => new AdminClientBuilder(ClientConfig())
@@ -56,11 +69,10 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             .Build());
     }
 
-    private IProducer<byte[], byte[]> BuildProducer() =>
+    private IProducer<byte[], byte[]> BuildProducer() => _buildProducer(
         new ProducerBuilder<byte[], byte[]>(ProducerConfig())
             .SetLogHandler((_, message) => LogClient(message))
-            .SetErrorHandler(OnProducerError)
-            .Build();
+            .SetErrorHandler(OnProducerError));
 
     /// <summary>The producer's settings: idempotent, <c>acks=all</c>, no topic auto-creation; <see cref="KafkaLogOptions.Settings"/> over them.</summary>
     internal ProducerConfig ProducerConfig()
@@ -233,36 +245,49 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     /// Replaces a producer that hit a fatal error (librdkafka's idempotent producer cannot go on once it lost track of its
     /// sequence numbers): after <see cref="KafkaLogOptions.RetryBackoff"/>, a new producer (a new producer id) takes the
     /// appends; the old one reports what it still held as failed, and goes. Appends in between fail at once, so senders
-    /// hear <c>unavailable</c> and retry.
+    /// hear <c>unavailable</c> and retry. A new producer that cannot be built is tried again after the backoff doubled;
+    /// after <see cref="KafkaLogOptions.ProducerRebuildAttempts"/> failures in a row the host is stopped, as a consumer
+    /// that keeps faulting stops it: a process that cannot append must not run on answering every send <c>unavailable</c>.
     /// </summary>
     private async Task RebuildProducerAsync(IProducer<byte[], byte[]> fatal)
     {
-        try
+        var backoff = _options.RetryBackoff;
+        for (var attempt = 1; ; attempt++)
         {
-            await Task.Delay(_options.RetryBackoff, _time, _disposing.Token).ConfigureAwait(false);
-            var fresh = BuildProducer();
-            string? reason;
-            lock (_producerGate)
+            try
             {
-                if (_disposed != 0)
+                await Task.Delay(backoff, _time, _disposing.Token).ConfigureAwait(false);
+                var fresh = BuildProducer();
+                string? reason;
+                lock (_producerGate)
                 {
-                    fresh.Dispose();
-                    return;
+                    if (_disposed != 0)
+                    {
+                        fresh.Dispose();
+                        return;
+                    }
+                    (_producer, reason, _producerFatal) = (fresh, _producerFatal, null);
+                    _producerRebuilds++;
                 }
-                (_producer, reason, _producerFatal) = (fresh, _producerFatal, null);
-                _producerRebuilds++;
+                LogProducerRebuilt(_logger, reason ?? "");
+                break;
             }
-            LogProducerRebuilt(_logger, reason ?? "");
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-        catch (Exception e)
-        {
-            // Not expected (the configuration built the first one); the log stays fatal, and its health says so.
-            LogProducerNotRebuilt(_logger, e);
-            return;
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (attempt < _options.ProducerRebuildAttempts)
+            {
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxRetryBackoff.Ticks));
+                LogProducerRebuildFailed(_logger, e, attempt, backoff);
+            }
+            catch (Exception e)
+            {
+                // The log stays fatal (its health says so) until the host, stopping, disposes it.
+                LogProducerGaveUp(_logger, e, attempt);
+                _lifetime?.StopApplication();
+                return;
+            }
         }
         await Task.Run(() =>
         {
@@ -286,7 +311,8 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
         }
         catch (MessageLogException e) when (e.InnerException is KafkaException)
         {
-            // A consumer can wait for the broker (and the topic) to appear; an append cannot. A topic found wrong is refused.
+            // A consumer can wait for the broker (and the topic) to appear; an append cannot. A topic found wrong is refused,
+            // here or, when it could not be checked here, at the member's first assignment (KafkaGroupMember.CheckTopic).
             LogTopicNotChecked(_logger, e, topic.Name);
         }
         var status = new KafkaMemberStatus(topic.Name, group);
@@ -305,7 +331,8 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     /// Runs a group member until <paramref name="cancellationToken"/> is cancelled; a member whose consumer faults (a fatal
     /// client error, an exception out of its loop) is replaced by a new one after a backoff. Past
     /// <see cref="KafkaLogOptions.ConsumerRestarts"/> faults in a row (a member that got partitions starts the count again)
-    /// this fails, so that the host stops rather than run without its consumer.
+    /// this fails, so that the host stops rather than run without its consumer. A member that found its topic with another
+    /// partition count fails at once: a new consumer would find the same topic.
     /// </summary>
     private async Task SuperviseAsync<T>(LogTopic<T> topic, string group, LogBatchHandler<T> handler, LogPartitionsReleased released, KafkaMemberStatus status,
         CancellationToken cancellationToken)
@@ -321,7 +348,7 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
                 await member.RunAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && member.TopicRefused is null)
             {
                 faults = status.WasAssigned ? 1 : faults + 1;
                 if (faults > _options.ConsumerRestarts)
@@ -346,6 +373,9 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             }
         }
     }
+
+    /// <summary>Whether <paramref name="name"/> was found (or created) with <see cref="KafkaLogOptions.Partitions"/> partitions.</summary>
+    internal bool IsTopicChecked(string name) => _topics.TryGetValue(name, out var ensure) && ensure.IsValueCreated && ensure.Value.IsCompletedSuccessfully;
 
     /// <summary>The cluster's metadata (brokers and topics), asked with <paramref name="timeout"/>; blocks the calling thread.</summary>
     public Metadata GetMetadata(TimeSpan timeout) => _admin.Value.GetMetadata(timeout);
@@ -376,13 +406,11 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             RequirePartitions(existing);
             return;
         }
-        var replication = ReplicationFactorFor(metadata.Brokers.Count);
-        var configs = new Dictionary<string, string> { ["retention.ms"] = ((long)_options.Retention.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
-        if (replication >= 3) configs["min.insync.replicas"] = "2";
+        var specification = TopicSpecificationFor(name, metadata.Brokers.Count);
+        var replication = specification.ReplicationFactor;
         try
         {
-            await _admin.Value.CreateTopicsAsync(
-                [new TopicSpecification { Name = name, NumPartitions = _options.Partitions, ReplicationFactor = replication, Configs = configs }],
+            await _admin.Value.CreateTopicsAsync([specification],
                 new CreateTopicsOptions { RequestTimeout = _options.MessageTimeout, OperationTimeout = _options.MessageTimeout }).ConfigureAwait(false);
             LogTopicCreated(_logger, name, _options.Partitions, replication);
         }
@@ -421,6 +449,20 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
             $"Kafka topic {topic.Topic} has {topic.Partitions.Count} partition(s), but Kafka:Partitions is {_options.Partitions}: the log refuses it, " +
             $"because the partition a key lands in (and with it each stage's order and parallelism) depends on the count. Set Kafka:Partitions to " +
             $"{topic.Partitions.Count} if that count is intended, or recreate the topic with {_options.Partitions} partitions.");
+    }
+
+    /// <summary>
+    /// The topic the log creates on a cluster of <paramref name="brokers"/>: <see cref="KafkaLogOptions.Partitions"/>
+    /// partitions, <see cref="ReplicationFactorFor"/> replicas, <c>min.insync.replicas=2</c> at three replicas or more (an
+    /// <c>acks=all</c> append is then on two brokers, and one broker may fail without stopping appends), and
+    /// <c>retention.ms</c> from <see cref="KafkaLogOptions.Retention"/>.
+    /// </summary>
+    internal TopicSpecification TopicSpecificationFor(string name, int brokers)
+    {
+        var replication = ReplicationFactorFor(brokers);
+        var configs = new Dictionary<string, string> { ["retention.ms"] = ((long)_options.Retention.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
+        if (replication >= 3) configs["min.insync.replicas"] = "2";
+        return new TopicSpecification { Name = name, NumPartitions = _options.Partitions, ReplicationFactor = replication, Configs = configs };
     }
 
     /// <summary><see cref="KafkaLogOptions.ReplicationFactor"/>, or min(3, <paramref name="brokers"/>) when it is unset.</summary>
@@ -501,8 +543,11 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "The Kafka producer was rebuilt after a fatal error: {Reason}")]
     private static partial void LogProducerRebuilt(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "The Kafka producer hit a fatal error and could not be rebuilt; appends fail until the process restarts")]
-    private static partial void LogProducerNotRebuilt(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "A new Kafka producer could not be built (attempt {Attempt}); trying again in {Backoff}")]
+    private static partial void LogProducerRebuildFailed(ILogger logger, Exception exception, int attempt, TimeSpan backoff);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The Kafka producer hit a fatal error and {Attempts} new producers in a row could not be built; stopping the host, since no append can succeed")]
+    private static partial void LogProducerGaveUp(ILogger logger, Exception exception, int attempts);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Kafka {Topic}/{Group}: the consumer faulted (fault {Faults} in a row); a new one joins the group in {Backoff}")]
     private static partial void LogConsumerFaulted(ILogger logger, Exception exception, string topic, string group, int faults, TimeSpan backoff);
@@ -510,6 +555,6 @@ public sealed partial class KafkaMessageLog : IMessageLog, IDisposable
     [LoggerMessage(Level = LogLevel.Critical, Message = "Kafka {Topic}/{Group}: the consumer faulted {Faults} times in a row; giving up")]
     private static partial void LogConsumerGaveUp(ILogger logger, Exception exception, string topic, string group, int faults);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka topic {Topic} could not be checked; the consumer subscribes and waits for it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka topic {Topic} could not be checked; the consumer subscribes, waits for it, and checks it when the group assigns its partitions")]
     private static partial void LogTopicNotChecked(ILogger logger, Exception exception, string topic);
 }

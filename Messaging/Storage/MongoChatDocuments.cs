@@ -12,21 +12,37 @@ internal static class MongoChatDocuments
     // conflict in a row means two writers race for one conversation or inbox, which is a fault.
     public const int MaxWriteAttempts = 3;
 
-    /// <summary>The current head of each key: from the cache, else the highest stored sequence (read in parallel).</summary>
+    /// <summary>The current head of each key: from the cache, else the highest stored sequence (one aggregation for all the uncached keys).</summary>
     public static async Task<Dictionary<string, long>> HeadsAsync(SequenceHeadCache cache, IMongoCollection<BsonDocument> collection,
         string keyField, string seqField, IEnumerable<string> keys, CancellationToken cancellationToken)
     {
         var heads = new Dictionary<string, long>(StringComparer.Ordinal);
-        var missing = new List<string>();
+        var missing = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
             if (heads.ContainsKey(key)) continue;
             if (cache.TryGet(key, out var cached)) heads[key] = cached;
-            else if (!missing.Contains(key, StringComparer.Ordinal)) missing.Add(key);
+            else missing.Add(key);
         }
-        var read = await Task.WhenAll(missing.Select(key => StoredHeadAsync(collection, keyField, key, seqField, cancellationToken))).ConfigureAwait(false);
-        for (var i = 0; i < missing.Count; i++) heads[missing[i]] = read[i];
+        if (missing.Count == 0) return heads;
+        var stored = await StoredHeadsAsync(collection, keyField, seqField, missing, cancellationToken).ConfigureAwait(false);
+        foreach (var key in missing) heads[key] = stored.GetValueOrDefault(key);
         return heads;
+    }
+
+    // Each key's highest sequence in one round trip: sorted as the unique (key, seq) index read backwards, the $group takes
+    // the first entry of each key — the server answers it with a distinct scan of that index, one entry per key, as it does
+    // for the conversation index's latest activities. A key with nothing stored is absent (head 0).
+    private static async Task<Dictionary<string, long>> StoredHeadsAsync(IMongoCollection<BsonDocument> collection, string keyField, string seqField,
+        IEnumerable<string> keys, CancellationToken cancellationToken)
+    {
+        var pipeline = new EmptyPipelineDefinition<BsonDocument>()
+            .Match(new BsonDocument(keyField, new BsonDocument("$in", new BsonArray(keys))))
+            .Sort(new BsonDocument { { keyField, -1 }, { seqField, -1 } })
+            .Group(new BsonDocument { { "_id", "$" + keyField }, { "head", new BsonDocument("$first", "$" + seqField) } });
+        var heads = await (await collection.AggregateAsync(pipeline, cancellationToken: cancellationToken).ConfigureAwait(false))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return heads.ToDictionary(d => d["_id"].AsString, d => d["head"].AsInt64, StringComparer.Ordinal);
     }
 
     // Walks the unique (key, seq) index backwards: one index entry, no scan.

@@ -37,6 +37,24 @@ public abstract class ChatStoreBatchContract(IChatStoreEngine engine) : ChatStor
     }
 
     [SkippableFact]
+    public async Task A_fresh_store_continues_many_conversations_and_inboxes_from_their_stored_heads_in_one_batch()
+    {
+        var convs = Enumerable.Range(0, 40).Select(i => Conversation($"heads-{i:00}")).ToArray();
+        var users = Enumerable.Range(0, 40).Select(i => User($"heads-{i:00}")).ToArray();
+        var first = await OpenStoreAsync();
+        // Conversation i holds i % 4 messages and user i as many inbox entries: some hold none.
+        var stored = await first.AppendMessagesAsync([.. convs.SelectMany((conv, i) => Enumerable.Range(0, i % 4).Select(_ => Accepted(conv)))]);
+        await first.AppendInboxAsync([.. users.SelectMany((user, i) => stored.Take(i % 4).Select(m => To(user, m)))]);
+
+        // A second store, its heads not cached, reads all of them for one batch: each key continues after its own head.
+        var second = await OpenStoreAsync();
+        var next = await second.AppendMessagesAsync([.. convs.Select(conv => Accepted(conv))]);
+        Assert.Equal(convs.Select((_, i) => (long)(i % 4 + 1)), next.Select(m => m.Cseq));
+        var entries = await second.AppendInboxAsync([.. users.Select((user, i) => To(user, next[i]))]);
+        Assert.Equal(users.Select((_, i) => (long)(i % 4 + 1)), entries.Select(e => e.Seq));
+    }
+
+    [SkippableFact]
     public async Task Initializing_again_keeps_the_data_and_the_unique_keys()
     {
         var store = await OpenStoreAsync();

@@ -70,6 +70,35 @@ public abstract class GroupStoreContract<TStore> where TStore : IGroupStore, IUs
     }
 
     [SkippableFact]
+    public async Task One_call_adds_or_removes_many_members_and_its_replay_changes_nothing()
+    {
+        var (store, gid) = await GroupAsync("crowd", "bob");
+        var crowd = Enumerable.Range(0, 60).Select(i => User($"m{i:00}")).ToArray();
+        // A large event: sixty who join, one named twice, and bob, a member since 1, who keeps his join point and role.
+        MembershipChange[] added = [.. crowd.Select(u => new MembershipChange(u, GroupRoles.Member)), new(crowd[7], GroupRoles.Member), new(User("bob"), GroupRoles.Admin)];
+        await store.ApplyMembershipAsync(gid, 5, added);
+        await store.ApplyMembershipAsync(gid, 5, added);                                      // replayed event
+
+        var members = await store.GetMembersAsync(gid);
+        Assert.Equal(62, members.Count);
+        Assert.All(members.Where(m => crowd.Contains(m.User)), m => Assert.Equal((5L, GroupRoles.Member), (m.Joined, m.Role)));
+        Assert.Equal((1L, GroupRoles.Member), members.Where(m => m.User == User("bob")).Select(m => (m.Joined, m.Role)).Single());
+        Assert.Equal([new MembershipPeriod(5, null)], await store.GetMembershipAsync(gid, crowd[7]));
+        Assert.Equal([new MembershipPeriod(1, null)], await store.GetMembershipAsync(gid, User("bob")));
+
+        var leaving = crowd[..40].Select(u => new MembershipChange(u, null)).ToArray();
+        await store.ApplyMembershipAsync(gid, 9, leaving);
+        await store.ApplyMembershipAsync(gid, 9, leaving);                                    // replayed removal
+
+        Assert.Equal([User("bob"), .. crowd[40..], User("owner")], (await store.GetMembersAsync(gid)).Select(m => m.User));
+        Assert.Equal([new MembershipPeriod(5, 9)], await store.GetMembershipAsync(gid, crowd[0]));
+        Assert.Equal([new MembershipPeriod(5, 9)], await store.GetMembershipAsync(gid, crowd[39]));
+        Assert.Equal([new MembershipPeriod(5, null)], await store.GetMembershipAsync(gid, crowd[40]));
+        Assert.DoesNotContain(gid, await store.GetUserGroupsAsync(crowd[0]));
+        Assert.Contains(gid, await store.GetUserGroupsAsync(crowd[59]));
+    }
+
+    [SkippableFact]
     public async Task A_users_groups_are_the_ones_it_is_a_member_of_now()
     {
         var (store, first) = await GroupAsync("mine1", "dora");
