@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using AspireChat.Messaging.Operations;
 using AspireChat.Messaging.Storage;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,8 @@ namespace AspireChat.Tests.Gateway;
 /// <summary>
 /// docs/protocol.md §13 over real sockets: reply and mentions, edit, recall, reactions and pins — who may, windows,
 /// targets, retransmission, offline convergence in cseq order, the views, and recalled content gone from the store.
-/// Runs against both compositions: <see cref="EmbeddedMessageOperationTests"/> and <see cref="DistributedMessageOperationTests"/>.
+/// Runs against both compositions, <see cref="EmbeddedMessageOperationTests"/> and <see cref="DistributedMessageOperationTests"/>
+/// on the embedded RocksDB store, and the distributed one on PostgreSQL (<see cref="PostgresMessageOperationTests"/>).
 /// </summary>
 public abstract class MessageOperationTests
 {
@@ -32,6 +34,15 @@ public abstract class MessageOperationTests
 
     private static async Task<JsonElement> HistoryAsync(GatewayServer server, string user, string conv) =>
         (await GetAsync(server, user, $"/api/conversations/{conv}/messages")).GetProperty("items");
+
+    // The history once the entry id is stored: an ack means durable, and the distributed composition
+    // acknowledges before stage 1 stores (and applies) what it acknowledged.
+    private static Task<JsonElement> WaitForHistoryAsync(GatewayServer server, string user, string conv, string id) =>
+        Wait.ForValueAsync<JsonElement>(async () =>
+        {
+            var items = await HistoryAsync(server, user, conv);
+            return items.EnumerateArray().Any(m => m.GetProperty("id").GetString() == id) ? items : null;
+        }, $"{id} is in {conv}'s history");
 
     private static async Task<JsonElement> MessageAsync(GatewayServer server, string user, string conv, string id) =>
         await GetAsync(server, user, $"/api/conversations/{conv}/messages/{id}");
@@ -220,10 +231,12 @@ public abstract class MessageOperationTests
 
         var first = await OperateAsync(alice, react);
         var again = await OperateAsync(alice, react);
+        var later = Id(await SayAsync(alice, 3, "bob", "later"));
 
         Assert.Equal(Id(first), Id(again));
-        var history = await HistoryAsync(server, "alice", "s:alice:bob");
-        Assert.Equal(2, history.GetArrayLength());
+        // A second entry would be sequenced before the later message: once that is stored, the timeline is complete.
+        var history = await WaitForHistoryAsync(server, "alice", "s:alice:bob", later);
+        Assert.Equal([target, Id(first), later], history.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
         Assert.Equal(["alice"], ById(history, target).GetProperty("reactions").GetProperty("🎉").EnumerateArray().Select(u => u.GetString()));
     }
 
@@ -241,9 +254,10 @@ public abstract class MessageOperationTests
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "react", req = 3, conv, target, emoji = "👍", on = true })));
         Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 2, conv, target, emoji = "❤️", on = true })));
         Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 3, conv, target, emoji = "❤️", on = false })));
-        Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 4, conv, target, emoji = "🙈", on = false })));
+        var last = Id(await OperateAsync(bob, new { t = "react", req = 4, conv, target, emoji = "🙈", on = false }));
 
-        var shown = ById(await HistoryAsync(server, "alice", conv), target);
+        // The distributed composition acknowledges before stage 1 applies: the view is read once the last one is stored.
+        var shown = ById(await WaitForHistoryAsync(server, "alice", conv, last), target);
         var reactions = shown.GetProperty("reactions");
         Assert.Equal(["👍"], reactions.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["bob", "alice"], reactions.GetProperty("👍").EnumerateArray().Select(u => u.GetString()));
@@ -274,6 +288,8 @@ public abstract class MessageOperationTests
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 2, conv, target = second, on = true })));
         var pinned = await ExpectEntryAsync(bob, -13);
         Assert.Equal(("pinned", true), (pinned.GetProperty("body").GetProperty("event").GetString(), pinned.GetProperty("body").GetProperty("on").GetBoolean()));
+        // An entry reaches bob once stage 1 stored it with the state it made: the second one, and the view holds both.
+        await ExpectEntryAsync(bob, -13);
 
         var pins = (await GetAsync(server, "bob", $"/api/conversations/{conv}/pins")).GetProperty("items");
         Assert.Equal([second, first], pins.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
@@ -281,6 +297,8 @@ public abstract class MessageOperationTests
 
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 3, conv, target = second, on = false })));
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 4, conv, target = second, on = false })));
+        await ExpectEntryAsync(bob, -13);
+        await ExpectEntryAsync(bob, -13);
         pins = (await GetAsync(server, "bob", $"/api/conversations/{conv}/pins")).GetProperty("items");
         Assert.Equal([first], pins.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
         Assert.False(ById(await HistoryAsync(server, "bob", conv), second).TryGetProperty("pinned", out _));
@@ -313,6 +331,10 @@ public abstract class MessageOperationTests
         Assert.DoesNotContain(stored, m => m.Body.GetRawText().Contains("hunter", StringComparison.Ordinal));
         Assert.Equal("{}", stored.Single(m => m.Id.ToString() == target).Body.GetRawText());
         Assert.Equal("edited", stored.Single(m => m.Id.ToString() == edit).Body.GetProperty("event").GetString());
+        // Nor in the message's stored state, which held the edits' versions.
+        var state = (await server.Services.GetRequiredService<IMessageStateStore>().GetStatesAsync(conv, [long.Parse(target)]))[long.Parse(target)];
+        Assert.True(state.Recalled);
+        Assert.Empty(state.Edits);
 
         var shown = ById(await HistoryAsync(server, "bob", conv), target);
         Assert.True(shown.GetProperty("recalled").GetBoolean());
@@ -361,6 +383,7 @@ public abstract class MessageOperationTests
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "react", req = 3, conv, target, emoji = "✅", on = true })));
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 4, conv, target, on = true })));
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "recall", req = 5, conv, target })));
+        await Wait.UntilAsync(async () => ById(await HistoryAsync(server, "alice", conv), target).TryGetProperty("recalled", out _), "the recall is applied");
 
         await using var back = await server.ConnectAsync("bob", "laptop", cursor);
         var entries = await back.ExpectManyAsync("msg", 4);
@@ -402,4 +425,23 @@ public sealed class EmbeddedMessageOperationTests : MessageOperationTests
 public sealed class DistributedMessageOperationTests : MessageOperationTests
 {
     protected override IDictionary<string, string?> Composition => new Dictionary<string, string?> { ["Pipeline:Composition"] = "Distributed" };
+}
+
+/// <summary>
+/// The distributed composition on the PostgreSQL store: every rule again, and the recall's erasure read from PostgreSQL
+/// itself. Each test gets a database of its own on the run's server, as each of the others gets a data folder of its own.
+/// </summary>
+public sealed class PostgresMessageOperationTests : MessageOperationTests, IAsyncLifetime
+{
+    private string _database = "";
+
+    protected override IDictionary<string, string?> Composition => new Dictionary<string, string?>
+    {
+        ["Pipeline:Composition"] = "Distributed",
+        ["ConnectionStrings:postgres"] = _database,
+    };
+
+    public async Task InitializeAsync() => _database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("operations");
+
+    public Task DisposeAsync() => Task.CompletedTask;
 }
