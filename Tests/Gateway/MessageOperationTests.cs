@@ -13,7 +13,7 @@ namespace AspireChat.Tests.Gateway;
 /// Runs against both compositions, <see cref="EmbeddedMessageOperationTests"/> and <see cref="DistributedMessageOperationTests"/>
 /// on the embedded RocksDB store, and the distributed one on PostgreSQL (<see cref="PostgresMessageOperationTests"/>).
 /// </summary>
-public abstract class MessageOperationTests
+public abstract partial class MessageOperationTests
 {
     protected abstract IDictionary<string, string?> Composition { get; }
 
