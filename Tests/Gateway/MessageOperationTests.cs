@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using AspireChat.Messaging.Operations;
 using AspireChat.Messaging.Storage;
+using AspireChat.Tests.Push;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,8 +10,8 @@ namespace AspireChat.Tests.Gateway;
 
 /// <summary>
 /// docs/protocol.md §13 over real sockets: reply and mentions, edit, recall, reactions and pins — who may, windows,
-/// targets, retransmission, offline convergence in cseq order, the views, and recalled content gone from the store.
-/// Runs against both compositions, <see cref="EmbeddedMessageOperationTests"/> and <see cref="DistributedMessageOperationTests"/>
+/// targets, retransmission, offline convergence in cseq order, the views, no push, and recalled content gone from the
+/// store; the rules by group role and large groups' read diffusion are in MessageOperationTests.Groups.cs. Runs against both compositions, <see cref="EmbeddedMessageOperationTests"/> and <see cref="DistributedMessageOperationTests"/>
 /// on the embedded RocksDB store, and the distributed one on PostgreSQL (<see cref="PostgresMessageOperationTests"/>).
 /// </summary>
 public abstract partial class MessageOperationTests
@@ -414,6 +415,127 @@ public abstract partial class MessageOperationTests
         Assert.Equal(1L, carolItem.GetProperty("mentions").GetInt64());
         Assert.Equal(0L, (await server.WaitForListedAsync("alice", conv, 4)).GetProperty("items").EnumerateArray()
             .Single(i => i.GetProperty("conv").GetString() == conv).GetProperty("mentions").GetInt64());
+    }
+
+    // The user's item of conv in the conversation list, as it is now.
+    private static async Task<JsonElement> ListItemAsync(GatewayServer server, string user, string conv) =>
+        (await GetAsync(server, user, "/api/conversations")).GetProperty("items").EnumerateArray().Single(i => i.GetProperty("conv").GetString() == conv);
+
+    [Fact]
+    public async Task The_lists_mention_count_goes_down_as_read_covers_the_mentions()
+    {
+        await using var server = await StartServerAsync();
+        var gid = await server.CreateGroupAsync("alice", "bob");
+        var conv = $"g:{gid}";
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        Assert.Equal("ack", Code(await SayAsync(alice, 1, gid, "bob?", ope: 1, mentions: ["bob"])));
+        Assert.Equal("ack", Code(await SayAsync(alice, 2, gid, "bob!", ope: 1, mentions: ["bob"])));
+        var first = (await ExpectEntryAsync(bob, 1)).GetProperty("cseq").GetInt64();
+        var second = (await ExpectEntryAsync(bob, 1)).GetProperty("cseq").GetInt64();
+        var item = (await server.WaitForListedAsync("bob", conv, second)).GetProperty("items").EnumerateArray().Single(i => i.GetProperty("conv").GetString() == conv);
+        Assert.Equal((2L, 2L), (item.GetProperty("unread").GetInt64(), item.GetProperty("mentions").GetInt64()));
+
+        // A read has no answer: the pong after it says it was taken.
+        await bob.SendAsync(new { t = "read", conv, cseq = first });
+        await bob.AssertNoneBeforePongAsync("error");
+        item = await ListItemAsync(server, "bob", conv);
+        Assert.Equal((1L, 1L), (item.GetProperty("unread").GetInt64(), item.GetProperty("mentions").GetInt64()));
+
+        await bob.SendAsync(new { t = "read", conv, cseq = second });
+        await bob.AssertNoneBeforePongAsync("error");
+        item = await ListItemAsync(server, "bob", conv);
+        Assert.Equal((0L, 0L), (item.GetProperty("unread").GetInt64(), item.GetProperty("mentions").GetInt64()));
+    }
+
+    [Fact]
+    public async Task The_lists_last_shows_a_recalled_message_recalled_and_without_its_content()
+    {
+        await using var server = await StartServerAsync();
+        var conv = "s:alice:bob";
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        await alice.SendAsync(new { t = "send", req = 1, ope = 0, to = "bob", type = 1, body = new { text = "wrong chat, sorry" }, ex = new { draft = "also gone" } });
+        var target = Id(await AnswerAsync(alice, 1));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "recall", req = 2, conv, target })));
+        // bob gets the recall once stage 1 stored it with the state it made.
+        await ExpectEntryAsync(bob, -11);
+
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            var last = (await server.WaitForListedAsync(user, conv, 1)).GetProperty("items").EnumerateArray()
+                .Single(i => i.GetProperty("conv").GetString() == conv).GetProperty("last");
+            Assert.Equal((target, true, "{}"), (last.GetProperty("id").GetString(), last.GetProperty("recalled").GetBoolean(), last.GetProperty("body").GetRawText()));
+            Assert.False(last.TryGetProperty("ex", out _));
+        }
+    }
+
+    [Fact]
+    public async Task An_edit_retransmitted_on_a_new_connection_answers_the_original_ack_and_writes_one_entry()
+    {
+        await using var server = await StartServerAsync();
+        var conv = "s:alice:bob";
+        string target;
+        JsonElement first;
+        await using (var before = await server.ConnectAsync("alice", "phone"))
+        {
+            target = Id(await SayAsync(before, 1, "bob", "teh plan"));
+            first = await OperateAsync(before, new { t = "edit", req = 2, conv, target, body = new { text = "the plan" } });
+        }
+
+        // The same device on a new connection, not knowing whether its edit arrived, sends it again.
+        await using var after = await server.ConnectAsync("alice", "phone");
+        var again = await OperateAsync(after, new { t = "edit", req = 2, conv, target, body = new { text = "the plan" } });
+        var later = Id(await SayAsync(after, 3, "bob", "see you there"));
+
+        Assert.Equal(("ack", Id(first), first.GetProperty("ts").GetInt64()), (Code(again), Id(again), again.GetProperty("ts").GetInt64()));
+        var history = await WaitForHistoryAsync(server, "alice", conv, later);
+        Assert.Equal([target, Id(first), later], history.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["teh plan", "the plan"], (await MessageAsync(server, "alice", conv, target)).GetProperty("edits").EnumerateArray()
+            .Select(v => v.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task An_edit_whose_body_and_ex_are_over_the_limit_is_too_large_and_the_connection_stays()
+    {
+        await using var server = await StartServerAsync();
+        var conv = "s:alice:bob";
+        await using var alice = await server.ConnectAsync("alice");
+        var target = Id(await SayAsync(alice, 1, "bob", "short"));
+
+        // Limits:MaxBodyBytes (16,384) counts the JSON text of body and ex together, as for a send.
+        Assert.Equal("too_large", Code(await OperateAsync(alice, new { t = "edit", req = 2, conv, target, body = new { text = new string('x', 16_384) } })));
+        Assert.Equal("too_large", Code(await OperateAsync(alice, new { t = "edit", req = 3, conv, target, body = new { text = "fine" }, ex = new { note = new string('y', 16_370) } })));
+        var fits = await OperateAsync(alice, new { t = "edit", req = 4, conv, target, body = new { text = "fits" } });
+
+        Assert.Equal("ack", Code(fits));
+        await WaitForHistoryAsync(server, "alice", conv, Id(fits));
+        Assert.Equal(["short", "fits"], (await MessageAsync(server, "alice", conv, target)).GetProperty("edits").EnumerateArray()
+            .Select(v => v.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Operations_send_no_push_notification()
+    {
+        await using var business = await LocalEndpoint.StartAsync(_ => (204, null));
+        await using var server = await WebhookTests.StartServerAsync(business, new Dictionary<string, string?>(Composition));
+        await WebhookTests.SubscribeAsync(server, "bob", "phone");
+        var conv = "s:alice:bob";
+        await using var alice = await server.ConnectAsync("alice");
+        var target = Id(await SayAsync(alice, 1, "bob", "are you there?"));
+        using (var first = JsonDocument.Parse((await business.NextAsync()).Body))
+            Assert.Equal((target, 1), (first.RootElement.GetProperty("id").GetString(), first.RootElement.GetProperty("count").GetInt32()));
+
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "edit", req = 2, conv, target, body = new { text = "are you there, bob?" } })));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "react", req = 3, conv, target, emoji = "🔔", on = true })));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 4, conv, target, on = true })));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "recall", req = 5, conv, target })));
+        var next = Id(await SayAsync(alice, 6, "bob", "call me"));
+
+        // bob is offline throughout, and the four entries are in his inbox before the message: had they asked for a
+        // push, the next notification would be one of theirs, or would count them with the message.
+        using var notification = JsonDocument.Parse((await business.NextAsync()).Body);
+        Assert.Equal((next, 1), (notification.RootElement.GetProperty("id").GetString(), notification.RootElement.GetProperty("count").GetInt32()));
     }
 }
 
