@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using AspireChat.Messaging.Operations;
 using AspireChat.Messaging.Storage;
+using AspireChat.Tests.Push;
 using AspireChat.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,10 +10,11 @@ namespace AspireChat.Tests.Gateway;
 
 /// <summary>
 /// docs/protocol.md §13 over real sockets: reply and mentions, edit, recall, reactions and pins — who may, windows,
-/// targets, retransmission, offline convergence in cseq order, the views, and recalled content gone from the store.
-/// Runs against both compositions: <see cref="EmbeddedMessageOperationTests"/> and <see cref="DistributedMessageOperationTests"/>.
+/// targets, retransmission, offline convergence in cseq order, the views, no push, and recalled content gone from the
+/// store; the rules by group role and large groups' read diffusion are in MessageOperationTests.Groups.cs. Runs against both compositions, <see cref="EmbeddedMessageOperationTests"/> and <see cref="DistributedMessageOperationTests"/>
+/// on the embedded RocksDB store, and the distributed one on PostgreSQL (<see cref="PostgresMessageOperationTests"/>).
 /// </summary>
-public abstract class MessageOperationTests
+public abstract partial class MessageOperationTests
 {
     protected abstract IDictionary<string, string?> Composition { get; }
 
@@ -32,6 +35,15 @@ public abstract class MessageOperationTests
 
     private static async Task<JsonElement> HistoryAsync(GatewayServer server, string user, string conv) =>
         (await GetAsync(server, user, $"/api/conversations/{conv}/messages")).GetProperty("items");
+
+    // The history once the entry id is stored: an ack means durable, and the distributed composition
+    // acknowledges before stage 1 stores (and applies) what it acknowledged.
+    private static Task<JsonElement> WaitForHistoryAsync(GatewayServer server, string user, string conv, string id) =>
+        Wait.ForValueAsync<JsonElement>(async () =>
+        {
+            var items = await HistoryAsync(server, user, conv);
+            return items.EnumerateArray().Any(m => m.GetProperty("id").GetString() == id) ? items : null;
+        }, $"{id} is in {conv}'s history");
 
     private static async Task<JsonElement> MessageAsync(GatewayServer server, string user, string conv, string id) =>
         await GetAsync(server, user, $"/api/conversations/{conv}/messages/{id}");
@@ -220,10 +232,12 @@ public abstract class MessageOperationTests
 
         var first = await OperateAsync(alice, react);
         var again = await OperateAsync(alice, react);
+        var later = Id(await SayAsync(alice, 3, "bob", "later"));
 
         Assert.Equal(Id(first), Id(again));
-        var history = await HistoryAsync(server, "alice", "s:alice:bob");
-        Assert.Equal(2, history.GetArrayLength());
+        // A second entry would be sequenced before the later message: once that is stored, the timeline is complete.
+        var history = await WaitForHistoryAsync(server, "alice", "s:alice:bob", later);
+        Assert.Equal([target, Id(first), later], history.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
         Assert.Equal(["alice"], ById(history, target).GetProperty("reactions").GetProperty("🎉").EnumerateArray().Select(u => u.GetString()));
     }
 
@@ -241,9 +255,10 @@ public abstract class MessageOperationTests
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "react", req = 3, conv, target, emoji = "👍", on = true })));
         Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 2, conv, target, emoji = "❤️", on = true })));
         Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 3, conv, target, emoji = "❤️", on = false })));
-        Assert.Equal("ack", Code(await OperateAsync(bob, new { t = "react", req = 4, conv, target, emoji = "🙈", on = false })));
+        var last = Id(await OperateAsync(bob, new { t = "react", req = 4, conv, target, emoji = "🙈", on = false }));
 
-        var shown = ById(await HistoryAsync(server, "alice", conv), target);
+        // The distributed composition acknowledges before stage 1 applies: the view is read once the last one is stored.
+        var shown = ById(await WaitForHistoryAsync(server, "alice", conv, last), target);
         var reactions = shown.GetProperty("reactions");
         Assert.Equal(["👍"], reactions.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["bob", "alice"], reactions.GetProperty("👍").EnumerateArray().Select(u => u.GetString()));
@@ -274,6 +289,8 @@ public abstract class MessageOperationTests
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 2, conv, target = second, on = true })));
         var pinned = await ExpectEntryAsync(bob, -13);
         Assert.Equal(("pinned", true), (pinned.GetProperty("body").GetProperty("event").GetString(), pinned.GetProperty("body").GetProperty("on").GetBoolean()));
+        // An entry reaches bob once stage 1 stored it with the state it made: the second one, and the view holds both.
+        await ExpectEntryAsync(bob, -13);
 
         var pins = (await GetAsync(server, "bob", $"/api/conversations/{conv}/pins")).GetProperty("items");
         Assert.Equal([second, first], pins.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
@@ -281,6 +298,8 @@ public abstract class MessageOperationTests
 
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 3, conv, target = second, on = false })));
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 4, conv, target = second, on = false })));
+        await ExpectEntryAsync(bob, -13);
+        await ExpectEntryAsync(bob, -13);
         pins = (await GetAsync(server, "bob", $"/api/conversations/{conv}/pins")).GetProperty("items");
         Assert.Equal([first], pins.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
         Assert.False(ById(await HistoryAsync(server, "bob", conv), second).TryGetProperty("pinned", out _));
@@ -313,6 +332,10 @@ public abstract class MessageOperationTests
         Assert.DoesNotContain(stored, m => m.Body.GetRawText().Contains("hunter", StringComparison.Ordinal));
         Assert.Equal("{}", stored.Single(m => m.Id.ToString() == target).Body.GetRawText());
         Assert.Equal("edited", stored.Single(m => m.Id.ToString() == edit).Body.GetProperty("event").GetString());
+        // Nor in the message's stored state, which held the edits' versions.
+        var state = (await server.Services.GetRequiredService<IMessageStateStore>().GetStatesAsync(conv, [long.Parse(target)]))[long.Parse(target)];
+        Assert.True(state.Recalled);
+        Assert.Empty(state.Edits);
 
         var shown = ById(await HistoryAsync(server, "bob", conv), target);
         Assert.True(shown.GetProperty("recalled").GetBoolean());
@@ -361,6 +384,7 @@ public abstract class MessageOperationTests
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "react", req = 3, conv, target, emoji = "✅", on = true })));
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 4, conv, target, on = true })));
         Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "recall", req = 5, conv, target })));
+        await Wait.UntilAsync(async () => ById(await HistoryAsync(server, "alice", conv), target).TryGetProperty("recalled", out _), "the recall is applied");
 
         await using var back = await server.ConnectAsync("bob", "laptop", cursor);
         var entries = await back.ExpectManyAsync("msg", 4);
@@ -392,6 +416,127 @@ public abstract class MessageOperationTests
         Assert.Equal(0L, (await server.WaitForListedAsync("alice", conv, 4)).GetProperty("items").EnumerateArray()
             .Single(i => i.GetProperty("conv").GetString() == conv).GetProperty("mentions").GetInt64());
     }
+
+    // The user's item of conv in the conversation list, as it is now.
+    private static async Task<JsonElement> ListItemAsync(GatewayServer server, string user, string conv) =>
+        (await GetAsync(server, user, "/api/conversations")).GetProperty("items").EnumerateArray().Single(i => i.GetProperty("conv").GetString() == conv);
+
+    [Fact]
+    public async Task The_lists_mention_count_goes_down_as_read_covers_the_mentions()
+    {
+        await using var server = await StartServerAsync();
+        var gid = await server.CreateGroupAsync("alice", "bob");
+        var conv = $"g:{gid}";
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        Assert.Equal("ack", Code(await SayAsync(alice, 1, gid, "bob?", ope: 1, mentions: ["bob"])));
+        Assert.Equal("ack", Code(await SayAsync(alice, 2, gid, "bob!", ope: 1, mentions: ["bob"])));
+        var first = (await ExpectEntryAsync(bob, 1)).GetProperty("cseq").GetInt64();
+        var second = (await ExpectEntryAsync(bob, 1)).GetProperty("cseq").GetInt64();
+        var item = (await server.WaitForListedAsync("bob", conv, second)).GetProperty("items").EnumerateArray().Single(i => i.GetProperty("conv").GetString() == conv);
+        Assert.Equal((2L, 2L), (item.GetProperty("unread").GetInt64(), item.GetProperty("mentions").GetInt64()));
+
+        // A read has no answer: the pong after it says it was taken.
+        await bob.SendAsync(new { t = "read", conv, cseq = first });
+        await bob.AssertNoneBeforePongAsync("error");
+        item = await ListItemAsync(server, "bob", conv);
+        Assert.Equal((1L, 1L), (item.GetProperty("unread").GetInt64(), item.GetProperty("mentions").GetInt64()));
+
+        await bob.SendAsync(new { t = "read", conv, cseq = second });
+        await bob.AssertNoneBeforePongAsync("error");
+        item = await ListItemAsync(server, "bob", conv);
+        Assert.Equal((0L, 0L), (item.GetProperty("unread").GetInt64(), item.GetProperty("mentions").GetInt64()));
+    }
+
+    [Fact]
+    public async Task The_lists_last_shows_a_recalled_message_recalled_and_without_its_content()
+    {
+        await using var server = await StartServerAsync();
+        var conv = "s:alice:bob";
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        await alice.SendAsync(new { t = "send", req = 1, ope = 0, to = "bob", type = 1, body = new { text = "wrong chat, sorry" }, ex = new { draft = "also gone" } });
+        var target = Id(await AnswerAsync(alice, 1));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "recall", req = 2, conv, target })));
+        // bob gets the recall once stage 1 stored it with the state it made.
+        await ExpectEntryAsync(bob, -11);
+
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            var last = (await server.WaitForListedAsync(user, conv, 1)).GetProperty("items").EnumerateArray()
+                .Single(i => i.GetProperty("conv").GetString() == conv).GetProperty("last");
+            Assert.Equal((target, true, "{}"), (last.GetProperty("id").GetString(), last.GetProperty("recalled").GetBoolean(), last.GetProperty("body").GetRawText()));
+            Assert.False(last.TryGetProperty("ex", out _));
+        }
+    }
+
+    [Fact]
+    public async Task An_edit_retransmitted_on_a_new_connection_answers_the_original_ack_and_writes_one_entry()
+    {
+        await using var server = await StartServerAsync();
+        var conv = "s:alice:bob";
+        string target;
+        JsonElement first;
+        await using (var before = await server.ConnectAsync("alice", "phone"))
+        {
+            target = Id(await SayAsync(before, 1, "bob", "teh plan"));
+            first = await OperateAsync(before, new { t = "edit", req = 2, conv, target, body = new { text = "the plan" } });
+        }
+
+        // The same device on a new connection, not knowing whether its edit arrived, sends it again.
+        await using var after = await server.ConnectAsync("alice", "phone");
+        var again = await OperateAsync(after, new { t = "edit", req = 2, conv, target, body = new { text = "the plan" } });
+        var later = Id(await SayAsync(after, 3, "bob", "see you there"));
+
+        Assert.Equal(("ack", Id(first), first.GetProperty("ts").GetInt64()), (Code(again), Id(again), again.GetProperty("ts").GetInt64()));
+        var history = await WaitForHistoryAsync(server, "alice", conv, later);
+        Assert.Equal([target, Id(first), later], history.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["teh plan", "the plan"], (await MessageAsync(server, "alice", conv, target)).GetProperty("edits").EnumerateArray()
+            .Select(v => v.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task An_edit_whose_body_and_ex_are_over_the_limit_is_too_large_and_the_connection_stays()
+    {
+        await using var server = await StartServerAsync();
+        var conv = "s:alice:bob";
+        await using var alice = await server.ConnectAsync("alice");
+        var target = Id(await SayAsync(alice, 1, "bob", "short"));
+
+        // Limits:MaxBodyBytes (16,384) counts the JSON text of body and ex together, as for a send.
+        Assert.Equal("too_large", Code(await OperateAsync(alice, new { t = "edit", req = 2, conv, target, body = new { text = new string('x', 16_384) } })));
+        Assert.Equal("too_large", Code(await OperateAsync(alice, new { t = "edit", req = 3, conv, target, body = new { text = "fine" }, ex = new { note = new string('y', 16_370) } })));
+        var fits = await OperateAsync(alice, new { t = "edit", req = 4, conv, target, body = new { text = "fits" } });
+
+        Assert.Equal("ack", Code(fits));
+        await WaitForHistoryAsync(server, "alice", conv, Id(fits));
+        Assert.Equal(["short", "fits"], (await MessageAsync(server, "alice", conv, target)).GetProperty("edits").EnumerateArray()
+            .Select(v => v.GetProperty("body").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Operations_send_no_push_notification()
+    {
+        await using var business = await LocalEndpoint.StartAsync(_ => (204, null));
+        await using var server = await WebhookTests.StartServerAsync(business, new Dictionary<string, string?>(Composition));
+        await WebhookTests.SubscribeAsync(server, "bob", "phone");
+        var conv = "s:alice:bob";
+        await using var alice = await server.ConnectAsync("alice");
+        var target = Id(await SayAsync(alice, 1, "bob", "are you there?"));
+        using (var first = JsonDocument.Parse((await business.NextAsync()).Body))
+            Assert.Equal((target, 1), (first.RootElement.GetProperty("id").GetString(), first.RootElement.GetProperty("count").GetInt32()));
+
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "edit", req = 2, conv, target, body = new { text = "are you there, bob?" } })));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "react", req = 3, conv, target, emoji = "🔔", on = true })));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "pin", req = 4, conv, target, on = true })));
+        Assert.Equal("ack", Code(await OperateAsync(alice, new { t = "recall", req = 5, conv, target })));
+        var next = Id(await SayAsync(alice, 6, "bob", "call me"));
+
+        // bob is offline throughout, and the four entries are in his inbox before the message: had they asked for a
+        // push, the next notification would be one of theirs, or would count them with the message.
+        using var notification = JsonDocument.Parse((await business.NextAsync()).Body);
+        Assert.Equal((next, 1), (notification.RootElement.GetProperty("id").GetString(), notification.RootElement.GetProperty("count").GetInt32()));
+    }
 }
 
 public sealed class EmbeddedMessageOperationTests : MessageOperationTests
@@ -402,4 +547,23 @@ public sealed class EmbeddedMessageOperationTests : MessageOperationTests
 public sealed class DistributedMessageOperationTests : MessageOperationTests
 {
     protected override IDictionary<string, string?> Composition => new Dictionary<string, string?> { ["Pipeline:Composition"] = "Distributed" };
+}
+
+/// <summary>
+/// The distributed composition on the PostgreSQL store: every rule again, and the recall's erasure read from PostgreSQL
+/// itself. Each test gets a database of its own on the run's server, as each of the others gets a data folder of its own.
+/// </summary>
+public sealed class PostgresMessageOperationTests : MessageOperationTests, IAsyncLifetime
+{
+    private string _database = "";
+
+    protected override IDictionary<string, string?> Composition => new Dictionary<string, string?>
+    {
+        ["Pipeline:Composition"] = "Distributed",
+        ["ConnectionStrings:postgres"] = _database,
+    };
+
+    public async Task InitializeAsync() => _database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("operations");
+
+    public Task DisposeAsync() => Task.CompletedTask;
 }
