@@ -39,6 +39,7 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
         }
 
         var records = new Dictionary<AcceptRequest, SendRecord>(ReferenceEqualityComparer.Instance);
+        if (refused is not null) await AnswerRetransmissionsAsync(writes, refused, records, cancellationToken).ConfigureAwait(false);
         if (sends.Count > 0)
         {
             var newIds = new long[sends.Count];
@@ -80,5 +81,22 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
             }
         }
         return new AcceptedBatch(accepted, refused ?? []);
+    }
+
+    // A send the rules refuse now may have been taken before they came to (an edit of a message recalled since, a send
+    // before its sender left the group): if its (user, device, req) holds a record, it is a retransmission and goes on
+    // under its original id, to be answered as the first time — never a refusal of what was acknowledged.
+    private static async ValueTask AnswerRetransmissionsAsync(IChatWrites writes, List<(AcceptRequest Request, SendRejection Rejection)> refused,
+        Dictionary<AcceptRequest, SendRecord> records, CancellationToken cancellationToken)
+    {
+        var ruled = refused.Where(r => !ReferenceEquals(r.Rejection, SendOrder.HeldBack)).Select(r => r.Request).ToList();
+        if (ruled.Count == 0) return;
+        var held = await writes.FindSendsAsync([.. ruled.Select(r => new SendRecord(r.User, r.Device, r.Req, 0, r.Conv, 0))], cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < ruled.Count; i++)
+        {
+            if (held[i] is not { } record) continue;
+            records[ruled[i]] = record;
+            refused.RemoveAll(r => ReferenceEquals(r.Request, ruled[i]));
+        }
     }
 }

@@ -34,6 +34,13 @@ public interface IChatWrites
     ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The records held for these sends' keys (from, device, req), per key in order, or null where none is: reserves
+    /// nothing. Stage 0 asks it for sends its rules refuse, so a retransmission of a send taken before the rule came to
+    /// refuse it (an edit of a message since recalled, a send before its sender left) gets its original answer.
+    /// </summary>
+    ValueTask<IReadOnlyList<SendRecord?>> FindSendsAsync(IReadOnlyList<SendRecord> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Stores accepted messages in their timelines, assigning the next <c>cseq</c> of each conversation
     /// in list order. A message id already stored keeps its original <c>cseq</c> and is not stored twice.
     /// </summary>
@@ -78,6 +85,9 @@ internal sealed class ImmediateChatStoreBatch(IChatWrites writes) : IChatStoreBa
 {
     public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default) =>
         writes.ReserveSendsAsync(candidates, cancellationToken);
+
+    public ValueTask<IReadOnlyList<SendRecord?>> FindSendsAsync(IReadOnlyList<SendRecord> keys, CancellationToken cancellationToken = default) =>
+        writes.FindSendsAsync(keys, cancellationToken);
 
     public ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default) =>
         writes.AppendMessagesAsync(accepted, cancellationToken);

@@ -116,6 +116,9 @@ public sealed class MongoChatStore : IChatStore
         public ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default) =>
             cursors.ReserveSendsAsync(candidates, cancellationToken);
 
+        public ValueTask<IReadOnlyList<SendRecord?>> FindSendsAsync(IReadOnlyList<SendRecord> keys, CancellationToken cancellationToken = default) =>
+            cursors.FindSendsAsync(keys, cancellationToken);
+
         public ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default) =>
             timeline.AppendMessagesAsync(accepted, cancellationToken);
 

@@ -59,6 +59,14 @@ public sealed class MongoCursorStore(IMongoDatabase database) : ICursorStore
 
     private static (string, string, long) SendKey(SendRecord r) => (r.From, r.Device, r.Req);
 
+    /// <summary>Stage 0's lookup (<see cref="IChatWrites.FindSendsAsync"/>): one find.</summary>
+    internal async ValueTask<IReadOnlyList<SendRecord?>> FindSendsAsync(IReadOnlyList<SendRecord> keys, CancellationToken cancellationToken = default)
+    {
+        if (keys.Count == 0) return [];
+        var found = await FindSendsAsync(keys.AsEnumerable(), cancellationToken).ConfigureAwait(false);
+        return [.. keys.Select(k => found.TryGetValue(SendKey(k), out var record) ? record : null)];
+    }
+
     private async Task<Dictionary<(string, string, long), SendRecord>> FindSendsAsync(IEnumerable<SendRecord> keys, CancellationToken cancellationToken)
     {
         var filter = new BsonDocument("$or", new BsonArray(keys.Select(k =>

@@ -53,12 +53,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
             var key = new KeyBuilder(Send).Text(c.From).Text(c.Device).Number(c.Req).ToArray();
             if (Database.Get(key) is { } stored)
             {
-                held = c with
-                {
-                    Id = BinaryPrimitives.ReadInt64BigEndian(stored),
-                    Ts = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(8)),
-                    Conv = Encoding.UTF8.GetString(stored.AsSpan(16)),
-                };
+                held = StoredSend(c, stored);
             }
             else
             {
@@ -76,6 +71,25 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
         }
         return ValueTask.FromResult<IReadOnlyList<SendRecord>>(results);
     }
+
+    public ValueTask<IReadOnlyList<SendRecord?>> FindSendsAsync(IReadOnlyList<SendRecord> keys, CancellationToken cancellationToken = default)
+    {
+        var results = new SendRecord?[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var k = keys[i];
+            if (_sends.TryGetValue((k.From, k.Device, k.Req), out var held)) results[i] = held;
+            else if (Database.Get(new KeyBuilder(Send).Text(k.From).Text(k.Device).Number(k.Req).ToArray()) is { } stored) results[i] = StoredSend(k, stored);
+        }
+        return ValueTask.FromResult<IReadOnlyList<SendRecord?>>(results);
+    }
+
+    private static SendRecord StoredSend(SendRecord key, byte[] stored) => key with
+    {
+        Id = BinaryPrimitives.ReadInt64BigEndian(stored),
+        Ts = BinaryPrimitives.ReadInt64BigEndian(stored.AsSpan(8)),
+        Conv = Encoding.UTF8.GetString(stored.AsSpan(16)),
+    };
 
     public ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default)
     {

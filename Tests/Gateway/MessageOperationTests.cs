@@ -496,6 +496,41 @@ public abstract partial class MessageOperationTests
     }
 
     [Fact]
+    public async Task An_edit_retransmitted_after_the_message_was_recalled_answers_its_original_ack_and_brings_nothing_back()
+    {
+        await using var server = await StartServerAsync();
+        var conv = "s:alice:bob";
+        string target;
+        JsonElement first;
+        await using (var phone = await server.ConnectAsync("alice", "phone"))
+        {
+            target = Id(await SayAsync(phone, 1, "bob", "teh plan"));
+            first = await OperateAsync(phone, new { t = "edit", req = 2, conv, target, body = new { text = "the plan" } });
+            Assert.Equal("ack", Code(first));
+        }
+        await using (var laptop = await server.ConnectAsync("alice", "laptop"))
+        {
+            Assert.Equal("ack", Code(await OperateAsync(laptop, new { t = "recall", req = 1, conv, target })));
+        }
+        await Wait.UntilAsync(async () => ById(await HistoryAsync(server, "alice", conv), target).TryGetProperty("recalled", out _), "the recall is applied");
+
+        // The phone never saw its edit's ack and sends the edit again: the rules now refuse an edit of a recalled
+        // message, but this one was taken before the recall, so it is answered as the first time.
+        await using var again = await server.ConnectAsync("alice", "phone");
+        var answer = await OperateAsync(again, new { t = "edit", req = 2, conv, target, body = new { text = "the plan" } });
+        Assert.Equal(("ack", Id(first), first.GetProperty("ts").GetInt64()), (Code(answer), Id(answer), answer.GetProperty("ts").GetInt64()));
+        // A new edit of the recalled message is still refused.
+        Assert.Equal("forbidden", Code(await OperateAsync(again, new { t = "edit", req = 3, conv, target, body = new { text = "the plan again" } })));
+
+        var later = Id(await SayAsync(again, 4, "bob", "see you there"));
+        var history = await WaitForHistoryAsync(server, "alice", conv, later);
+        Assert.Equal(4, history.GetArrayLength());
+        var shown = await MessageAsync(server, "alice", conv, target);
+        Assert.True(shown.GetProperty("recalled").GetBoolean());
+        Assert.DoesNotContain("plan", shown.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_edit_whose_body_and_ex_are_over_the_limit_is_too_large_and_the_connection_stays()
     {
         await using var server = await StartServerAsync();

@@ -80,6 +80,28 @@ public abstract class ChatStoreBatchContract(IChatStoreEngine engine) : ChatStor
     }
 
     [SkippableFact]
+    public async Task Finding_sends_answers_the_records_held_in_order_and_reserves_nothing()
+    {
+        var store = await OpenStoreAsync();
+        var (held, other, unknown) = (Send("finder", 1), Send("finder", 2), Send("finder", 3));
+        await store.ReserveSendsAsync([held, other]);
+
+        var found = await store.FindSendsAsync([unknown, other with { Id = 1, Ts = 1 }, held with { Id = 2, Conv = "s:x:y" }]);
+        Assert.Equal([null, other, held], found);
+        Assert.Equal([null], await (await OpenStoreAsync()).FindSendsAsync([unknown]));
+        // What was looked for and not found is still free to reserve.
+        Assert.Equal([unknown], await store.ReserveSendsAsync([unknown]));
+        Assert.Empty(await store.FindSendsAsync([]));
+
+        // Within one batch, a record reserved earlier in the batch is found.
+        var later = Send("finder", 4);
+        using var batch = store.BeginBatch();
+        await batch.ReserveSendsAsync([later]);
+        Assert.Equal([later], await batch.FindSendsAsync([later with { Id = 3 }]));
+        await batch.CommitAsync();
+    }
+
+    [SkippableFact]
     public async Task Empty_batches_write_nothing()
     {
         var store = await OpenStoreAsync();

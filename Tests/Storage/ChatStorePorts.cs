@@ -32,6 +32,7 @@ public sealed class ChatStorePorts(IChatStore store, ITimelineStore timeline, II
     public IChatStoreBatch BeginBatch() => store.BeginBatch();
 
     public Task<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates) => store.ReserveSendsAsync(candidates);
+    public Task<IReadOnlyList<SendRecord?>> FindSendsAsync(IReadOnlyList<SendRecord> keys) => store.FindSendsAsync(keys);
     public Task<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted) => store.AppendMessagesAsync(accepted);
     public Task<IReadOnlyList<InboxEntry>> AppendInboxAsync(IReadOnlyList<InboxAppend> appends) => store.AppendInboxAsync(appends);
     public Task UpdateConversationsAsync(IReadOnlyList<InboxAppend> appends) => store.UpdateConversationsAsync(appends);

@@ -9,6 +9,9 @@ internal static class ChatStoreWrites
     public static Task<IReadOnlyList<SendRecord>> ReserveSendsAsync(this IChatStore store, IReadOnlyList<SendRecord> candidates) =>
         InBatchAsync(store, batch => batch.ReserveSendsAsync(candidates));
 
+    public static Task<IReadOnlyList<SendRecord?>> FindSendsAsync(this IChatStore store, IReadOnlyList<SendRecord> keys) =>
+        InBatchAsync(store, batch => batch.FindSendsAsync(keys));
+
     public static Task<IReadOnlyList<ChatMessage>> AppendMessagesAsync(this IChatStore store, IReadOnlyList<MessageAccepted> accepted) =>
         InBatchAsync(store, batch => batch.AppendMessagesAsync(accepted));
 

@@ -14,6 +14,9 @@ public sealed class PostgresChatStoreBatch(NpgsqlDataSource dataSource) : IChatS
     public async ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken = default) =>
         candidates.Count == 0 ? [] : await PostgresCursorStore.ReserveSendsAsync(await ConnectionAsync(cancellationToken).ConfigureAwait(false), _transaction, candidates, cancellationToken).ConfigureAwait(false);
 
+    public async ValueTask<IReadOnlyList<SendRecord?>> FindSendsAsync(IReadOnlyList<SendRecord> keys, CancellationToken cancellationToken = default) =>
+        keys.Count == 0 ? [] : await PostgresCursorStore.FindSendsAsync(await ConnectionAsync(cancellationToken).ConfigureAwait(false), _transaction, keys, cancellationToken).ConfigureAwait(false);
+
     public async ValueTask<IReadOnlyList<ChatMessage>> AppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken = default) =>
         accepted.Count == 0 ? [] : await PostgresTimelineStore.AppendMessagesAsync(await ConnectionAsync(cancellationToken).ConfigureAwait(false), _transaction, accepted, cancellationToken).ConfigureAwait(false);
 

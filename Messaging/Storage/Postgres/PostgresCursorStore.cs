@@ -62,6 +62,30 @@ public sealed class PostgresCursorStore(NpgsqlDataSource dataSource) : ICursorSt
         ORDER BY t.ord
         """;
 
+    private const string Find = """
+        SELECT t.ord, s.id, s.conv, s.ts FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS t(sender, device, req, ord)
+        JOIN sends s ON s.sender = t.sender AND s.device = t.device AND s.req = t.req
+        """;
+
+    /// <summary>Stage 0's lookup (<see cref="IChatWrites.FindSendsAsync"/>): one statement.</summary>
+    internal static async ValueTask<IReadOnlyList<SendRecord?>> FindSendsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? tx, IReadOnlyList<SendRecord> keys, CancellationToken cancellationToken)
+    {
+        if (keys.Count == 0) return [];
+        var n = keys.Count;
+        var (senders, devices, reqs) = (new string[n], new string[n], new long[n]);
+        for (var i = 0; i < n; i++) (senders[i], devices[i], reqs[i]) = (keys[i].From, keys[i].Device, keys[i].Req);
+        await using var command = new NpgsqlCommand(Find, connection, tx) { Parameters = { Parameter(senders), Parameter(devices), Parameter(reqs) } };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var records = new SendRecord?[n];
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var i = (int)reader.GetInt64(0) - 1;
+            records[i] = keys[i] with { Id = reader.GetInt64(1), Conv = reader.GetString(2), Ts = reader.GetInt64(3) };
+        }
+        return records;
+    }
+
     /// <summary>Stage 0's write (<see cref="IChatWrites.ReserveSendsAsync"/>): two statements in one round trip.</summary>
     internal static async ValueTask<IReadOnlyList<SendRecord>> ReserveSendsAsync(
         NpgsqlConnection connection, NpgsqlTransaction? tx, IReadOnlyList<SendRecord> candidates, CancellationToken cancellationToken)
