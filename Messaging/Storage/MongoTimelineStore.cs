@@ -34,9 +34,9 @@ public sealed class MongoTimelineStore(IMongoDatabase database, SequenceHeads he
     private async Task<IReadOnlyList<ChatMessage>> TryAppendMessagesAsync(IReadOnlyList<MessageAccepted> accepted, bool lookUpStored, CancellationToken cancellationToken)
     {
         var epoch = heads.Conversations.Epoch;
-        var known = lookUpStored ? await StoredCseqsAsync(accepted, cancellationToken).ConfigureAwait(false) : [];
+        var held = lookUpStored ? await StoredMessagesAsync(accepted, cancellationToken).ConfigureAwait(false) : [];
         var next = await HeadsAsync(heads.Conversations, _messages, "conv", "cseq",
-            accepted.Where(m => !known.ContainsKey(m.Id)).Select(m => m.Conv), cancellationToken).ConfigureAwait(false);
+            accepted.Where(m => !held.ContainsKey(m.Id)).Select(m => m.Conv), cancellationToken).ConfigureAwait(false);
 
         var result = new ChatMessage[accepted.Count];
         var inserts = new List<BsonDocument>(accepted.Count);
@@ -44,14 +44,15 @@ public sealed class MongoTimelineStore(IMongoDatabase database, SequenceHeads he
         for (var i = 0; i < accepted.Count; i++)
         {
             var m = accepted[i];
-            if (!known.TryGetValue(m.Id, out var cseq))
+            // A message stored before (a replay, a retransmission) goes on as stored — erased if it was recalled since.
+            if (!held.TryGetValue(m.Id, out var message))
             {
-                cseq = next[m.Conv] + 1;
+                var cseq = next[m.Conv] + 1;
                 next[m.Conv] = moved[m.Conv] = cseq;
-                known[m.Id] = cseq;
+                held[m.Id] = message = ChatMessage.Sequenced(m, cseq);
                 inserts.Add(ToDocument(m, cseq));
             }
-            result[i] = ChatMessage.Sequenced(m, cseq);
+            result[i] = message;
         }
 
         // Ordered: a failure leaves a stored prefix, so no conversation is left with a hole in its cseqs.
@@ -61,13 +62,11 @@ public sealed class MongoTimelineStore(IMongoDatabase database, SequenceHeads he
         return result;
     }
 
-    private async Task<Dictionary<long, long>> StoredCseqsAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken)
+    private async Task<Dictionary<long, ChatMessage>> StoredMessagesAsync(IReadOnlyList<MessageAccepted> accepted, CancellationToken cancellationToken)
     {
         var ids = new BsonArray(accepted.Select(m => new BsonInt64(m.Id)).Distinct());
-        var stored = await _messages.Find(new BsonDocument("_id", new BsonDocument("$in", ids)))
-            .Project(new BsonDocument { { "_id", 1 }, { "cseq", 1 } })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return stored.ToDictionary(d => d["_id"].AsInt64, d => d["cseq"].AsInt64);
+        var stored = await _messages.Find(new BsonDocument("_id", new BsonDocument("$in", ids))).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return stored.ToDictionary(d => d["_id"].AsInt64, ToMessage);
     }
 
     private static BsonDocument ToDocument(MessageAccepted m, long cseq) => new()

@@ -18,7 +18,7 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
     // Taken before the first head is read: a forget while the batch runs keeps its heads out of the cache.
     private readonly long _conversationEpoch = heads.Conversations.Epoch, _inboxEpoch = heads.Inboxes.Epoch;
     private readonly Dictionary<(string, string, long), SendRecord> _sends = [];
-    private readonly Dictionary<long, long> _messages = [];
+    private readonly Dictionary<long, ChatMessage> _messages = [];
     private readonly Dictionary<(string, long), long> _inbox = [];
     private readonly Dictionary<string, long> _conversationHeads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _inboxHeads = new(StringComparer.Ordinal);
@@ -97,26 +97,29 @@ internal sealed class RocksDbChatStoreBatch(RocksDbDatabase database, SequenceHe
         for (var i = 0; i < accepted.Count; i++)
         {
             var m = accepted[i];
-            if (!_messages.TryGetValue(m.Id, out var cseq))
+            if (!_messages.TryGetValue(m.Id, out var message))
             {
                 var idKey = new KeyBuilder(MessageId, 9).Number(m.Id).ToArray();
                 if (!_reservedHere.Contains(m.Id) && Database.Get(idKey) is { } stored)
                 {
-                    cseq = BinaryPrimitives.ReadInt64BigEndian(stored);
+                    // Stored before: the message as stored goes on (erased if it was recalled since), not the copy given.
+                    var cseq = BinaryPrimitives.ReadInt64BigEndian(stored);
+                    var conv = Encoding.UTF8.GetString(stored.AsSpan(8));
+                    message = Database.Get(ConversationKey(conv, cseq)) is { } bytes ? RocksDbMessageCodec.Decode(conv, cseq, bytes) : ChatMessage.Sequenced(m, cseq);
                 }
                 else
                 {
                     if (!_conversationHeads.TryGetValue(m.Conv, out var head)) head = heads.Conversations.Get(m.Conv, conv => StoredConversationHead(database, conv));
-                    cseq = head + 1;
+                    var cseq = head + 1;
                     _conversationHeads[m.Conv] = cseq;
-                    var message = ChatMessage.Sequenced(m, cseq);
+                    message = ChatMessage.Sequenced(m, cseq);
                     _batch.Put(ConversationKey(m.Conv, cseq), RocksDbMessageCodec.Encode(message));
                     _batch.Put(idKey, (byte[])[.. KeyBuilder.Int64(cseq), .. Encoding.UTF8.GetBytes(m.Conv)]);
                     _sequencedHere.Add(m.Id);
                 }
-                _messages[m.Id] = cseq;
+                _messages[m.Id] = message;
             }
-            result[i] = ChatMessage.Sequenced(m, cseq);
+            result[i] = message;
         }
         return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(result);
     }

@@ -105,6 +105,30 @@ public abstract class MessageStateStoreContract(IChatStoreEngine engine) : ChatS
         Assert.Equal("kept", page[1].Body.GetProperty("text").GetString());
         Assert.DoesNotContain("secret", (await store.Timeline.GetMessageAsync(conv, message.Id))!.Body.GetRawText());
     }
+
+    /// <summary>
+    /// A message already stored and appended again — a retransmitted send, a batch replayed from the log — comes back as
+    /// stored: erased if it was recalled since (so its content is never routed again), and never the copy given when that
+    /// differs. A new message beside it in the batch is stored as given.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_message_appended_again_comes_back_as_stored_erased_after_a_recall_and_never_as_the_copy_given()
+    {
+        var store = await OpenStoreAsync();
+        var conv = Conversation("replay");
+        var (secret, first) = (Accepted(conv, "secret"), Accepted(conv, "first"));
+        var stored = await StoreAsync(store, secret, first);
+        await store.Store.ReplaceContentAsync([stored[0] with { Body = OperationEntries.EmptyObject, Ex = null }]);
+
+        var fresh = Accepted(conv, "new");
+        var again = await store.AppendMessagesAsync([secret, first with { Body = Json("""{"text":"second"}""") }, fresh]);
+
+        Assert.Equal((stored[0].Id, stored[0].Cseq, "{}"), (again[0].Id, again[0].Cseq, again[0].Body.GetRawText()));
+        Assert.Equal((stored[1].Cseq, "first"), (again[1].Cseq, again[1].Body.GetProperty("text").GetString()));
+        Assert.Equal((3L, "new"), (again[2].Cseq, again[2].Body.GetProperty("text").GetString()));
+        var page = await store.ReadConversationAsync(conv, null, null, 10);
+        Assert.Equal(["{}", "first", "new"], page.Select(m => m.Body.TryGetProperty("text", out var text) ? text.GetString() : m.Body.GetRawText()));
+    }
 }
 
 public sealed class RocksDbMessageStateStoreContractTests(RocksDbChatStoreEngine engine) : MessageStateStoreContract(engine), IClassFixture<RocksDbChatStoreEngine>;

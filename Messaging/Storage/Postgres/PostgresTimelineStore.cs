@@ -57,7 +57,7 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
         ON CONFLICT (conv) DO UPDATE SET head = h.head
         """;
 
-    private const string Append = """
+    private const string Append = $"""
         WITH input AS (
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::bigint[],
                 $10::bigint[], $11::text[])
@@ -76,7 +76,7 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
             SELECT n.id, n.conv, m.base + n.k, n.ope, n.sender, n.recipient, n.type, n.body, n.ex, n.ts, n.reply, n.mentions
             FROM numbered n JOIN moved m ON m.conv = n.conv
             RETURNING id, cseq)
-        SELECT COALESCE(s.cseq, m.cseq) FROM input i
+        SELECT COALESCE(s.cseq, m.cseq), s.id IS NULL, {PostgresMessageRows.Columns} FROM input i
         LEFT JOIN stored s ON s.id = i.id LEFT JOIN messages m ON m.id = i.id
         ORDER BY i.ord
         """;
@@ -109,14 +109,13 @@ public sealed class PostgresTimelineStore(NpgsqlDataSource dataSource) : ITimeli
             },
         });
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var cseqs = await ReadAllAsync(reader, r => r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        // A message stored before (a replay, a retransmission) goes on as stored — erased if it was recalled since — not
+        // as the copy given; `messages m` is the table as it was before this statement's insert.
+        var rows = await ReadAllAsync(reader, r => (Cseq: r.GetInt64(0), Stored: r.GetBoolean(1) && !r.IsDBNull(2) ? PostgresMessageRows.Read(r, 2) : null),
+            cancellationToken).ConfigureAwait(false);
 
         var stored = new ChatMessage[n];
-        for (var i = 0; i < n; i++)
-        {
-            var m = accepted[i];
-            stored[i] = ChatMessage.Sequenced(m, cseqs[i]);
-        }
+        for (var i = 0; i < n; i++) stored[i] = rows[i].Stored ?? ChatMessage.Sequenced(accepted[i], rows[i].Cseq);
         return stored;
     }
 }
