@@ -50,15 +50,22 @@ public static class Extensions
             logging.IncludeScopes = true;
         });
 
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics =>
             {
                 metrics.AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
                     .AddMeter(TelemetryName);
-            })
-            .WithTracing(tracing =>
+            });
+        // Spans nobody receives are not worth making: a host with no OTLP endpoint traces nothing unless a sampler is
+        // chosen (OTEL_TRACES_SAMPLER, e.g. always_on with an exporter of one's own). Not even the SDK's listener is
+        // registered: with it, an always-off sampler still has every root span made (unrecorded, to carry its trace id)
+        // — one per message and per stage batch. Recorded and dropped, the message traces cost the embedded gateway
+        // about 40 % of its throughput (decision 0021).
+        if (HasOtlpEndpoint(builder) || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
+        {
+            telemetry.WithTracing(tracing =>
             {
                 tracing.AddSource(builder.Environment.ApplicationName)
                     .AddSource(TelemetryName)
@@ -68,12 +75,8 @@ public static class Extensions
                             !context.Request.Path.StartsWithSegments(HealthEndpointPath)
                             && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
                     .AddHttpClientInstrumentation();
-                // Spans nobody receives are not worth making: a host with no OTLP endpoint samples no trace unless a
-                // sampler is chosen (OTEL_TRACES_SAMPLER, e.g. always_on with an exporter of one's own). Recorded and
-                // dropped, the message traces cost the embedded gateway about 40 % of its throughput (decision 0021).
-                if (!HasOtlpEndpoint(builder) && string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
-                    tracing.SetSampler(new AlwaysOffSampler());
             });
+        }
 
         builder.AddOpenTelemetryExporters();
 

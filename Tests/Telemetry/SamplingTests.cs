@@ -65,4 +65,14 @@ public sealed class SamplingTests
         // Every hop of the message, its ack included, has run by now; a sampled one would have ended (and been exported) first.
         Assert.Empty(spans.Where(s => s.Source.Name == AspireChat.Messaging.ChatTelemetry.Name));
     }
+
+    [Fact]
+    public async Task Without_an_otlp_endpoint_or_a_chosen_sampler_no_tracer_listens_so_not_even_unrecorded_spans_are_made()
+    {
+        // A tracer provider with an always-off sampler would still have every root span made, unrecorded (decision 0021).
+        await using (var plain = await GatewayServer.StartAsync())
+            Assert.Null(plain.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+        await using var chosen = await GatewayServer.StartAsync(new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = "always_on" });
+        Assert.NotNull(chosen.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+    }
 }
