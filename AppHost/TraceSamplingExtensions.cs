@@ -9,8 +9,9 @@ internal static class TraceSamplingExtensions
     /// <summary>
     /// F5 traces every message to the dashboard (the SDK's default, <c>parentbased_always_on</c>). A published manifest
     /// samples instead: <c>OTEL_TRACES_SAMPLER=parentbased_traceidratio</c> at <c>Telemetry:TraceSampleRatio</c>
-    /// (default 1 %), so a deployment does not pay a trace per message; an unsampled message costs no span work at any hop,
-    /// since every later span follows its root's decision. Under F5 the ratio applies only when given
+    /// (default 1 %), so a deployment does not pay a trace per message; an unsampled message records no span at any hop,
+    /// since every later span follows its root's decision (its root spans are still made, unrecorded, to carry the
+    /// trace id: OpenTelemetry's propagation-only activities). Under F5 the ratio applies only when given
     /// (<c>--Telemetry:TraceSampleRatio=0</c> runs the topology without traces, as Bench's "tracing off" figures do).
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithTraceSampling(this IResourceBuilder<ProjectResource> service)
