@@ -11,28 +11,13 @@ namespace AspireChat.Messaging.Pipeline;
 /// their <c>seq</c> — and only after that write are the senders acknowledged (with <c>cseq</c> and their own
 /// <c>seq</c>) and the recipients' devices written to. The ack stands for the sender's own inbox entry on the device
 /// that sent it, which is not pushed that entry (decision 0019). One durable write and one hand-off per batch; the stage
-/// rules are the ones the log consumers of the distributed composition run. A committed batch is answered and routed
-/// while the next one is read and committed (one behind, in commit order).
+/// rules are the ones the log consumers of the distributed composition run.
 /// </summary>
 public sealed partial class EmbeddedComposition(
     SendQueue queue, IChatStore store, AcceptStage accept, SequenceStage sequence, InboxStage inbox, ILogger<EmbeddedComposition> logger)
     : IPipelineComposition
 {
-    // The answering and routing of the last committed batch, running while the loop commits the next one.
-    private Task _routing = Task.CompletedTask;
-
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await queue.ConsumeAsync(CommitAsync, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Every durable send is answered before the composition stops.
-            await _routing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => queue.ConsumeAsync(CommitAsync, cancellationToken);
 
     private async ValueTask CommitAsync(List<AcceptRequest> batch, CancellationToken cancellationToken)
     {
@@ -77,17 +62,7 @@ public sealed partial class EmbeddedComposition(
             throw;
         }
 
-        // Pipelined: this batch is answered and routed on another thread while the loop takes and commits the next, one
-        // batch at a time and in commit order — its answers and routes wait for the previous batch's, and the next batch
-        // waits here, once committed, for this one's. Acks still follow the commit that made them durable.
-        var previous = _routing;
-        var (accepted, committed, routed) = (verdict.Accepted, sequenced, entries);
-        _routing = Task.Run(async () =>
-        {
-            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await AnswerAndRouteAsync(accepted, committed, routed, cancellationToken).ConfigureAwait(false);
-        }, CancellationToken.None);
-        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await AnswerAndRouteAsync(verdict.Accepted, sequenced, entries, cancellationToken).ConfigureAwait(false);
     }
 
     // Answers the senders and routes the entries, both after the commit. A send's ack carries the sender's own inbox seq,
