@@ -17,7 +17,7 @@ public sealed record AcceptedBatch(IReadOnlyList<AcceptedRequest> Accepted, IRea
 /// before the rest of its pipeline committed, and the later stages ignore what they already stored.
 /// The composition answers: refusals at once, the accepted once durable.
 /// </summary>
-public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, TimeProvider time)
+public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, TimeProvider time, ITimelineStore? timeline = null)
 {
     /// <summary>Most requests taken into one batch.</summary>
     public const int MaxBatch = 512;
@@ -39,7 +39,7 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
         }
 
         var records = new Dictionary<AcceptRequest, SendRecord>(ReferenceEqualityComparer.Instance);
-        if (refused is not null) await AnswerRetransmissionsAsync(writes, refused, records, cancellationToken).ConfigureAwait(false);
+        if (refused is not null && timeline is not null) await AnswerRetransmissionsAsync(writes, timeline, refused, records, cancellationToken).ConfigureAwait(false);
         if (sends.Count > 0)
         {
             var newIds = new long[sends.Count];
@@ -84,17 +84,20 @@ public sealed class AcceptStage(IIdGenerator ids, ISendPermission permission, Ti
     }
 
     // A send the rules refuse now may have been taken before they came to (an edit of a message recalled since, a send
-    // before its sender left the group): if its (user, device, req) holds a record, it is a retransmission and goes on
-    // under its original id, to be answered as the first time — never a refusal of what was acknowledged.
-    private static async ValueTask AnswerRetransmissionsAsync(IChatWrites writes, List<(AcceptRequest Request, SendRejection Rejection)> refused,
-        Dictionary<AcceptRequest, SendRecord> records, CancellationToken cancellationToken)
+    // before its sender left the group): if its (user, device, req) holds a record and its message is stored, it is a
+    // retransmission and goes on under its original id, to be answered as the first time — never a refusal of what was
+    // acknowledged. A record alone is not enough: the distributed composition writes it before the log append, which
+    // may have failed (answered unavailable, never taken); a message still on its way through the log is refused as
+    // the rules say.
+    private static async ValueTask AnswerRetransmissionsAsync(IChatWrites writes, ITimelineStore timeline,
+        List<(AcceptRequest Request, SendRejection Rejection)> refused, Dictionary<AcceptRequest, SendRecord> records, CancellationToken cancellationToken)
     {
         var ruled = refused.Where(r => !ReferenceEquals(r.Rejection, SendOrder.HeldBack)).Select(r => r.Request).ToList();
         if (ruled.Count == 0) return;
         var held = await writes.FindSendsAsync([.. ruled.Select(r => new SendRecord(r.User, r.Device, r.Req, 0, r.Conv, 0))], cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < ruled.Count; i++)
         {
-            if (held[i] is not { } record) continue;
+            if (held[i] is not { } record || await timeline.GetMessageAsync(record.Conv, record.Id, cancellationToken).ConfigureAwait(false) is null) continue;
             records[ruled[i]] = record;
             refused.RemoveAll(r => ReferenceEquals(r.Request, ruled[i]));
         }
