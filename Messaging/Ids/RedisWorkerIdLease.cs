@@ -120,9 +120,10 @@ public sealed partial class RedisWorkerIdLease : IHostedService, IAsyncDisposabl
         {
             await _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [KeyOf(_keyHeld)], [_owner]).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
-            // Not released: it expires after one TTL instead.
+            // Not released: it expires after one TTL instead. (Disposed: the host is being torn down after a failed start
+            // and the Redis client's tracing instrumentation went first.)
             LogReleaseFailed(_logger, e, _keyHeld);
         }
         _keyHeld = -1;

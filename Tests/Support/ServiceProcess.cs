@@ -25,9 +25,27 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Starts <paramref name="dll"/> (e.g. <c>AspireChat.Gateway.dll</c>) and waits until it answers.</summary>
     public static async Task<ServiceProcess> StartAsync(string name, string dll, IReadOnlyDictionary<string, string> environment, string logDirectory)
     {
-        var service = new ServiceProcess(name, dll, GatewayProcess.FreePort(), environment, Path.Combine(logDirectory, $"{name}.log"));
-        await service.StartAgainAsync();
-        return service;
+        // A free port is free when asked, not when the child binds it: another test may take it in between. Only the
+        // first start moves to another port (a restart after Kill keeps its address).
+        for (var attempt = 1; ; attempt++)
+        {
+            var service = new ServiceProcess(name, dll, GatewayProcess.FreePort(), environment, Path.Combine(logDirectory, $"{name}.log"));
+            try
+            {
+                await service.StartAgainAsync();
+                return service;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && service.PortWasTaken())
+            {
+                await service.DisposeAsync();
+            }
+        }
+    }
+
+    private bool PortWasTaken()
+    {
+        _output?.Flush();
+        return File.Exists(_log) && File.ReadAllText(_log).Contains("Address already in use", StringComparison.Ordinal);
     }
 
     /// <summary>Starts the process again on the same port with the same settings (after <see cref="Kill"/>).</summary>
